@@ -1,0 +1,98 @@
+'use strict'
+// Every error this package throws. Bad argument types and values are Node-style TypeError /
+// RangeError with Node's codes (as `fs` throws them); everything else is an UncacheError with a
+// stable code and a message that names the module and says what to do instead.
+const { inspect } = require('node:util')
+
+class UncacheError extends Error {
+  /**
+   * @param {string} code stable, documented error code (`ERR_UNCACHE_*`)
+   * @param {string} message names the offending module and says what to do instead
+   * @param {{ cause?: unknown, id?: string, report?: object }} [details]
+   */
+  constructor(code, message, details = {}) {
+    super(message, 'cause' in details ? { cause: details.cause } : undefined)
+    this.code = code
+    if (details.id !== undefined) this.id = details.id
+    if (details.report !== undefined) this.report = details.report
+  }
+
+  get name() {
+    return 'UncacheError'
+  }
+
+  // Node prints `UncacheError [ERR_X]: message`, like its own errors.
+  toString() {
+    return `${this.name} [${this.code}]: ${this.message}`
+  }
+}
+
+function describe(value) {
+  if (value === null) return 'null'
+  if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`
+  if (typeof value === 'object') {
+    const ctor = value.constructor?.name
+    return ctor ? `an instance of ${ctor}` : inspect(value, { depth: 0 })
+  }
+  return `type ${typeof value} (${inspect(value)})`
+}
+
+/** `The "name" argument must be <expected>. Received <actual>` with code ERR_INVALID_ARG_TYPE. */
+function invalidArgType(name, expected, actual) {
+  const error = new TypeError(`The "${name}" argument must be ${expected}. Received ${describe(actual)}`)
+  error.code = 'ERR_INVALID_ARG_TYPE'
+  return error
+}
+
+/** `The argument 'name' <reason>. Received <value>` with code ERR_INVALID_ARG_VALUE. */
+function invalidArgValue(name, value, reason) {
+  const error = new RangeError(`The argument '${name}' ${reason}. Received ${inspect(value, { depth: 0 })}`)
+  error.code = 'ERR_INVALID_ARG_VALUE'
+  return error
+}
+
+const explain = {
+  unresolved: (specifier, from, cause) =>
+    new UncacheError(
+      'ERR_UNCACHE_UNRESOLVED',
+      `Cannot find module '${specifier}' from ${from}: it is neither in require.cache nor resolvable. ` +
+        'Pass the path require() would load (absolute, or relative to the calling file), or set options.from.',
+      { cause, id: specifier },
+    ),
+  nativeAddon: (id) =>
+    new UncacheError(
+      'ERR_UNCACHE_NATIVE_ADDON',
+      `${id} is a native addon: native code cannot be unloaded from a process. ` +
+        'Unload the JavaScript modules that use it; the addon stays loaded.',
+      { id },
+    ),
+  builtin: (specifier) =>
+    new UncacheError(
+      'ERR_UNCACHE_BUILTIN',
+      `'${specifier}' is a Node.js built-in module: built-ins are part of the runtime and cannot be unloaded. ` +
+        'Unload the modules that use it instead.',
+      { id: specifier },
+    ),
+  main: (id) =>
+    new UncacheError(
+      'ERR_UNCACHE_MAIN',
+      `${id} is the program's main module: it cannot be unloaded while the program runs. ` +
+        'Move the code you want to reload into a module that the main module requires, and unload that.',
+      { id },
+    ),
+  loading: (id) =>
+    new UncacheError(
+      'ERR_UNCACHE_LOADING',
+      `${id} is still being loaded (its top-level code is running now, or a circular require is in progress). ` +
+        'Unload it after its require() has returned, e.g. from setImmediate().',
+      { id },
+    ),
+  unsupportedRuntime: () =>
+    new UncacheError(
+      'ERR_UNCACHE_UNSUPPORTED_RUNTIME',
+      'require.cache ignores deletions in this runtime (Jest replaces it with its own module registry), ' +
+        'so nothing can be unloaded here. Use jest.isolateModules() or jest.resetModules() inside Jest.',
+    ),
+}
+
+module.exports = { UncacheError, invalidArgType, invalidArgValue, explain }

@@ -1,0 +1,149 @@
+'use strict'
+// Turns what the user passed (paths, file: URLs, specifiers, Module objects, arrays of them)
+// into require.cache keys, exactly as require() would resolve them from the calling file.
+// Everything is validated here, before any module is touched: one bad element of an array
+// throws and nothing is unloaded.
+const Module = require('node:module')
+const path = require('node:path')
+const { fileURLToPath, URL } = require('node:url')
+const { invalidArgType, invalidArgValue, explain } = require('./errors.js')
+const { isModuleLike } = require('./registry.js')
+
+const PACKAGE_ROOT = path.join(__dirname, '..')
+const OWN_FILES = new Set(['index.js', 'index.mjs', 'register.js', 'register.mjs'].map((f) => path.join(PACKAGE_ROOT, f)))
+const LIB_DIR = __dirname + path.sep
+
+function isOwnFile(file) {
+  return file.startsWith(LIB_DIR) || OWN_FILES.has(file)
+}
+
+/**
+ * The file of the first stack frame outside this package: relative specifiers resolve from
+ * there, as if that file had called require(). Falls back to the working directory (REPL, -e).
+ */
+function callerFile() {
+  const savedPrepare = Error.prepareStackTrace
+  const savedLimit = Error.stackTraceLimit
+  let frames
+  try {
+    Error.prepareStackTrace = (_, callSites) => callSites
+    Error.stackTraceLimit = 50
+    const holder = {}
+    Error.captureStackTrace(holder, callerFile)
+    frames = holder.stack
+  } finally {
+    Error.prepareStackTrace = savedPrepare
+    Error.stackTraceLimit = savedLimit
+  }
+  for (const frame of Array.isArray(frames) ? frames : []) {
+    let file = frame.getFileName()
+    if (!file) continue
+    if (file.startsWith('file:')) file = fileURLToPath(file)
+    if (!path.isAbsolute(file) || isOwnFile(file)) continue
+    return file
+  }
+  return path.join(process.cwd(), '[caller]')
+}
+
+/** `options.from` as an absolute file path, validated like createRequire validates it. */
+function parseFrom(from) {
+  if (from === undefined) return undefined
+  if (from instanceof URL) return fileURLToPath(from)
+  if (typeof from !== 'string') throw invalidArgType('options.from', 'a file path or a file: URL', from)
+  if (from.startsWith('file:')) return fileURLToPath(from)
+  if (!path.isAbsolute(from)) {
+    throw invalidArgValue('options.from', from, 'must be an absolute file path or a file: URL')
+  }
+  return from
+}
+
+/** A cache key for `file` as require() would name it, trying extensions and index files. */
+function cachedKeyFor(cache, file) {
+  if (cache[file] !== undefined) return file
+  const extensions = Object.keys(Module._extensions)
+  for (const ext of extensions) if (cache[file + ext] !== undefined) return file + ext
+  for (const ext of extensions) {
+    const index = path.join(file, `index${ext}`)
+    if (cache[index] !== undefined) return index
+  }
+  return undefined
+}
+
+function isPathLike(specifier) {
+  return specifier === '.' || specifier === '..' || /^\.\.?[\\/]/.test(specifier)
+}
+
+/** The key for one string target, or undefined when it resolves to a module not loaded. */
+function keyForSpecifier(cache, specifier, fromFile) {
+  let file = specifier
+  if (file.startsWith('file:')) file = fileURLToPath(file)
+  if (path.isAbsolute(file)) {
+    if (cache[file] !== undefined) return file
+  } else if (Module.isBuiltin(file)) {
+    throw explain.builtin(specifier)
+  }
+  let resolved
+  try {
+    resolved = Module.createRequire(fromFile).resolve(file)
+  } catch (cause) {
+    // A file deleted from disk must stay unloadable: look it up in the cache as require would.
+    const key = path.isAbsolute(file) || isPathLike(file)
+      ? cachedKeyFor(cache, path.resolve(path.dirname(fromFile), file))
+      : undefined
+    if (key !== undefined) return key
+    throw explain.unresolved(specifier, fromFile, cause)
+  }
+  if (Module.isBuiltin(resolved)) throw explain.builtin(specifier)
+  if (resolved.endsWith('.node')) throw explain.nativeAddon(resolved)
+  return cache[resolved] !== undefined ? resolved : undefined
+}
+
+function keyForModule(cache, m) {
+  if (cache[m.filename] === m) return m.filename
+  if (cache[m.id] === m) return m.id
+  for (const key in cache) if (cache[key] === m) return key
+  return undefined
+}
+
+/**
+ * Resolves `target` (one target or an array) to distinct require.cache keys, throwing the
+ * documented error for the first bad element. Targets that are not loaded are left out.
+ * @param {object} cache require.cache
+ * @param {unknown} target
+ * @param {string} fromFile absolute path that relative and bare specifiers resolve from
+ * @param {{ allowMain?: boolean }} [rules] invalidate() reports the main module instead of throwing
+ * @returns {string[]}
+ */
+function resolveTargets(cache, target, fromFile, rules = {}) {
+  const list = Array.isArray(target) ? target : [target]
+  const keys = new Set()
+  for (const item of list) {
+    let key
+    if (typeof item === 'string') {
+      if (item === '') throw invalidArgValue('target', item, 'must not be empty')
+      key = keyForSpecifier(cache, item, fromFile)
+    } else if (item instanceof URL) {
+      if (item.protocol !== 'file:') throw invalidArgValue('target', item.href, 'must be a file: URL')
+      key = keyForSpecifier(cache, fileURLToPath(item), fromFile)
+    } else if (isModuleLike(item)) {
+      key = keyForModule(cache, item)
+      if (key === undefined && typeof item.filename === 'string' && item.filename.endsWith('.node')) {
+        throw explain.nativeAddon(item.filename)
+      }
+    } else {
+      const expected = 'a path, a file: URL, a specifier, a Module object, or an array of these'
+      throw invalidArgType('target', expected, item)
+    }
+    if (key === undefined) continue
+    const value = cache[key]
+    if (key.endsWith('.node') || (isModuleLike(value) && String(value.filename).endsWith('.node'))) {
+      throw explain.nativeAddon(key)
+    }
+    if (value === require.main && !rules.allowMain) throw explain.main(key)
+    if (isModuleLike(value) && value.loaded === false && value !== require.main) throw explain.loading(key)
+    keys.add(key)
+  }
+  return [...keys]
+}
+
+module.exports = { callerFile, parseFrom, resolveTargets, isOwnFile }

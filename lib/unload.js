@@ -1,0 +1,42 @@
+'use strict'
+// uncacheTree(): the public entry of the engine.
+const { explain } = require('./errors.js')
+const { parseUnloadOptions } = require('./options.js')
+const { callerFile, resolveTargets } = require('./targets.js')
+const { unloadTrees } = require('./engine.js')
+
+const PROBE_KEY = '\0uncache-tree:probe'
+
+/**
+ * This module's require.cache, after checking that deleting from it works. Jest hands modules
+ * a require.cache whose deletions do nothing (its own registry decides what is loaded); every
+ * unload there would "succeed" and change nothing, so we refuse instead.
+ */
+function liveCache() {
+  const cache = require.cache
+  const probe = {}
+  let works = false
+  try {
+    cache[PROBE_KEY] = probe
+    const stored = cache[PROBE_KEY] === probe
+    delete cache[PROBE_KEY]
+    works = stored && !(PROBE_KEY in cache)
+  } catch {
+    works = false
+  }
+  if (!works) throw explain.unsupportedRuntime()
+  return cache
+}
+
+/**
+ * See index.d.ts. `rootKeysOf` lets other public functions reuse the whole path with their
+ * own way of choosing roots.
+ */
+function uncacheTree(target, options) {
+  const opts = parseUnloadOptions(options)
+  const cache = liveCache()
+  const keys = resolveTargets(cache, target, opts.from ?? callerFile())
+  return unloadTrees(cache, keys, opts)
+}
+
+module.exports = { uncacheTree, liveCache }
