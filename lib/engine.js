@@ -84,6 +84,32 @@ function describePlan(graph, plan, reasons, entries, staleKeys) {
   return report
 }
 
+/** The live graph, flattened, with report ids and boundary reasons. */
+function prepareGraph(cache) {
+  const graph = live.flattenGraph(cache)
+  graph.ids = live.nodeIds(graph)
+  graph.reasons = classifyBoundaries(graph)
+  return graph
+}
+
+/**
+ * The second half of every unload, whoever made the plan: report, dispose hooks, cuts.
+ * `plan` has the shape of the native core's UnloadPlan (indices into `graph`).
+ */
+function executePlan(cache, graph, plan, options) {
+  const entries = removedEntries(graph, plan.removed)
+  const filenames = new Set(entries.map(([key]) => key))
+  for (const [, m] of entries) if (registry.isModuleLike(m) && typeof m.filename === 'string') filenames.add(m.filename)
+  const staleKeys = live.stalePathCacheKeys(filenames)
+  const report = describePlan(graph, plan, graph.reasons, entries, staleKeys)
+  if (!options.dryRun) {
+    const modules = Array.from(plan.removed, (i) => graph.nodes[i]).filter(registry.isModuleLike)
+    for (const beforeCut of registry.state.beforeCut) beforeCut(modules, report)
+    live.applyCuts(cache, graph, plan, report.removed, staleKeys)
+  }
+  return track(report, entries, options.dryRun)
+}
+
 /**
  * Unloads `rootKeys` and their trees from `cache`.
  * @param {object} cache require.cache
@@ -102,12 +128,10 @@ function unloadTrees(cache, rootKeys, options) {
     report.skipped = skippedRoots
     return track(report, [], options.dryRun)
   }
-  const graph = live.flattenGraph(cache)
-  graph.ids = live.nodeIds(graph)
+  const graph = prepareGraph(cache)
   const rootNodes = Uint32Array.from(roots, (key) => graph.index.get(cache[key]))
-  const reasons = classifyBoundaries(graph)
   for (const r of rootNodes) graph.flags[r] &= ~live.BOUNDARY // validated targets: never boundaries
-  if (options.keep !== undefined) applyKeepOption(graph, graph.ids, rootNodes, options.keep, reasons)
+  if (options.keep !== undefined) applyKeepOption(graph, graph.ids, rootNodes, options.keep, graph.reasons)
   const plan = native.planUnload(
     graph.offsets,
     graph.targets,
@@ -116,18 +140,9 @@ function unloadTrees(cache, rootKeys, options) {
     rootNodes,
     options.shared === 'remove',
   )
-  const entries = removedEntries(graph, plan.removed)
-  const filenames = new Set(entries.map(([key]) => key))
-  for (const [, m] of entries) if (registry.isModuleLike(m) && typeof m.filename === 'string') filenames.add(m.filename)
-  const staleKeys = live.stalePathCacheKeys(filenames)
-  const report = describePlan(graph, plan, reasons, entries, staleKeys)
+  const report = executePlan(cache, graph, plan, options)
   report.skipped.unshift(...skippedRoots)
-  if (!options.dryRun) {
-    const modules = Array.from(plan.removed, (i) => graph.nodes[i]).filter(registry.isModuleLike)
-    for (const beforeCut of registry.state.beforeCut) beforeCut(modules, report)
-    live.applyCuts(cache, graph, plan, report.removed, staleKeys)
-  }
-  return track(report, entries, options.dryRun)
+  return report
 }
 
-module.exports = { unloadTrees }
+module.exports = { unloadTrees, prepareGraph, executePlan, applyKeepOption }
