@@ -223,31 +223,52 @@ export function watch(options: WatchOptions): Watcher
  */
 export function verifyCollected(report: UnloadReport, options?: { timeoutMs?: number }): Promise<{ collected: string[]; alive: string[] }>
 
-/** One step of a retainer chain: the object, and the reference that leads to the next one. */
+/**
+ * One link of a retainer chain: `node` holds the next link's node through the reference `edge`
+ * (a property name, a closure variable, an internal field such as `context`, or `[index]`).
+ * The last link is the module itself, `Module /abs/path.js`, with `edge: ''`.
+ */
 export interface RetainerStep {
   node: string
   edge: string
 }
 
-/** The shortest chain of strong references from a GC root to an old generation of `id`. */
+/**
+ * Why one old generation of module `id` is still in memory: the shortest chain of strong
+ * references from a GC root to its `Module` object. Closures read
+ * `(closure onTick in /app/plugin.js:12:5)`, closure variables are the `edge` after
+ * `(closure scope)`, and an async function paused at `await` reads `(suspended closure f in …)`.
+ */
 export interface Retainer {
   id: string
   path: RetainerStep[]
 }
 
 /**
- * For modules that stayed alive: takes a heap snapshot of this process (or reads
- * `options.snapshot`, a `.heapsnapshot` file), analyses it in the native core, and returns for
- * each old generation of each id the shortest chain of strong references from a GC root, named
- * so that you can find the line that holds it. Collected modules are omitted.
+ * For modules that stayed in memory after an unload: takes a heap snapshot of this process
+ * (streamed from the inspector into the native parser, no temporary file), or reads
+ * `options.snapshot` (a `.heapsnapshot` file or `file:` URL, e.g. from `v8.writeHeapSnapshot()`),
+ * and returns one `Retainer` per old generation still alive: every `Module` object with that id
+ * except the one in `require.cache`, which is loaded, not leaked. Strong references only; V8's
+ * bookkeeping (the stack, handle scopes, the WeakRef keep-alive list) is never named as the
+ * holder when a real one exists. Collected modules are left out, so `[]` means nothing leaked.
+ * Ordered as `ids`.
  *
  * @example
- * const chains = await explainRetainers(['/app/plugins/ticker.js'])
- * // [{ id: '/app/plugins/ticker.js', path: [
- * //   { node: '(GC roots)', edge: '…' }, { node: 'Timeout', edge: '_onTimeout' },
- * //   { node: 'tick() /app/plugins/ticker.js:4', edge: 'context' }, … ] }]
+ * const { uncacheTree, verifyCollected, explainRetainers } = require('uncache-tree')
+ * const { alive } = await verifyCollected(uncacheTree('./plugin.js'))
+ * for (const { id, path } of await explainRetainers(alive)) {
+ *   console.log(id)
+ *   for (const { node, edge } of path) console.log(edge ? `  ${node} --${edge}-->` : `  ${node}`)
+ * }
+ * // /app/plugin.js
+ * //   …
+ * //   Timeout --_onTimeout-->
+ * //   (closure onTick in /app/plugin.js:12:27) --context-->
+ * //   (closure scope) --module-->
+ * //   Module /app/plugin.js
  */
-export function explainRetainers(ids: string | string[], options?: { snapshot?: string }): Promise<Retainer[]>
+export function explainRetainers(ids: string | string[], options?: { snapshot?: string | URL }): Promise<Retainer[]>
 
 /** The codes an {@link UncacheError} carries. */
 export type UncacheErrorCode =
