@@ -45,5 +45,9 @@ const built = {
   darwin: 'libuncache_tree.dylib',
   win32: 'uncache_tree.dll',
 }[process.platform] || 'libuncache_tree.so'
-fs.copyFileSync(path.join(targetDir, profile, built), dest)
+// Copy then rename: a process that has the old binary loaded keeps its mapping (overwriting
+// the file in place crashes every running process that uses it).
+const partial = `${dest}.${process.pid}.tmp`
+fs.copyFileSync(path.join(targetDir, profile, built), partial)
+fs.renameSync(partial, dest)
 console.error(`uncache-tree: wrote ${path.relative(root, dest)}`)
