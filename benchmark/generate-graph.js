@@ -6,7 +6,7 @@
 //   module of layer k-1 (so everything is reachable from index.js) and most modules require
 //   a few more from later layers. Edges only point to later layers, so it is a DAG whose depth
 //   is L: require() nests L deep while loading, never thousands.
-// - about 1% of the modules are "shared" (think lodash helpers): required by many, with a
+// - about 1.5% of the modules are "shared" (think lodash helpers): required by many, with a
 //   skewed popularity, which is what makes reference counting do real work.
 // - index.js requires layer 0 and then plugin/index.js.
 // - plugin/: index.js and 49 private modules in a small DAG of their own, plus edges into
@@ -20,7 +20,7 @@
 const fs = require('node:fs')
 const path = require('node:path')
 
-const FORMAT = 2 // bump when the shape changes, so old fixtures are rewritten
+const FORMAT = 4 // bump when the shape changes, so old fixtures are rewritten
 const DEFAULT_SEED = 0x5eed2024
 const PLUGIN_SIZE = 50
 const LAYERS = 10
@@ -88,9 +88,11 @@ function planGraph(n, seed) {
   // Every module below the top layer gets one importer in the layer just above it.
   for (let i = widths[0]; i < total; i++) addDep(pickInLayer(layerOf[i] - 1), i)
 
-  // The shared pool: every 100th module from layer 2 on, popularity skewed towards the front.
+  // The shared pool: every 50th module of the three bottom layers (helpers sit low in a real
+  // app's graph: a popular module with a huge subtree would drag that subtree into every
+  // closure), with popularity skewed towards the front.
   const shared = []
-  for (let i = layerStart[Math.min(2, widths.length - 1)]; i < total; i += 100) shared.push(i)
+  for (let i = layerStart[Math.max(0, widths.length - 3)]; i < total; i += 50) shared.push(i)
   const pickShared = (after) => {
     for (let tries = 0; tries < 4; tries++) {
       const s = shared[Math.floor(shared.length * rand() ** 2)]
@@ -132,13 +134,15 @@ function planGraph(n, seed) {
       if (!pluginDeps[j].includes(t)) pluginDeps[j].push(t)
     }
   }
-  // Edges into the main graph: six shared helpers and two mid-layer modules (whole subtrees
-  // that the reference counting has to keep).
-  const mid = Math.floor(widths.length / 2)
+  // Edges into the main graph: six shared helpers and two ordinary
+  // modules three and two layers above the bottom, each with a subtree that the reference
+  // counting has to keep (a few hundred modules in all, about what a plugin that uses a
+  // framework's helpers reaches).
+  const L = widths.length
   const intoMain = new Set()
   while (intoMain.size < Math.min(6, shared.length)) intoMain.add(shared[int(shared.length)])
-  intoMain.add(pickInLayer(mid))
-  intoMain.add(pickInLayer(Math.min(widths.length - 1, mid + 1)))
+  intoMain.add(pickInLayer(Math.max(0, L - 3)))
+  intoMain.add(pickInLayer(Math.max(0, L - 2)))
   for (const m of intoMain) pluginMain[1 + int(PLUGIN_SIZE - 1)].push(m)
   pluginMain[0].push(shared[0]) // the plugin entry itself uses the most popular helper
 
