@@ -40,43 +40,64 @@ function applyKeepOption(graph, ids, roots, keep, reasons) {
   }
 }
 
-/** require.cache keys of the removed nodes, in plan order, each with its value. */
+/**
+ * require.cache keys of the removed nodes, in plan order, each with its value: `[keys, values]`
+ * as two parallel arrays (no per-module pair objects on a whole-graph unload).
+ */
 function removedEntries(graph, removed) {
   const rank = new Int32Array(graph.nodes.length).fill(-1)
-  removed.forEach((node, r) => {
-    rank[node] = r
-  })
-  const buckets = Array.from({ length: removed.length }, () => [])
+  for (let r = 0; r < removed.length; r++) rank[removed[r]] = r
+  // Almost every module has one key: keep the first per node, collect the rare extra ones.
+  const firstKey = new Array(removed.length)
+  let extra
   for (let k = 0; k < graph.keys.length; k++) {
     const r = rank[graph.keyNode[k]]
-    if (r >= 0) buckets[r].push(graph.keys[k])
+    if (r < 0) continue
+    if (firstKey[r] === undefined) firstKey[r] = graph.keys[k]
+    else (extra ??= new Map()).set(r, [...(extra.get(r) ?? []), graph.keys[k]])
   }
-  const entries = []
-  removed.forEach((node, r) => {
-    for (const key of buckets[r]) entries.push([key, graph.nodes[node]])
-  })
-  return entries
+  const keys = []
+  const values = []
+  for (let r = 0; r < removed.length; r++) {
+    if (firstKey[r] === undefined) continue // a stale module outside the cache: cut, not listed
+    const value = graph.nodes[removed[r]]
+    keys.push(firstKey[r])
+    values.push(value)
+    for (const key of extra?.get(r) ?? []) {
+      keys.push(key)
+      values.push(value)
+    }
+  }
+  return { keys, values }
 }
 
 function describePlan(graph, plan, reasons, entries, staleKeys) {
   const ids = graph.ids
   const report = emptyReport()
-  report.removed = entries.map(([key]) => key)
+  report.removed = entries.keys
   for (let k = 0; k < plan.kept.length; k++) {
     const holders = plan.holders.subarray(plan.holderOffsets[k], plan.holderOffsets[k + 1])
     report.kept.push({ id: ids[plan.kept[k]], heldBy: Array.from(holders, (h) => ids[h]) })
   }
   for (const i of plan.skipped) report.skipped.push({ id: ids[i], reason: reasons.get(i) })
   const pinned = new Map()
-  for (const [key, m] of entries) {
-    const by = live.pinnedBy(m)
-    if (by !== undefined) pinned.set(key, by)
+  for (let e = 0; e < entries.keys.length; e++) {
+    const by = live.pinnedBy(entries.values[e])
+    if (by !== undefined) pinned.set(entries.keys[e], by)
   }
   if (live.lastParentSlotExists) {
     const keyed = new Set(report.removed)
+    const removedNodes = new Set(plan.removed)
     for (const s of plan.resetParentOf) {
-      const id = ids[graph.parent[s]]
-      if (keyed.has(id) && !pinned.has(id)) pinned.set(id, 'last-parent')
+      // The survivor's private last-parent slot holds its removed parent, and that parent's own
+      // slot holds *its* first requirer: the pin runs up the chain of removed parents (a kept
+      // shared.js pins b.js, and b.js pins a.js; heap snapshot on Node 22-26). Each slot was set
+      // by the Module constructor to the same requirer `parent` still names before the cuts.
+      for (let p = graph.parent[s]; p >= 0 && removedNodes.has(p); p = graph.parent[p]) {
+        const id = ids[p]
+        if (!keyed.has(id) || pinned.has(id)) break // not a cache entry, or the chain is known
+        pinned.set(id, 'last-parent')
+      }
     }
   }
   for (const [id, by] of pinned) report.pinned.push({ id, by })
@@ -95,19 +116,29 @@ function prepareGraph(cache) {
 /**
  * The second half of every unload, whoever made the plan: report, dispose hooks, cuts.
  * `plan` has the shape of the native core's UnloadPlan (indices into `graph`).
+ * `options.stalePathCacheKeys(filenames)`, when given, replaces the scan of every
+ * Module._pathCache entry by a lookup of the keys the caller knows were used (snapshot restore:
+ * its cost must follow what was loaded since, not the size of the caches).
  */
 function executePlan(cache, graph, plan, options) {
   const entries = removedEntries(graph, plan.removed)
-  const filenames = new Set(entries.map(([key]) => key))
-  for (const [, m] of entries) if (registry.isModuleLike(m) && typeof m.filename === 'string') filenames.add(m.filename)
-  const staleKeys = live.stalePathCacheKeys(filenames)
+  const filenames = new Set(entries.keys)
+  for (let e = 0; e < entries.values.length; e++) {
+    const filename = entries.values[e]?.filename
+    if (typeof filename === 'string' && filename !== entries.keys[e]) filenames.add(filename)
+  }
+  const staleKeys = (options.stalePathCacheKeys ?? live.stalePathCacheKeys)(filenames)
   const report = describePlan(graph, plan, graph.reasons, entries, staleKeys)
   if (!options.dryRun) {
-    const modules = Array.from(plan.removed, (i) => graph.nodes[i]).filter(registry.isModuleLike)
-    for (const beforeCut of registry.state.beforeCut) beforeCut(modules, report)
+    // reload() keeps what the cuts are about to change, to put it back if the new code throws.
+    if (options.capture !== undefined) options.capture(live.captureCuts(cache, graph, plan, staleKeys))
+    if (registry.state.beforeCut.length > 0) {
+      const modules = Array.from(plan.removed, (i) => graph.nodes[i]).filter(registry.isModuleLike)
+      for (const beforeCut of registry.state.beforeCut) beforeCut(modules, report)
+    }
     live.applyCuts(cache, graph, plan, report.removed, staleKeys)
   }
-  return track(report, entries, options.dryRun)
+  return track(report, entries.keys, entries.values, options.dryRun)
 }
 
 /**
@@ -126,15 +157,14 @@ function unloadTrees(cache, rootKeys, options) {
   if (roots.length === 0) {
     const report = emptyReport()
     report.skipped = skippedRoots
-    return track(report, [], options.dryRun)
+    return track(report, [], [], options.dryRun)
   }
-  const graph = prepareGraph(cache)
+  const graph = live.flattenTree(cache, roots.map((key) => cache[key]), options.keep)
   const rootNodes = Uint32Array.from(roots, (key) => graph.index.get(cache[key]))
-  for (const r of rootNodes) graph.flags[r] &= ~live.BOUNDARY // validated targets: never boundaries
-  if (options.keep !== undefined) applyKeepOption(graph, graph.ids, rootNodes, options.keep, graph.reasons)
-  const plan = native.planUnload(
-    graph.offsets,
-    graph.targets,
+  const plan = native.planUnloadEdges(
+    graph.nodes.length,
+    graph.from,
+    graph.to,
     graph.flags,
     graph.parent,
     rootNodes,
@@ -145,4 +175,4 @@ function unloadTrees(cache, rootKeys, options) {
   return report
 }
 
-module.exports = { unloadTrees, prepareGraph, executePlan, applyKeepOption }
+module.exports = { unloadTrees, prepareGraph, executePlan, applyKeepOption, classifyBoundaries }

@@ -51,6 +51,12 @@ function invalidArgValue(name, value, reason) {
   return error
 }
 
+/** The first line of what was thrown, for a message that says what went wrong. */
+function summarize(thrown) {
+  if (thrown instanceof Error) return `(${thrown.name}: ${String(thrown.message).split('\n')[0]})`
+  return `(${inspect(thrown, { depth: 0, breakLength: Infinity })})`
+}
+
 const explain = {
   unresolved: (specifier, from, cause) =>
     new UncacheError(
@@ -87,11 +93,34 @@ const explain = {
         'Unload it after its require() has returned, e.g. from setImmediate().',
       { id },
     ),
-  unsupportedRuntime: () =>
+  reloadFailed: (id, cause, report) =>
+    new UncacheError(
+      'ERR_UNCACHE_RELOAD_FAILED',
+      `Reloading ${id} failed: the new code threw ${summarize(cause)}. ` +
+        `The previous version was put back and keeps running (${report.removed.length} module(s) restored; ` +
+        'their dispose handlers had already run). Fix the error and reload again; error.cause is the original error.',
+      { cause, id, report },
+    ),
+  // `api` names the function that was called, so the advice names its Jest counterpart.
+  unsupportedRuntime: (api) =>
     new UncacheError(
       'ERR_UNCACHE_UNSUPPORTED_RUNTIME',
       'require.cache ignores deletions in this runtime (Jest replaces it with its own module registry), ' +
-        'so nothing can be unloaded here. Use jest.isolateModules() or jest.resetModules() inside Jest.',
+        'so nothing can be unloaded here. ' +
+        (api === 'isolate' || api === 'snapshot'
+          ? `Inside Jest, use jest.isolateModules(fn) or jest.isolateModulesAsync(fn) instead of ${api}(), ` +
+            'or jest.resetModules() in beforeEach.'
+          : 'Use jest.isolateModules() or jest.resetModules() inside Jest.'),
+    ),
+  // `running` and `starting` say which isolate (or test) is which, with where it was started.
+  isolateOverlap: (running, starting) =>
+    new UncacheError(
+      'ERR_UNCACHE_ISOLATE_OVERLAP',
+      `${starting} started while ${running} is still running and is not its parent. ` +
+        'Both share one require.cache and require() does not say which of them loaded a module, so neither ' +
+        'could be restored correctly. Let the running one finish first (await it; run isolated tests one at ' +
+        'a time, without a concurrency option or Promise.all over isolate() calls), or start the new one ' +
+        'from inside the running one to nest it.',
     ),
 }
 

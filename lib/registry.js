@@ -24,22 +24,38 @@ function createState() {
     // Requirers outside require.cache, deduplicated by identity, held weakly.
     requirerSet: new WeakSet(),
     requirerRefs: new Set(),
-    // Modules this package unloaded; requires made from them go through a stand-in.
-    unloaded: new WeakSet(),
+    // Stand-in parents for requires made by unloaded modules (see isUnloaded).
+    abandoned: new WeakSet(), // instances whose load threw (reload rollback): never loaded, never live
     standIns: new WeakMap(),
     standInSet: new WeakSet(),
     // Functions called with (modules, report) just before the cuts of an unload (dispose hooks).
     beforeCut: [],
     // Functions called with (parent, request) on every require(), before it runs.
     requireObservers: new Set(),
+    // Functions called with (module, filename) when a module's code is about to load
+    // (observeLoads; the Module.prototype.load wrapper is installed on first use).
+    loadObservers: new Set(),
     originalLoad: null,
+    originalModuleLoad: null,
   }
 }
 
 const state = globalThis[STATE] || (globalThis[STATE] = createState())
 
 function isModuleLike(value) {
-  return value !== null && typeof value === 'object' && Array.isArray(value.children)
+  // instanceof first: one prototype check for real Modules, where reading `.children` off every
+  // kind of value made this the hottest line of a whole-graph unload.
+  return value instanceof Module || (value !== null && typeof value === 'object' && Array.isArray(value.children))
+}
+
+/**
+ * Whether `m` was unloaded (by this package or by other code): it finished loading, yet
+ * require.cache no longer has it under its filename. Asked of the parent on every require(),
+ * so it is a structural test instead of a WeakSet add per unloaded module (which was 1/6 of a
+ * whole-graph unload at 30k modules).
+ */
+function isUnloaded(m) {
+  return (m.loaded === true && Module._cache[m.filename] !== m) || state.abandoned.has(m)
 }
 
 function recordRequirer(parent) {
@@ -68,7 +84,7 @@ function install() {
   state.originalLoad = originalLoad
   Module._load = function uncacheTreeLoad(request, parent, isMain) {
     if (isModuleLike(parent)) {
-      if (state.unloaded.has(parent)) parent = standInFor(parent)
+      if (isUnloaded(parent)) parent = standInFor(parent)
       else if (Module._cache[parent.filename] !== parent) recordRequirer(parent)
       if (state.requireObservers.size > 0) {
         for (const observe of state.requireObservers) observe(parent, request)
@@ -76,6 +92,33 @@ function install() {
     }
     return originalLoad.call(this, request, parent, isMain)
   }
+}
+
+/**
+ * Calls `observe(module, filename)` each time a Module's code is about to be loaded, until the
+ * returned function is called. `Module.prototype.load` runs once per Module object that
+ * require() creates, and also for CommonJS files that `import` brings in (Node 20-26 load those
+ * through `Module._load` without a parent, so a `Module._load` observer sees no requirer there).
+ * It is the one place that sees every new cache entry as it is made, with its key (`filename`),
+ * which lets snapshot() know what was loaded since without scanning require.cache. The wrapper
+ * is installed on first use, so processes that never take a snapshot pay nothing.
+ */
+function observeLoads(observe) {
+  // A state object made by an older copy of this package may lack these fields.
+  if (state.loadObservers === undefined) state.loadObservers = new Set()
+  if (state.originalModuleLoad === undefined || state.originalModuleLoad === null) {
+    const originalModuleLoad = Module.prototype.load
+    state.originalModuleLoad = originalModuleLoad
+    const observers = state.loadObservers
+    Module.prototype.load = function uncacheTreeModuleLoad(filename) {
+      if (observers.size > 0) {
+        for (const notify of observers) notify(this, filename)
+      }
+      return originalModuleLoad.call(this, filename)
+    }
+  }
+  state.loadObservers.add(observe)
+  return () => state.loadObservers.delete(observe)
 }
 
 /**
@@ -98,6 +141,7 @@ module.exports = {
   isModuleLike,
   outsideRequirers,
   isStandIn: (m) => state.standInSet.has(m),
-  markUnloaded: (m) => state.unloaded.add(m),
-  isUnloaded: (m) => state.unloaded.has(m),
+  observeLoads,
+  isUnloaded,
+  markAbandoned: (m) => state.abandoned.add(m),
 }

@@ -10,9 +10,10 @@ const PROBE_KEY = '\0uncache-tree:probe'
 /**
  * This module's require.cache, after checking that deleting from it works. Jest hands modules
  * a require.cache whose deletions do nothing (its own registry decides what is loaded); every
- * unload there would "succeed" and change nothing, so we refuse instead.
+ * unload there would "succeed" and change nothing, so we refuse instead. `api` names the
+ * public function that asks, for the advice in the error.
  */
-function liveCache() {
+function liveCache(api) {
   const cache = require.cache
   const probe = {}
   let works = false
@@ -24,7 +25,7 @@ function liveCache() {
   } catch {
     works = false
   }
-  if (!works) throw explain.unsupportedRuntime()
+  if (!works) throw explain.unsupportedRuntime(api)
   return cache
 }
 

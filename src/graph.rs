@@ -92,6 +92,32 @@ impl<'a> Graph<'a> {
   }
 }
 
+/// CSR arrays from an edge list (`from[k] -> to[k]`), edges of a node kept in list order. The
+/// JS shim records edges while it walks, in whatever order it meets the nodes; a counting sort
+/// here is cheaper than a second walk of the live objects there.
+pub fn csr_from_edges(n: usize, from: &[i32], to: &[i32]) -> Result<(Vec<i32>, Vec<i32>), GraphError> {
+  if from.len() != to.len() {
+    return Err(GraphError("from and to must have the same length".into()));
+  }
+  if from.iter().chain(to).any(|&i| i < 0 || i as usize >= n) {
+    return Err(GraphError("every edge end must be a node index".into()));
+  }
+  let mut offsets = vec![0i32; n + 1];
+  for &f in from {
+    offsets[f as usize + 1] += 1;
+  }
+  for i in 0..n {
+    offsets[i + 1] += offsets[i];
+  }
+  let mut fill: Vec<i32> = offsets[..n].to_vec();
+  let mut targets = vec![0i32; to.len()];
+  for (&f, &t) in from.iter().zip(to) {
+    targets[fill[f as usize] as usize] = t;
+    fill[f as usize] += 1;
+  }
+  Ok((offsets, targets))
+}
+
 /// Whether shared dependencies stay loaded (`'keep'`, the default) or go too (`'remove'`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Shared {
@@ -118,17 +144,17 @@ pub struct Plan {
 }
 
 /// Node sets as byte maps: cheaper than hashing for the dense indices we get.
-struct Marks(Vec<u8>);
+pub(crate) struct Marks(Vec<u8>);
 
 impl Marks {
-  fn new(n: usize) -> Self {
+  pub(crate) fn new(n: usize) -> Self {
     Marks(vec![0; n])
   }
-  fn get(&self, i: usize) -> bool {
+  pub(crate) fn get(&self, i: usize) -> bool {
     self.0[i] != 0
   }
   /// Marks `i`; returns true when it was not marked before.
-  fn set(&mut self, i: usize) -> bool {
+  pub(crate) fn set(&mut self, i: usize) -> bool {
     let was = self.0[i];
     self.0[i] = 1;
     was == 0
@@ -276,25 +302,35 @@ pub fn plan_unload(
     plan.holder_offsets.push(plan.holders.len() as u32);
   }
 
+  (plan.cut_children_of, plan.reset_parent_of) = cut_lists(g, parent, &removed_mark);
+  Ok(plan)
+}
+
+/// The nodes that stay but refer to a removed one: those with a removed child (their `children`
+/// get filtered) and those whose recorded parent is removed (their `parent` gets reset).
+pub(crate) fn cut_lists(g: &Graph, parent: &[i32], removed: &Marks) -> (Vec<u32>, Vec<u32>) {
+  let n = g.len();
+  let mut cut_children_of = Vec::new();
+  let mut reset_parent_of = Vec::new();
   for node in 0..n {
-    if removed_mark.get(node) {
+    if removed.get(node) {
       continue;
     }
-    if g.children(node).any(|c| removed_mark.get(c)) {
-      plan.cut_children_of.push(node as u32);
+    if g.children(node).any(|c| removed.get(c)) {
+      cut_children_of.push(node as u32);
     }
     let p = parent[node];
-    if p >= 0 && (p as usize) < n && removed_mark.get(p as usize) {
-      plan.reset_parent_of.push(node as u32);
+    if p >= 0 && (p as usize) < n && removed.get(p as usize) {
+      reset_parent_of.push(node as u32);
     }
   }
-  Ok(plan)
+  (cut_children_of, reset_parent_of)
 }
 
 /// The marked nodes reachable from `roots` through marked nodes, ordered so that a module comes
 /// before the modules it requires (reverse post-order of a depth-first walk; inside a cycle the
 /// order follows discovery). Marked nodes not reachable that way are appended at the end.
-fn importers_first(g: &Graph, roots: &[u32], marked: &Marks) -> Vec<u32> {
+pub(crate) fn importers_first(g: &Graph, roots: &[u32], marked: &Marks) -> Vec<u32> {
   let n = g.len();
   let mut visited = Marks::new(n);
   let mut post = Vec::new();
@@ -366,6 +402,17 @@ pub(crate) mod tests {
   }
 
   const H: u8 = HOLDER;
+
+  #[test]
+  fn csr_from_edges_groups_by_source_in_order() {
+    let (o, t) = csr_from_edges(3, &[2, 0, 2, 0], &[1, 2, 0, 1]).unwrap();
+    let g = Graph::new(&o, &t).unwrap();
+    assert_eq!(g.children(0).collect::<Vec<_>>(), vec![2, 1]);
+    assert!(g.children(1).next().is_none());
+    assert_eq!(g.children(2).collect::<Vec<_>>(), vec![1, 0]);
+    assert!(csr_from_edges(2, &[0], &[2]).is_err());
+    assert!(csr_from_edges(2, &[0, 1], &[1]).is_err());
+  }
 
   #[test]
   fn rejects_malformed_csr() {

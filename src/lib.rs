@@ -3,6 +3,7 @@
 //! only converts arguments and results. See ARCHITECTURE.md.
 
 pub mod graph;
+pub mod heapsnapshot;
 
 use napi::bindgen_prelude::{Int32Array, Uint32Array, Uint8Array};
 use napi::{Error, Result, Status};
@@ -37,6 +38,21 @@ pub fn forward_closure(
   Ok(members.into())
 }
 
+/// `plan_unload` on a graph given as an edge list (`from[k] -> to[k]`) over `n` nodes.
+#[napi]
+pub fn plan_unload_edges(
+  n: u32,
+  from: &[i32],
+  to: &[i32],
+  flags: &[u8],
+  parent: &[i32],
+  roots: &[u32],
+  remove_shared: bool,
+) -> Result<UnloadPlan> {
+  let (offsets, targets) = graph::csr_from_edges(n as usize, from, to).map_err(invalid)?;
+  plan_unload(&offsets, &targets, flags, parent, roots, remove_shared)
+}
+
 /// Computes what `uncacheTree` removes, keeps and cuts, before anything is changed.
 #[napi]
 pub fn plan_unload(
@@ -56,6 +72,134 @@ pub fn plan_unload(
     holder_offsets: p.holder_offsets.into(),
     holders: p.holders.into(),
     skipped: p.skipped.into(),
+    cut_children_of: p.cut_children_of.into(),
+    reset_parent_of: p.reset_parent_of.into(),
+  })
+}
+
+// Heap snapshots (see heapsnapshot.rs): text chunks in, retainer chains out.
+
+/// One link of a retainer chain: `node` holds the next link through `edge` (`''` on the last
+/// link, the module itself).
+#[napi(object)]
+pub struct RetainerStep {
+  pub node: String,
+  pub edge: String,
+}
+
+/// Why the module `id` is still in memory: the chain of references from a GC root to it.
+#[napi(object)]
+pub struct ModuleRetainer {
+  pub id: String,
+  pub path: Vec<RetainerStep>,
+}
+
+/// A V8 heap snapshot parsed from chunks as they arrive, then asked about modules. `close()`
+/// frees the parsed snapshot (hundreds of MB for a big heap) without waiting for GC to collect
+/// this small wrapper.
+#[napi]
+pub struct HeapSnapshotParser {
+  parser: Option<heapsnapshot::Parser>,
+  snapshot: Option<heapsnapshot::HeapSnapshot>,
+}
+
+impl Default for HeapSnapshotParser {
+  fn default() -> Self {
+    Self::new()
+  }
+}
+
+#[napi]
+impl HeapSnapshotParser {
+  #[napi(constructor)]
+  pub fn new() -> Self {
+    HeapSnapshotParser { parser: Some(heapsnapshot::Parser::new()), snapshot: None }
+  }
+
+  /// Feeds the next chunk of the snapshot's JSON text (split anywhere).
+  #[napi]
+  pub fn push(&mut self, chunk: &[u8]) -> Result<()> {
+    let parser = self.parser.as_mut().ok_or_else(|| invalid("push() after finish() or close()"))?;
+    parser.push(chunk).map_err(invalid)
+  }
+
+  /// Ends the text and checks that it was one whole, consistent snapshot.
+  #[napi]
+  pub fn finish(&mut self) -> Result<()> {
+    let parser = self.parser.take().ok_or_else(|| invalid("finish() twice, or after close()"))?;
+    self.snapshot = Some(parser.finish().map_err(invalid)?);
+    Ok(())
+  }
+
+  /// For each old generation of the modules `ids` still in the heap, the shortest chain of
+  /// strong references from a GC root (see `HeapSnapshot::explain_retainers`).
+  #[napi]
+  pub fn explain(&self, ids: Vec<String>) -> Result<Vec<ModuleRetainer>> {
+    let snapshot = self.snapshot.as_ref().ok_or_else(|| invalid("explain() before finish(), or after close()"))?;
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let retainers = snapshot.explain_retainers(&ids);
+    Ok(
+      retainers
+        .into_iter()
+        .map(|r| ModuleRetainer {
+          id: r.id,
+          path: r.path.into_iter().map(|s| RetainerStep { node: s.node, edge: s.edge }).collect(),
+        })
+        .collect(),
+    )
+  }
+
+  /// Frees the parser and the parsed snapshot now.
+  #[napi]
+  pub fn close(&mut self) {
+    self.parser = None;
+    self.snapshot = None;
+  }
+}
+
+pub mod invalidate;
+
+/// The invalidation plan, as indices into the flattened graph (see `invalidate::InvalidatePlan`).
+/// `accepted` is flat (acceptor, dependency) pairs.
+#[napi(object)]
+pub struct InvalidatePlan {
+  pub removed: Uint32Array,
+  pub self_accepted: Uint32Array,
+  pub accepted: Uint32Array,
+  pub skipped: Uint32Array,
+  pub declined: Uint32Array,
+  pub blocked_offsets: Uint32Array,
+  pub blocked: Uint32Array,
+  pub cut_children_of: Uint32Array,
+  pub reset_parent_of: Uint32Array,
+}
+
+/// Computes what `invalidate` unloads (the changed modules and their importers, up to accepting
+/// and declining modules), before anything is changed. `cached` counts the nodes that are
+/// require.cache values; `accepted` and `declined` are flat (importer, dependency) pairs.
+#[napi]
+#[allow(clippy::too_many_arguments)]
+pub fn plan_invalidate(
+  offsets: &[i32],
+  targets: &[i32],
+  flags: &[u8],
+  parent: &[i32],
+  cached: u32,
+  roots: &[u32],
+  accepted: &[u32],
+  declined: &[u32],
+) -> Result<InvalidatePlan> {
+  let g = graph::Graph::new(offsets, targets).map_err(invalid)?;
+  let p = invalidate::plan_invalidate(&g, flags, parent, cached as usize, roots, accepted, declined)
+    .map_err(invalid)?;
+  Ok(InvalidatePlan {
+    removed: p.removed.into(),
+    self_accepted: p.self_accepted.into(),
+    accepted: p.accepted.into_iter().flat_map(|(a, d)| [a, d]).collect::<Vec<u32>>().into(),
+    skipped: p.skipped.into(),
+    declined: p.declined.into(),
+    blocked_offsets: p.blocked_offsets.into(),
+    blocked: p.blocked.into(),
     cut_children_of: p.cut_children_of.into(),
     reset_parent_of: p.reset_parent_of.into(),
   })

@@ -1,0 +1,226 @@
+'use strict'
+// hot(module): a module's own handle on hot reload, with webpack's `module.hot` semantics for
+// CommonJS: `dispose` handlers that free what no cache surgery can (timers, servers, listeners),
+// `data` handed from one instance of a file to the next, and `accept` / `decline`, which
+// invalidate() reads to decide where an update stops.
+//
+// The state of each module lives in a WeakMap keyed by the Module object, never on the object:
+// properties added to Module objects turn them into slow dictionary-mode objects on Node >= 22,
+// and a WeakMap lets an unloaded module and its handlers be collected with it. The store sits on
+// the process-wide registry state, so that two copies of this package (or this package unloaded
+// and loaded again) share one set of handlers, and the dispose hook is registered once.
+const Module = require('node:module')
+const registry = require('./registry.js')
+const live = require('./live.js')
+const { invalidArgType, invalidArgValue, explain } = require('./errors.js')
+
+/** A module's hot-reload state (one per Module object). */
+class HotRecord {
+  constructor(module, data) {
+    this.module = module
+    this.data = data
+    this.disposeHandlers = []
+    this.disposed = false
+    this.selfAccepted = false
+    this.selfErrorHandler = undefined
+    // resolved filename -> callback (or undefined) for accept(deps, callback)
+    this.acceptedDeps = new Map()
+    this.selfDeclined = false
+    this.declinedDeps = new Set()
+    this.handle = new Hot(this)
+  }
+}
+
+function createStore() {
+  const store = {
+    records: new WeakMap(),
+    // filename -> the object the dispose handlers of the last unloaded instance of that file
+    // filled; what the next instance sees as hot(module).data. Bounded by the number of files.
+    pendingData: new Map(),
+    // Functions told of each module that gets a hot handle (reload() looks for instances that
+    // threw while loading, to run the dispose handlers they registered before throwing).
+    creationObservers: new Set(),
+  }
+  registry.state.beforeCut.push((modules, report) => disposeUnloaded(store, modules, report))
+  return store
+}
+
+const store = registry.state.hotStore || (registry.state.hotStore = createStore())
+
+/** Runs and drops a record's dispose handlers; returns the data object they filled. */
+function runDisposeHandlers(record, errors) {
+  const handlers = record.disposeHandlers
+  record.disposeHandlers = []
+  record.disposed = true
+  const data = {}
+  for (const handler of handlers) {
+    try {
+      handler(data)
+    } catch (error) {
+      errors.push(error)
+    }
+  }
+  return handlers.length > 0 ? data : undefined
+}
+
+/**
+ * The beforeCut hook of every unload (uncacheTree, invalidate, snapshot restore, reload): runs
+ * each module's dispose handlers in the order given, importers before the modules they import,
+ * and keeps the data for the next instance of the file. A handler that throws is reported in
+ * `report.errors`; the others still run and the unload completes. An instance whose handlers
+ * already ran (an old version put back by a failed reload) is not disposed twice, and what it
+ * handed over stays for the next instance. Only the instance require.cache holds hands over: a
+ * stale copy that an unload meets in some `children` array is disposed, but is not "the
+ * previous instance" of its file.
+ */
+function disposeUnloaded(store, modules, report) {
+  for (const m of modules) {
+    const record = store.records.get(m)
+    if (record !== undefined && record.disposed) continue
+    const current = live.isCachedInstance(m)
+    const data = record === undefined ? undefined : runDisposeHandlers(record, report.errors)
+    if (!current) continue
+    if (data === undefined) store.pendingData.delete(m.filename)
+    else store.pendingData.set(m.filename, data)
+  }
+}
+
+function resolveDependency(m, request, name) {
+  if (typeof request !== 'string') throw invalidArgType(name, 'a string or an array of strings', request)
+  if (request === '') throw invalidArgValue(name, request, 'must not be empty')
+  if (Module.isBuiltin(request)) throw explain.builtin(request)
+  try {
+    return Module._resolveFilename(request, m, false)
+  } catch (cause) {
+    throw explain.unresolved(request, m.filename, cause)
+  }
+}
+
+/** `deps` of accept/decline as resolved filenames, all resolved before anything is recorded. */
+function resolveDependencies(m, deps, name) {
+  const list = Array.isArray(deps) ? deps : [deps]
+  return list.map((request) => resolveDependency(m, request, name))
+}
+
+/** What `hot(module)` returns. */
+class Hot {
+  #record
+  constructor(record) {
+    this.#record = record
+  }
+
+  /**
+   * The object the previous instance's dispose handlers received, or undefined for a first
+   * instance (and after an instance that had no dispose handlers).
+   */
+  get data() {
+    return this.#record.data
+  }
+
+  /** Runs `handler(data)` just before this module is unloaded, by any unloading function. */
+  dispose(handler) {
+    if (typeof handler !== 'function') throw invalidArgType('handler', 'a function', handler)
+    this.#record.disposeHandlers.push(handler)
+  }
+
+  /**
+   * `accept()` / `accept(errorHandler)`: this module accepts its own updates (it is unloaded and
+   * required again; its importers are not). `accept(deps, callback?)`: updates of these
+   * dependencies stop here; `callback(updatedIds)` runs before invalidate() returns.
+   */
+  accept(deps, callback) {
+    const record = this.#record
+    if (deps === undefined || typeof deps === 'function') {
+      record.selfAccepted = true
+      if (typeof deps === 'function') record.selfErrorHandler = deps
+      return
+    }
+    if (typeof deps !== 'string' && !Array.isArray(deps)) {
+      throw invalidArgType('deps', 'a string, an array of strings, a function or undefined', deps)
+    }
+    if (callback !== undefined && typeof callback !== 'function') {
+      throw invalidArgType('callback', 'a function', callback)
+    }
+    for (const file of resolveDependencies(record.module, deps, 'deps')) record.acceptedDeps.set(file, callback)
+  }
+
+  /**
+   * `decline()`: invalidate() refuses every update that would unload this module.
+   * `decline(deps)`: it refuses updates that reach this module through these dependencies.
+   */
+  decline(deps) {
+    const record = this.#record
+    if (deps === undefined) {
+      record.selfDeclined = true
+      return
+    }
+    if (typeof deps !== 'string' && !Array.isArray(deps)) {
+      throw invalidArgType('deps', 'a string, an array of strings or undefined', deps)
+    }
+    for (const file of resolveDependencies(record.module, deps, 'deps')) record.declinedDeps.add(file)
+  }
+
+  get [Symbol.toStringTag]() {
+    return 'Hot'
+  }
+}
+
+/** See index.d.ts. */
+function hot(m) {
+  if (!registry.isModuleLike(m) || typeof m.filename !== 'string') {
+    throw invalidArgType('module', 'a Module object (`module` inside a CommonJS file)', m)
+  }
+  let record = store.records.get(m)
+  if (record === undefined) {
+    // An instance already unloaded is not the next one: it gets no data.
+    record = new HotRecord(m, registry.isUnloaded(m) ? undefined : store.pendingData.get(m.filename))
+    store.records.set(m, record)
+    for (const observe of store.creationObservers) observe(m)
+  }
+  return record.handle
+}
+
+/** The hot state of `m`, or undefined when it never called hot(). */
+function recordOf(m) {
+  return store.records.get(m)
+}
+
+/**
+ * Starts collecting the modules that get a hot handle from now on; `stop()` ends it and returns
+ * them.
+ */
+function trackCreated() {
+  const created = []
+  const observe = (m) => created.push(m)
+  store.creationObservers.add(observe)
+  return {
+    stop() {
+      store.creationObservers.delete(observe)
+      return created
+    },
+  }
+}
+
+/**
+ * Runs the dispose handlers of instances that will never be used (they threw while loading), so
+ * the timers and listeners they set up before throwing go away. Their data is not handed over:
+ * the version that is put back stays the previous instance.
+ */
+function disposeAbandoned(modules, errors) {
+  for (const m of modules) {
+    const record = store.records.get(m)
+    if (record !== undefined && !record.disposed) runDisposeHandlers(record, errors)
+  }
+}
+
+/** The data waiting for next instances, to be put back by restoreData after a rollback. */
+function saveData() {
+  return new Map(store.pendingData)
+}
+
+function restoreData(saved) {
+  store.pendingData.clear()
+  for (const [file, data] of saved) store.pendingData.set(file, data)
+}
+
+module.exports = { hot, recordOf, trackCreated, disposeAbandoned, saveData, restoreData }

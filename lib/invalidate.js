@@ -1,0 +1,200 @@
+'use strict'
+// invalidate(): hot reload's unload. The changed modules and every module that (transitively)
+// requires them are unloaded, so the next require() sees the new code everywhere; the walk up
+// the importers runs in the native core (src/invalidate.rs) and stops at modules that accepted
+// the update, at modules that are never unloaded, and at declining modules, which refuse it.
+// Dependencies of the unloaded modules are not walked: they stay loaded, with their identity.
+//
+// After the cuts, the library does what accepting modules asked for: accept(deps, callback)
+// handlers run with the ids of their unloaded dependencies, and self-accepting modules are
+// required again, through the importers that kept them, so the graph has the same edges.
+const native = require('./native.js')
+const live = require('./live.js')
+const hotState = require('./hot.js')
+const { prepareGraph, executePlan } = require('./engine.js')
+const { checkObject, checkBoolean, parseKeep } = require('./options.js')
+const { callerFile, parseFrom, resolveTargets } = require('./targets.js')
+const { liveCache } = require('./unload.js')
+const { emptyReport, track } = require('./report.js')
+
+const SELF_ACCEPTS = 8 // mirrors src/graph.rs
+const SELF_DECLINES = 16 // mirrors src/invalidate.rs
+
+/** The options of invalidate() and reload(): where specifiers resolve from, what to keep. */
+function parseInvalidateOptions(options) {
+  const o = checkObject(options)
+  return {
+    from: parseFrom(o.from),
+    keep: parseKeep(o.keep),
+    dryRun: checkBoolean(o.dryRun, 'options.dryRun', false),
+  }
+}
+
+/**
+ * Flags and accepted/declined edges from the modules' hot handles, and the keep option as
+ * boundaries (it is applied to every cached module: the walk is upward, there is no tree to
+ * restrict it to first).
+ */
+function markHotPolicies(cache, graph, keep, rootSet) {
+  const accepted = []
+  const declined = []
+  const { nodes, flags, ids } = graph
+  for (let i = 0; i < graph.cachedCount; i++) {
+    if (keep !== undefined && !rootSet.has(i) && (flags[i] & live.BOUNDARY) === 0 && keep(ids[i])) {
+      flags[i] |= live.BOUNDARY
+      graph.reasons.set(i, 'kept-by-option')
+    }
+    const record = hotState.recordOf(nodes[i])
+    if (record === undefined) continue
+    if (record.selfAccepted) flags[i] |= SELF_ACCEPTS
+    if (record.selfDeclined) flags[i] |= SELF_DECLINES
+    for (const file of record.acceptedDeps.keys()) {
+      const dep = graph.index.get(cache[file])
+      if (dep !== undefined) accepted.push(i, dep)
+    }
+    for (const file of record.declinedDeps) {
+      const dep = graph.index.get(cache[file])
+      if (dep !== undefined) declined.push(i, dep)
+    }
+  }
+  return { accepted: Uint32Array.from(accepted), declined: Uint32Array.from(declined) }
+}
+
+/**
+ * Calls each accepting module's handlers once per distinct callback, with the ids of the
+ * accepted dependencies that were unloaded (webpack's outdatedDependencies).
+ */
+function runAcceptHandlers(graph, plan, report, failures) {
+  const byAcceptor = new Map()
+  for (let k = 0; k < plan.accepted.length; k += 2) {
+    const acceptor = plan.accepted[k]
+    if (!byAcceptor.has(acceptor)) byAcceptor.set(acceptor, [])
+    byAcceptor.get(acceptor).push(graph.ids[plan.accepted[k + 1]])
+  }
+  for (const [acceptor, updated] of byAcceptor) {
+    const record = hotState.recordOf(graph.nodes[acceptor])
+    const byCallback = new Map()
+    for (const id of updated) {
+      const callback = record.acceptedDeps.get(id)
+      if (callback === undefined) continue
+      if (!byCallback.has(callback)) byCallback.set(callback, [])
+      byCallback.get(callback).push(id)
+    }
+    for (const [callback, ids] of byCallback) {
+      try {
+        callback(ids)
+      } catch (error) {
+        report.errors.push(error)
+        failures.push(error)
+      }
+    }
+  }
+}
+
+/**
+ * Requires each self-accepting module again, through the importers that stay (its old parent
+ * first, so the new instance has the same parent), so each of them has the new instance in its
+ * `children` as it had the old one. A module no one kept is required from `fromFile`. A failed
+ * load goes to the module's accept(errorHandler), else to report.errors.
+ */
+function requireSelfAccepted(cache, graph, plan, report, failures, fromFile) {
+  if (plan.selfAccepted.length === 0) return
+  const importers = new Map()
+  for (const x of plan.selfAccepted) importers.set(x, [])
+  for (const p of plan.cutChildrenOf) {
+    // Only live requirers: a stale module or a stand-in that still lists it does not get it back.
+    if ((graph.flags[p] & live.HOLDER) === 0) continue
+    for (let e = graph.offsets[p]; e < graph.offsets[p + 1]; e++) {
+      const list = importers.get(graph.targets[e])
+      if (list !== undefined && !list.includes(p)) list.push(p)
+    }
+  }
+  for (const x of plan.selfAccepted) {
+    const id = graph.ids[x]
+    const list = importers.get(x)
+    const oldParent = graph.parent[x]
+    if (list.includes(oldParent)) list.unshift(...list.splice(list.indexOf(oldParent), 1))
+    try {
+      if (list.length === 0) live.requireFrom(cache, fromFile, id)
+      for (const p of list) live.requireVia(graph.nodes[p], id)
+    } catch (error) {
+      const handler = hotState.recordOf(graph.nodes[x])?.selfErrorHandler
+      if (handler === undefined) {
+        report.errors.push(error)
+        failures.push(error)
+        continue
+      }
+      try {
+        handler(error, { moduleId: id })
+      } catch (handlerError) {
+        report.errors.push(handlerError)
+        failures.push(handlerError)
+      }
+    }
+  }
+}
+
+/**
+ * invalidate() on validated require.cache keys. Returns the report and the errors thrown by the
+ * new code the library ran for accepting modules (`failures`, also in report.errors), which
+ * reload() treats as a failed reload. `capture` (reload) receives what the cuts change.
+ */
+function invalidateKeys(cache, keys, opts, { fromFile, capture } = {}) {
+  const skippedRoots = []
+  const roots = []
+  for (const key of keys) {
+    if (opts.keep !== undefined && opts.keep(key)) skippedRoots.push({ id: key, reason: 'kept-by-option' })
+    else roots.push(key)
+  }
+  if (roots.length === 0 && capture === undefined) {
+    const report = emptyReport()
+    report.skipped = skippedRoots
+    return { report: track(report, [], [], opts.dryRun), failures: [] }
+  }
+  const graph = prepareGraph(cache)
+  const rootNodes = Uint32Array.from(roots, (key) => graph.index.get(cache[key]))
+  const { accepted, declined } = markHotPolicies(cache, graph, opts.keep, new Set(rootNodes))
+  const plan = native.planInvalidate(
+    graph.offsets,
+    graph.targets,
+    graph.flags,
+    graph.parent,
+    graph.cachedCount,
+    rootNodes,
+    accepted,
+    declined,
+  )
+  for (const i of plan.declined) graph.reasons.set(i, 'declined')
+  const unloadPlan = {
+    removed: plan.removed,
+    kept: new Uint32Array(0),
+    holderOffsets: Uint32Array.of(0),
+    holders: new Uint32Array(0),
+    skipped: Uint32Array.from([...plan.skipped, ...plan.declined]),
+    cutChildrenOf: plan.cutChildrenOf,
+    resetParentOf: plan.resetParentOf,
+  }
+  const report = executePlan(cache, graph, unloadPlan, { dryRun: opts.dryRun, capture })
+  for (let k = 0; k < plan.declined.length; k++) {
+    const blocked = plan.blocked.subarray(plan.blockedOffsets[k], plan.blockedOffsets[k + 1])
+    report.skipped[plan.skipped.length + k].blocked = Array.from(blocked, (r) => graph.ids[r])
+  }
+  report.skipped.unshift(...skippedRoots)
+  const failures = []
+  if (!opts.dryRun) {
+    runAcceptHandlers(graph, plan, report, failures)
+    requireSelfAccepted(cache, graph, plan, report, failures, fromFile ?? callerFile())
+  }
+  return { report, failures }
+}
+
+/** See index.d.ts. */
+function invalidate(changed, options) {
+  const opts = parseInvalidateOptions(options)
+  const cache = liveCache('invalidate')
+  const fromFile = opts.from ?? callerFile()
+  const keys = resolveTargets(cache, changed, fromFile, { allowMain: true })
+  return invalidateKeys(cache, keys, opts, { fromFile }).report
+}
+
+module.exports = { invalidate, invalidateKeys, parseInvalidateOptions }

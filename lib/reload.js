@@ -1,0 +1,122 @@
+'use strict'
+// reload(): invalidate, then require again, as one transaction. When the new code throws while
+// loading, everything is put back as it was before the unload (live.captureCuts took it just
+// before the cuts): the modules that the failed attempt loaded are unloaded (their dispose
+// handlers run), then the old module objects return under the same keys, in the same key
+// order, with the same `children` and parents, and the same Module._pathCache entries. The
+// program keeps running the old version; the error says so.
+//
+// The old version's dispose handlers ran before the new code loaded (a server must free its
+// port before the new one listens), so the restored modules are those disposed instances.
+const Module = require('node:module')
+const { fileURLToPath, URL } = require('node:url')
+const native = require('./native.js')
+const live = require('./live.js')
+const registry = require('./registry.js')
+const hotState = require('./hot.js')
+const { prepareGraph, executePlan } = require('./engine.js')
+const { invalidArgType, invalidArgValue, explain } = require('./errors.js')
+const { invalidateKeys, parseInvalidateOptions } = require('./invalidate.js')
+const { callerFile, resolveTargets } = require('./targets.js')
+const { liveCache } = require('./unload.js')
+
+/**
+ * Unloads every module the failed attempt put into require.cache (new keys, and old keys now
+ * holding a new object), with their dispose handlers, and nothing that was loaded before.
+ */
+function unloadAdded(cache, capture, errors) {
+  const before = capture.graph
+  const previous = new Map()
+  for (let k = 0; k < before.keys.length; k++) previous.set(before.keys[k], before.nodes[before.keyNode[k]])
+  const addedKeys = Object.keys(cache).filter(
+    (key) => previous.get(key) !== cache[key] && !before.index.has(cache[key]),
+  )
+  if (addedKeys.length === 0) return
+  const graph = prepareGraph(cache)
+  // Modules loaded before are boundaries: never unloaded, never walked.
+  for (let i = 0; i < graph.nodes.length; i++) {
+    if (before.index.has(graph.nodes[i])) graph.flags[i] |= live.BOUNDARY
+  }
+  const roots = Uint32Array.from(new Set(addedKeys.map((key) => graph.index.get(cache[key]))))
+  for (const r of roots) graph.flags[r] &= ~live.BOUNDARY
+  const plan = native.planUnload(graph.offsets, graph.targets, graph.flags, graph.parent, roots, true)
+  errors.push(...executePlan(cache, graph, plan, { dryRun: false }).errors)
+}
+
+/** Puts back what the attempt changed; adds dispose errors of the failed attempt to `errors`. */
+function rollback(cache, capture, created, dataAfterDispose, errors) {
+  // Instances that threw while loading are out of the cache already, but may have started
+  // timers before throwing: run the dispose handlers they registered.
+  const abandoned = created.filter((m) => !capture.graph.index.has(m) && cache[m.filename] !== m)
+  hotState.disposeAbandoned(abandoned, errors)
+  for (const m of abandoned) registry.markAbandoned(m)
+  unloadAdded(cache, capture, errors)
+  live.restoreCuts(cache, capture)
+  // The next instance must get what the old version handed over, not what the failed one did.
+  hotState.restoreData(dataAfterDispose)
+}
+
+/**
+ * invalidate(keys), then `require(file)` as `fromFile` would, with rollback. Returns
+ * `{ exports, report }` or throws ERR_UNCACHE_RELOAD_FAILED. Used by reload() and watch().
+ */
+function reloadKeys(cache, keys, file, fromFile, opts) {
+  const attempt = hotState.trackCreated()
+  let capture
+  let outcome
+  try {
+    outcome = invalidateKeys(cache, keys, { ...opts, dryRun: false }, { fromFile, capture: (c) => (capture = c) })
+  } catch (error) {
+    attempt.stop()
+    throw error
+  }
+  const { report, failures } = outcome
+  const dataAfterDispose = hotState.saveData()
+  let failed = failures.length > 0
+  let cause = failures[0]
+  let exports
+  if (!failed) {
+    try {
+      exports = live.requireFrom(cache, fromFile, file)
+    } catch (error) {
+      failed = true
+      cause = error
+    }
+  }
+  const created = attempt.stop()
+  if (!failed) return { exports, report }
+  rollback(cache, capture, created, dataAfterDispose, report.errors)
+  throw explain.reloadFailed(file, cause, report)
+}
+
+/** The file require() loads for a target that is not loaded (resolveTargets checked it resolves). */
+function fileToLoad(target, fromFile) {
+  if (registry.isModuleLike(target)) return target.filename
+  const specifier = target instanceof URL ? fileURLToPath(target) : target
+  return Module.createRequire(fromFile).resolve(specifier.startsWith('file:') ? fileURLToPath(specifier) : specifier)
+}
+
+/** See index.d.ts. */
+function reload(target, options) {
+  if (Array.isArray(target)) {
+    throw invalidArgType('target', 'one path, file: URL, specifier or Module object (reload() takes no arrays)', target)
+  }
+  const opts = parseInvalidateOptions(options)
+  if (opts.dryRun) {
+    throw invalidArgValue(
+      'options.dryRun',
+      true,
+      'is not supported by reload(), which must load the new code; use invalidate(target, { dryRun: true })',
+    )
+  }
+  const cache = liveCache('reload')
+  const fromFile = opts.from ?? callerFile()
+  const keys = resolveTargets(cache, target, fromFile)
+  const file = keys.length > 0 ? keys[0] : fileToLoad(target, fromFile)
+  if (typeof file !== 'string') {
+    throw invalidArgType('target', 'a Module object with a filename', target)
+  }
+  return reloadKeys(cache, keys, file, fromFile, opts)
+}
+
+module.exports = { reload, reloadKeys, fileToLoad }
