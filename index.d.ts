@@ -67,142 +67,221 @@ export interface UnloadOptions {
 export function uncacheTree(target: Target, options?: UnloadOptions): UnloadReport
 
 export interface InvalidateOptions {
-  /** Where relative and bare specifiers resolve from. Default: the calling file. */
+  /** Where relative and bare specifiers resolve from: a file path or `file:` URL. Default: the calling file. */
   from?: string | URL
-  /** Modules never unloaded, e.g. `/node_modules/` (reported `kept-by-option`). */
+  /** Modules never unloaded, tested on their `require.cache` key (e.g. `/node_modules/`): the walk stops there (`skipped: 'kept-by-option'`). */
   keep?: RegExp | ((id: string) => boolean)
-  /** Compute and return the report; change nothing. */
+  /** Compute and return the report; change nothing, run no handler. */
   dryRun?: boolean
 }
 
 /**
- * For hot reload: unloads each changed module and every module that (transitively) requires
- * it, so that the next `require` sees the new code everywhere. Propagation stops at a module
- * that accepted the update (`hot(module).accept`), never unloads the main module (reported
- * `skipped: 'main'`), and is refused on a path that reaches a declined module (reported
- * `skipped: 'declined'`, with the changed ids it blocked). Dependencies of the unloaded modules
- * that did not change stay loaded, with their identity and state.
+ * For hot reload: unloads each changed module and every module that (transitively) requires it,
+ * so the next `require` sees the new code everywhere. The walk up the importers (native core)
+ * stops at an importer that accepted that dependency (`hot(m).accept(deps, cb)`: it stays, and
+ * `cb(updatedIds)` runs before `invalidate` returns), at a self-accepting module (`hot(m).accept()`:
+ * unloaded and required again by the library, through the importers that keep it), and at the main
+ * module, `.node` addons, modules still loading and `keep` matches (all in `skipped`). A change whose
+ * walk reaches a declining module (`hot(m).decline()`) is refused whole: nothing it would unload is
+ * unloaded, and the decliner is reported `{ id, reason: 'declined', blocked: [changed ids] }`.
+ * Dependencies of unloaded modules that did not change stay loaded, with their identity. Dispose
+ * handlers run first, importers first. What dispose handlers, accept callbacks and self-accepting
+ * modules' new code throw is in `report.errors`; the unload completes. `kept` is always empty.
+ *
+ * @throws {UncacheError} `ERR_UNCACHE_UNRESOLVED`, `ERR_UNCACHE_NATIVE_ADDON`, `ERR_UNCACHE_BUILTIN`,
+ * `ERR_UNCACHE_LOADING`, `ERR_UNCACHE_UNSUPPORTED_RUNTIME`; a `TypeError`/`RangeError` for bad arguments.
+ * A changed main module is not an error: it is reported `skipped: 'main'`.
  *
  * @example
  * const { invalidate } = require('uncache-tree')
- * fs.watch('./routes', (event, file) => {
- *   const report = invalidate(path.resolve('./routes', file))
- *   console.log('stale:', report.removed) // the changed route and every module that imports it
- * })
+ * const report = invalidate('./routes/users.js')
+ * report.removed // ['/app/router.js', '/app/routes/users.js']  importers first
+ * report.skipped // [{ id: '/app/server.js', reason: 'main' }]
+ * const router = require('./router') // new router and route; lib/db.js is the same instance
  */
 export function invalidate(changed: Target, options?: InvalidateOptions): UnloadReport
 
+export interface ReloadOptions {
+  /** Where a relative or bare `target` resolves from, and the module that requires the new version. Default: the calling file. */
+  from?: string | URL
+  /** Importers never unloaded, as in {@link invalidate}. */
+  keep?: RegExp | ((id: string) => boolean)
+}
+
+/** What {@link reload} throws, and {@link watch} hands to `onError`, when the new code throws. */
+export interface ReloadFailedError extends UncacheError {
+  readonly code: 'ERR_UNCACHE_RELOAD_FAILED'
+  /** The file being reloaded (the target, or watch()'s entry). */
+  readonly id: string
+  /** What the new code threw (SyntaxError, a throw at the top, MODULE_NOT_FOUND for a deleted file...). */
+  readonly cause: unknown
+  /** The invalidate report: every id in `removed` was put back; `errors` has what dispose handlers threw. */
+  readonly report: UnloadReport
+}
+
 /**
- * `invalidate(target)` then `require(target)` again. When the new code throws while loading,
- * the previous module objects are put back exactly (cache entries, `children` links, parents,
- * path-cache entries) and an `UncacheError` with `code: 'ERR_UNCACHE_RELOAD_FAILED'`, the
- * original error as `cause` and the `report` is thrown: the program keeps the old version.
- * Dispose handlers of the old version run before the new code loads, so after a rollback the
- * restored modules are the disposed old instances.
+ * `invalidate(target)`, then `require(target)` again as the calling file (the new module's parent).
+ * The old version's dispose handlers run before the new code loads (a server frees its port first).
+ * When the new code throws while loading (or an accept callback or self-accepting module's new code
+ * does), everything is put back as it was before the unload: the same Module objects under the same
+ * `require.cache` keys in the same order, every `children` array element by element, parents,
+ * `Module._pathCache` entries; modules the failed code loaded are unloaded (their dispose handlers
+ * run: nothing half-loaded stays). Then a {@link ReloadFailedError} is thrown. The program keeps the
+ * old version, but the restored modules are the disposed old instances: what their handlers stopped
+ * stays stopped until a reload succeeds. A target not loaded yet is simply loaded.
+ *
+ * @throws {ReloadFailedError} the new code threw; the old version was restored.
+ * @throws {UncacheError} `ERR_UNCACHE_UNRESOLVED`, `ERR_UNCACHE_NATIVE_ADDON`, `ERR_UNCACHE_BUILTIN`,
+ * `ERR_UNCACHE_MAIN`, `ERR_UNCACHE_LOADING`, `ERR_UNCACHE_UNSUPPORTED_RUNTIME`; a `TypeError` for an
+ * array or a wrong type, a `RangeError` for `dryRun: true`.
  *
  * @example
  * const { reload } = require('uncache-tree')
  * try {
- *   const { exports: plugin } = reload('./plugins/greeter')
+ *   const { exports: plugin, report } = reload('./plugins/greeter')
  *   plugin.start()
  * } catch (error) {
  *   if (error.code !== 'ERR_UNCACHE_RELOAD_FAILED') throw error
- *   console.error('new version broken, still running the old one:', error.cause)
+ *   console.error('new version broken, the old one keeps running:', error.cause)
  * }
  */
-export function reload<T = any>(target: string | URL | NodeModule, options?: { from?: string | URL }): { exports: T; report: UnloadReport }
+export function reload<T = any>(target: string | URL | NodeModule, options?: ReloadOptions): { exports: T; report: UnloadReport }
 
-/** The set of modules loaded at one moment; see {@link snapshot}. */
+/** Options of {@link snapshot} and {@link isolate}. */
+export interface SnapshotOptions {
+  /** Modules loaded since that restore() leaves loaded (reported `skipped: 'kept-by-option'`), with what they loaded since, tested on the `require.cache` key, e.g. `/node_modules/`. */
+  keep?: RegExp | ((id: string) => boolean)
+}
+
+/** The modules loaded at one moment; see {@link snapshot}. */
 export interface Snapshot {
-  /** Keys of the modules loaded since the snapshot (same key, same Module object = loaded before). */
+  /** `require.cache` keys of the modules loaded since the snapshot and still loaded, in load order. A module counts as loaded before when the same Module object is under the same key. */
   loadedSince(): string[]
-  /** Unloads every module loaded since (full cleanup, dispose handlers run) and leaves modules loaded before untouched, with their identity. `.node` addons loaded since stay (skipped). */
+  /**
+   * Unloads every module loaded since, with the full cleanup of {@link uncacheTree}: dispose handlers run
+   * (importers first), every `children` edge from a module loaded before to a new one is cut, their
+   * `Module._pathCache` entries go. Modules loaded before stay untouched, with their identity. `.node`
+   * addons loaded since stay (`skipped: 'native-addon'`). Only unloads: modules unloaded since are not
+   * brought back. Can be called again (one snapshot, a restore after each test). Costs what was loaded
+   * since, not the size of `require.cache`. The report works with {@link verifyCollected}.
+   */
   restore(): UnloadReport
 }
 
 /**
- * Records which modules are loaded now.
+ * Records which modules are loaded now, and from then on what gets loaded (every module `require` or
+ * `import` loads, and who required what), so that `restore()` never scans the caches. A snapshot records
+ * until it is garbage collected. Entries put into `require.cache` by hand (hand-made mocks) are not seen.
+ *
+ * @throws {UncacheError} `ERR_UNCACHE_UNSUPPORTED_RUNTIME` inside Jest (use `jest.isolateModules`);
+ * a `TypeError` (`ERR_INVALID_ARG_TYPE`) for a bad option.
  *
  * @example
- * const { snapshot } = require('uncache-tree')
- * const before = snapshot()
- * const app = require('./app') // loads app and everything it needs
- * before.restore()             // all of it is unloaded again; what was loaded before is untouched
+ * const { snapshot, verifyCollected } = require('uncache-tree')
+ * const clean = snapshot()
+ * require('./app').start()        // loads app and everything it needs
+ * const report = clean.restore()  // all of it unloaded; what was loaded before is untouched
+ * console.log(report.removed)     // ['/srv/app.js', '/srv/routes.js', ...]
+ * await verifyCollected(report)   // { collected: [...], alive: [] }
  */
-export function snapshot(): Snapshot
+export function snapshot(options?: SnapshotOptions): Snapshot
 
-/**
- * Runs `fn` between a {@link snapshot} and its restore, and returns what `fn` returns (a promise
- * when `fn` is async: the restore waits for it). Restores when `fn` returns, throws or rejects,
- * then rethrows. Isolates nest. Two async isolates that overlap without nesting cannot tell whose
- * `require` loaded what: the second throws `ERR_UNCACHE_ISOLATE_OVERLAP`.
- *
- * @example
- * const { isolate } = require('uncache-tree')
- * test('counter starts at zero', () =>
- *   isolate(() => {
- *     const counter = require('./counter')
- *     counter.increment()
- *     assert.equal(counter.value, 1) // a fresh copy in every isolate
- *   }))
- */
-export function isolate<T>(fn: () => T): T
-
-/** A module's own hot-reload handle (webpack's `module.hot` semantics, for CommonJS). */
-export interface Hot {
-  /** What the previous instance's dispose handlers stored; `undefined` for a first instance. */
-  readonly data: Record<string, any> | undefined
-  /** Runs just before this module is unloaded: close servers, clear timers, remove listeners; store state in `data` for the next instance. */
-  dispose(handler: (data: Record<string, any>) => void): void
-  /** No deps: this module accepts its own updates (it is unloaded and required again; propagation stops here). With deps (resolved from this module): this module stays loaded and `callback` runs with the changed ids, before `invalidate` returns. */
-  accept(deps?: string | string[], callback?: (updated: string[]) => void): void
-  /** `invalidate()` refuses to unload this module; updates that reach it are refused (reported `skipped: 'declined'`). */
-  decline(): void
+/** Options of {@link isolate}. */
+export interface IsolateOptions extends SnapshotOptions {
+  /** Called with the restore's report after `fn` has finished (e.g. to pass it to {@link verifyCollected}). */
+  onRestore?: (report: UnloadReport) => void
 }
 
 /**
- * The handle of `module` (pass your own `module`).
+ * Runs `fn` between a {@link snapshot} and its restore and returns what `fn` returns (a promise when `fn`
+ * returns one: the restore waits for it). Restores when `fn` returns, throws or rejects, then rethrows the
+ * same error. Isolates nest: an inner restore unloads only what the inner `fn` loaded. Two isolates that
+ * overlap in time without one running inside the other (told through AsyncLocalStorage) cannot tell whose
+ * `require` loaded what: the second throws `ERR_UNCACHE_ISOLATE_OVERLAP`.
+ *
+ * @throws {UncacheError} `ERR_UNCACHE_ISOLATE_OVERLAP`; `ERR_UNCACHE_UNSUPPORTED_RUNTIME` inside Jest
+ * (use `jest.isolateModules(fn)`); a `TypeError` (`ERR_INVALID_ARG_TYPE`) for bad arguments.
+ *
+ * @example
+ * const test = require('node:test')
+ * const assert = require('node:assert/strict')
+ * const { isolate } = require('uncache-tree')
+ * test('counter starts at zero', () =>
+ *   isolate(() => {
+ *     assert.equal(require('./counter').increment(), 1) // a fresh copy in every isolate
+ *   }))
+ * test('async code', () =>
+ *   isolate(async () => {
+ *     const server = require('./server')
+ *     await server.listen(0)
+ *     await server.close()
+ *   })) // restored when the promise settles
+ */
+export function isolate<T>(fn: () => T, options?: IsolateOptions): T
+
+/** A module's own hot-reload handle (webpack's `module.hot` semantics, for CommonJS). One per Module; nothing is added to the Module object. */
+export interface Hot {
+  /** The object the previous instance's dispose handlers filled (possibly empty); `undefined` for a first instance or after an instance without dispose handlers. */
+  readonly data: Record<string, any> | undefined
+  /** Runs `handler(data)` just before this module is unloaded, by any unloading function (uncacheTree, invalidate, reload, watch, snapshot restore): close servers, clear timers, remove listeners, store state in `data`. Importers' handlers run first; a throwing handler lands in `report.errors`. Each instance is disposed once. */
+  dispose(handler: (data: Record<string, any>) => void): void
+  /** No deps: this module accepts its own updates (unloaded and required again by the library; its importers stay). `errorHandler(error, { moduleId })` gets the error if its new code throws. */
+  accept(errorHandler?: (error: unknown, info: { moduleId: string }) => void): void
+  /** Deps (resolved from this module now; an unresolvable one throws `ERR_UNCACHE_UNRESOLVED`): updates of them stop here; this module stays and `callback(updatedIds)` runs before `invalidate` returns, once per distinct callback, with the ids of these deps that were unloaded. Re-require them in the callback. */
+  accept(deps: string | string[], callback?: (updated: string[]) => void): void
+  /** No deps: every update that would unload this module is refused. Deps: updates reaching it through them are refused. Reported `skipped: 'declined'` with `blocked`. */
+  decline(deps?: string | string[]): void
+}
+
+/**
+ * The hot-reload handle of `module` (pass your own `module`).
  *
  * @example
  * const { hot } = require('uncache-tree')
- * const server = http.createServer(handler).listen(hot(module).data?.port ?? 3000)
- * hot(module).dispose((data) => {
- *   data.port = server.address().port
- *   server.close()
- * })
+ * let ticks = hot(module).data?.ticks ?? 0            // carried over from the previous version
+ * const timer = setInterval(() => ticks++, 1000)
+ * hot(module).dispose((data) => { clearInterval(timer); data.ticks = ticks })
+ * hot(module).accept(['./routes/a.js'], (updated) => { routes.a = require('./routes/a.js') })
  */
 export function hot(module: NodeModule): Hot
 
 export interface WatchOptions {
-  /** The module to require again after each change (path, URL or specifier from the calling file). */
-  entry: string | URL
-  /** Files or directories to watch instead of the loaded files. */
-  paths?: string | string[]
-  /** Paths not to watch (a RegExp, or a function of the path). `node_modules` is ignored unless named in `paths`. */
+  /** The module to require again after each change: path, `file:` URL, specifier (from the calling file) or Module. Not the main module. Not loaded yet: its first save loads it. */
+  entry: string | URL | NodeModule
+  /** Files or directories (recursively) to watch instead of the entry's require tree. Relative paths resolve from the calling file's directory. */
+  paths?: string | URL | ReadonlyArray<string | URL>
+  /** Paths not to watch. Default: `node_modules` (below a `paths` entry, so naming a node_modules folder in `paths` watches it). A value replaces the default. */
   ignore?: RegExp | ((file: string) => boolean)
-  /** How long to wait for the events of one save to settle, in ms. Default: 50. */
+  /** Quiet time after the last event of a save before reloading, in ms. Default: 50. */
   debounceMs?: number
-  /** Called after each successful reload. */
+  /** Where `entry` resolves from and who requires it again. Default: the calling file. */
+  from?: string | URL
+  /** After each successful reload, with the invalidate report and the entry's new exports. An error it throws goes to `onError`. */
   onReload?: (report: UnloadReport, exports: any) => void
-  /** Called when the new code throws while loading (the old version keeps running) or the watcher fails. */
-  onError?: (error: Error) => void
+  /** A failed reload ({@link ReloadFailedError}: the old version keeps running), a watcher error, or what `onReload` threw. Default: `console.error`. */
+  onError?: (error: unknown) => void
 }
 
 export interface Watcher {
-  /** Stops watching and releases every file watcher. */
+  /** Stops watching; resolves once every file watcher is released. No callback runs after it. */
   close(): Promise<void>
+  /** The files watched now, sorted. */
+  watchedFiles(): string[]
 }
 
 /**
- * Hot reload for a running program: watches the loaded files (or `paths`), batches the events of
- * one save, runs `invalidate` for the changed files and `require(entry)` again, with the same
- * rollback as {@link reload} when the new code throws.
+ * Hot reload for a running program. Watches the files of the entry's require tree (or `paths`; files
+ * loaded later are added), batches the events of one save, then runs `invalidate` on the changed
+ * loaded files and requires `entry` again, with {@link reload}'s rollback when the new code throws.
+ * A file counts as changed when its inode, size, mtime, ctime or contents differ; one directory
+ * watcher per directory survives editors' write-and-rename saves.
  *
  * @example
  * const { watch } = require('uncache-tree')
+ * let app = require('./app')
  * const watcher = watch({
  *   entry: './app',
- *   onReload: (report) => console.log('reloaded', report.removed.length, 'modules'),
+ *   onReload: (report, next) => { app = next; console.log('reloaded', report.removed) },
  *   onError: (error) => console.error('kept the old version:', error.cause ?? error),
  * })
  * process.on('SIGINT', () => watcher.close())

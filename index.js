@@ -11,9 +11,22 @@ registry.install()
 const { UncacheError } = require('./lib/errors.js')
 const { uncacheTree } = require('./lib/unload.js')
 const { verifyCollected } = require('./lib/verify.js')
+const { hot } = require('./lib/hot.js')
+const { invalidate } = require('./lib/invalidate.js')
+const { reload } = require('./lib/reload.js')
+const { watch } = require('./lib/watch.js')
+const { snapshot, isolate } = require('./lib/snapshot.js')
+const { explainRetainers } = require('./lib/retainers.js')
 
 module.exports = {
   uncacheTree,
+  invalidate,
+  reload,
+  hot,
+  watch,
   verifyCollected,
+  explainRetainers,
+  snapshot,
+  isolate,
   UncacheError,
 }

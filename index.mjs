@@ -1,5 +1,7 @@
 // ESM entry: the same functions as the CommonJS entry (one copy of the state, one registry).
 import api from './index.js'
 
-export const { uncacheTree, verifyCollected, UncacheError } = api
+export const { uncacheTree, verifyCollected, explainRetainers, UncacheError } = api
+export const { invalidate, reload, hot, watch } = api
+export const { snapshot, isolate } = api
 export default api

@@ -1,0 +1,309 @@
+'use strict'
+// snapshot() and isolate(): unload everything loaded since a point in time, keep everything
+// loaded before with its identity (test isolation in one process).
+//
+// A restore must cost what was loaded since, not what is loaded: a test suite restores after
+// every test, in a process that may hold 30k modules. So nothing here scans require.cache,
+// Module._pathCache or the requirer registry. From the moment of the snapshot a Recorder
+// watches two things as they happen:
+// - every Module whose code starts loading (registry.observeLoads: Module.prototype.load runs
+//   once per new Module, with its cache key), in load order;
+// - every require() made, with its requirer (registry.state.requireObservers): only these
+//   requirers can have gained an edge to a new module, only at the end of their `children`
+//   (Node appends), and only these requests can have made Module._pathCache entries that name a
+//   new module's file.
+// restore() builds the small graph of both (live.flattenSince), plans it in plain JS
+// (restore-plan.js) and hands it to the engine's executePlan: the same report, dispose
+// handlers, cuts and weak references as every other unload.
+const { AsyncLocalStorage } = require('node:async_hooks')
+const { fileURLToPath } = require('node:url')
+const registry = require('./registry.js')
+const live = require('./live.js')
+const { executePlan, classifyBoundaries } = require('./engine.js')
+const { planRestore } = require('./restore-plan.js')
+const { liveCache } = require('./unload.js')
+const { checkObject, parseKeep } = require('./options.js')
+const { invalidArgType, explain } = require('./errors.js')
+const { isOwnFile } = require('./targets.js')
+
+// Process-wide, on the registry's state, so that two copies of this package in one process see
+// each other's recordings and isolates (the overlap check must see every running isolate).
+const shared =
+  registry.state.snapshots ||
+  (registry.state.snapshots = {
+    recorders: new Set(),
+    sequence: 0,
+    restoring: null,
+    watchingCuts: false,
+    context: new AsyncLocalStorage(),
+    running: new Set(),
+  })
+
+/**
+ * An unload during a recording can remove `children` entries in front of a recorded mark and
+ * shift new edges before it; after one, the recorder reads (and cuts) its requirers' whole
+ * `children` at restore instead of the tail. A restore is the exception for the recorders
+ * started before it: it removes only modules loaded since its own snapshot, which were pushed
+ * while those older recorders were already recording, i.e. after their marks, so their marks
+ * stay exact. Recorders started after it may have marks past the removed entries.
+ */
+function watchCuts() {
+  if (shared.watchingCuts) return
+  shared.watchingCuts = true
+  registry.state.beforeCut.push(function uncacheTreeSnapshotCuts() {
+    const restoring = shared.restoring
+    for (const recorder of shared.recorders) {
+      if (restoring === null || recorder.sequence > restoring.sequence) recorder.dirty = true
+    }
+  })
+}
+
+class Recorder {
+  constructor(cache) {
+    this.cache = cache
+    this.sequence = ++shared.sequence
+    this.dirty = false
+    // [key, WeakRef<Module>] in load order. Weak: a module that the test unloads itself must
+    // be collectable before the restore (verifyCollected inside an isolate must pass).
+    this.loaded = []
+    this.requirers = new WeakMap()
+    this.records = []
+    this.stopped = false
+    // The observers close over the recorder only, never over the Snapshot handle, so that an
+    // abandoned snapshot can be collected and its recorder stopped (see `finalizer`).
+    this.onLoad = (m, filename) => {
+      this.loaded.push([filename, new WeakRef(m)])
+    }
+    this.onRequire = (requirer, request) => {
+      if (typeof request !== 'string') return
+      let record = this.requirers.get(requirer)
+      if (record === undefined) {
+        record = { ref: new WeakRef(requirer), start: live.childCount(requirer), requests: new Set() }
+        this.requirers.set(requirer, record)
+        this.records.push(record)
+      }
+      record.requests.add(request)
+    }
+    registry.install()
+    watchCuts()
+    this.stopLoads = registry.observeLoads(this.onLoad)
+    registry.state.requireObservers.add(this.onRequire)
+    shared.recorders.add(this)
+  }
+
+  stop() {
+    if (this.stopped) return
+    this.stopped = true
+    this.stopLoads()
+    registry.state.requireObservers.delete(this.onRequire)
+    shared.recorders.delete(this)
+  }
+
+  /** [key, module] of the modules loaded since that are still cached under that key. */
+  liveLoaded() {
+    const out = []
+    for (const [key, ref] of this.loaded) {
+      const m = ref.deref()
+      if (m !== undefined && this.cache[key] === m) out.push([key, m])
+    }
+    return out
+  }
+
+  loadedSince() {
+    const keys = new Set()
+    for (const [key] of this.liveLoaded()) keys.add(key)
+    return [...keys]
+  }
+
+  restore(keep) {
+    const cache = this.cache
+    const requirers = []
+    const requests = []
+    for (const record of this.records) {
+      const m = record.ref.deref()
+      if (m === undefined) continue
+      requirers.push([m, this.dirty ? 0 : record.start])
+      requests.push([m, record.requests])
+    }
+    const graph = live.flattenSince(cache, this.liveLoaded(), requirers)
+    graph.ids = live.nodeIds(graph)
+    graph.reasons = classifyBoundaries(graph)
+    if (keep !== undefined) {
+      for (let i = 0; i < graph.cachedCount; i++) {
+        if ((graph.flags[i] & live.BOUNDARY) === 0 && keep(graph.ids[i])) {
+          graph.flags[i] |= live.BOUNDARY
+          graph.reasons.set(i, 'kept-by-option')
+        }
+      }
+    }
+    const plan = planRestore(graph)
+    const previous = shared.restoring
+    shared.restoring = this
+    let report
+    try {
+      report = executePlan(cache, graph, plan, {
+        dryRun: false,
+        stalePathCacheKeys: (filenames) => live.stalePathCacheKeysFor(requests, filenames),
+      })
+    } finally {
+      shared.restoring = previous
+    }
+    // A new epoch: what stayed loaded (addons, modules kept by option) still counts as loaded
+    // since; edges are recorded afresh from the marks after the cuts.
+    const removed = new Set(plan.removed)
+    this.loaded = []
+    for (let i = 0; i < graph.cachedCount; i++) {
+      if (!removed.has(i)) this.loaded.push([graph.keys[i], new WeakRef(graph.nodes[i])])
+    }
+    this.requirers = new WeakMap()
+    this.records = []
+    this.dirty = false
+    return report
+  }
+}
+
+// Stops the recording of a snapshot nobody can restore any more (its handle was collected).
+const finalizer = new FinalizationRegistry((recorder) => recorder.stop())
+
+function parseSnapshotOptions(options) {
+  const o = checkObject(options)
+  return { keep: parseKeep(o.keep) }
+}
+
+/**
+ * The snapshot object and a function that ends its recording (for isolate() and the test-runner
+ * hooks, which know when a snapshot is done with; a snapshot a user drops is stopped when it is
+ * garbage collected).
+ */
+function openSnapshot(options, api = 'snapshot') {
+  const { keep } = parseSnapshotOptions(options)
+  const cache = liveCache(api)
+  // The handle is what the methods close over: whoever holds either method keeps it alive, and
+  // once nobody does, the finalizer stops the recording.
+  const handle = { recorder: new Recorder(cache) }
+  const snap = Object.freeze({
+    loadedSince: () => handle.recorder.loadedSince(),
+    restore: () => handle.recorder.restore(keep),
+  })
+  finalizer.register(handle, handle.recorder, handle)
+  const stop = () => {
+    finalizer.unregister(handle)
+    handle.recorder.stop()
+  }
+  return { snapshot: snap, stop }
+}
+
+/** See index.d.ts. */
+function snapshot(options) {
+  return openSnapshot(options, 'snapshot').snapshot
+}
+
+/**
+ * Where isolate() was called from, for the overlap error. V8 captures the frames now but
+ * formats them only when `.stack` is read, so the cost stays off the common path (an isolate
+ * per test) and is paid only when the error is built.
+ */
+function captureCallSite() {
+  const savedLimit = Error.stackTraceLimit
+  const holder = {}
+  try {
+    Error.stackTraceLimit = 30
+    Error.captureStackTrace(holder, captureCallSite)
+  } finally {
+    Error.stackTraceLimit = savedLimit
+  }
+  return holder
+}
+
+/** `file:line:column` of the first captured frame outside this package. */
+function describeCallSite(holder) {
+  const savedPrepare = Error.prepareStackTrace
+  let frames
+  try {
+    Error.prepareStackTrace = (_, callSites) => callSites
+    frames = holder.stack
+  } finally {
+    Error.prepareStackTrace = savedPrepare
+  }
+  for (const frame of Array.isArray(frames) ? frames : []) {
+    let file = frame.getFileName()
+    if (!file) continue
+    if (file.startsWith('file:')) file = fileURLToPath(file)
+    if (file.startsWith('node:') || isOwnFile(file)) continue
+    return `${file}:${frame.getLineNumber()}:${frame.getColumnNumber()}`
+  }
+  return '<unknown location>'
+}
+
+function isAncestor(frame, descendant) {
+  for (let f = descendant; f !== undefined; f = f.parent) if (f === frame) return true
+  return false
+}
+
+/** Restores after `fn` failed: `fn`'s error is what the caller gets; a restore error is a warning. */
+function finishAfterError(finish) {
+  try {
+    finish()
+  } catch (restoreError) {
+    process.emitWarning(restoreError, { code: 'UNCACHE_TREE_RESTORE_FAILED' })
+  }
+}
+
+/** See index.d.ts. */
+function isolate(fn, options) {
+  if (typeof fn !== 'function') throw invalidArgType('fn', 'of type function', fn)
+  const o = checkObject(options)
+  if (o.onRestore !== undefined && typeof o.onRestore !== 'function') {
+    throw invalidArgType('options.onRestore', 'a function (report) => void', o.onRestore)
+  }
+  liveCache('isolate')
+  const { context, running } = shared
+  const parent = context.getStore()
+  const site = captureCallSite()
+  // Any isolate still running here is either an ancestor (this one is nested in it) or runs
+  // concurrently in another async flow, whose requires would land in both recordings.
+  for (const other of running) {
+    if (!isAncestor(other, parent)) {
+      throw explain.isolateOverlap(
+        `the isolate() started at ${describeCallSite(other.site)}`,
+        `isolate() at ${describeCallSite(site)}`,
+      )
+    }
+  }
+  const { snapshot: snap, stop } = openSnapshot({ keep: o.keep }, 'isolate')
+  const frame = { parent, site }
+  running.add(frame)
+  const finish = () => {
+    running.delete(frame)
+    let report
+    try {
+      report = snap.restore()
+    } finally {
+      stop()
+    }
+    if (o.onRestore !== undefined) o.onRestore(report)
+  }
+  let result
+  try {
+    result = context.run(frame, fn)
+  } catch (error) {
+    finishAfterError(finish)
+    throw error
+  }
+  if (result !== null && (typeof result === 'object' || typeof result === 'function') && typeof result.then === 'function') {
+    return Promise.resolve(result).then(
+      (value) => {
+        finish()
+        return value
+      },
+      (error) => {
+        finishAfterError(finish)
+        throw error
+      },
+    )
+  }
+  finish()
+  return result
+}
+
+module.exports = { snapshot, isolate, openSnapshot }

@@ -1,0 +1,29 @@
+'use strict'
+// `require('uncache-tree/node-test')`: every test of a node:test file gets fresh copies of the
+// modules it requires. See index.d.ts (isolateEach) and lib/each.js.
+const nodeTest = require('node:test')
+const { eachScope } = require('./lib/each.js')
+
+const isTestContext = (t) => t !== null && typeof t === 'object' && typeof t.beforeEach === 'function'
+
+/**
+ * Registers a beforeEach/afterEach pair: on the test context `t` (its subtests), else on the
+ * current describe() suite, else on every test of the file.
+ */
+function isolateEach(t, options) {
+  if (options === undefined && !isTestContext(t)) {
+    options = t
+    t = undefined
+  }
+  const scope = eachScope(options)
+  const hooks = t === undefined ? nodeTest : t
+  // node:test passes the context of the test the hook runs for; `fullName` ("outer > inner")
+  // tells a subtest from a concurrent sibling. Where it is missing, only the order in which
+  // tests end can reveal an overlap.
+  hooks.beforeEach((ctx) => scope.begin(ctx, ctx?.fullName))
+  hooks.afterEach((ctx) => {
+    scope.end(ctx, ctx?.fullName)
+  })
+}
+
+module.exports = { isolateEach }
