@@ -1,0 +1,334 @@
+'use strict'
+// How the doctor's result (lib/doctor.js) is shown: a plain-text report with a Unicode bar chart
+// for the terminal (readable in 80 columns, and in CI logs that show no colours), and a
+// self-contained HTML page with an inline SVG line chart. No chart library: the charts are
+// small, and a page with no external assets can be attached to a bug report as one file.
+const path = require('node:path')
+
+const MB = 1024 * 1024
+const BLOCKS = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█']
+
+const totalOf = (s) => s.heapUsed + s.arrayBuffers
+
+/** `12.3 MB`, `640 KB`, `512 B`: one decimal where it carries information. */
+function formatBytes(bytes) {
+  const abs = Math.abs(bytes)
+  if (abs >= MB) return `${(bytes / MB).toFixed(1)} MB`
+  if (abs >= 1024) return `${Math.round(bytes / 1024)} KB`
+  return `${Math.round(bytes)} B`
+}
+
+const signed = (bytes) => (bytes >= 0 ? '+' : '−') + formatBytes(Math.abs(bytes))
+
+/** The smallest round number (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10^k) >= value: an axis end
+ * that reads easily without leaving half the chart empty. */
+function niceCeil(value) {
+  if (!(value > 0)) return 1
+  const power = 10 ** Math.floor(Math.log10(value))
+  for (const m of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (m * power >= value * (1 - 1e-9)) return m * power
+  return 10 * power
+}
+
+/** Axis tick step for about `count` ticks over [0, max]. */
+function tickStep(max, count) {
+  const raw = max / count
+  const power = 10 ** Math.floor(Math.log10(raw))
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * power >= raw) return m * power
+  return 10 * power
+}
+
+/** `entry` relative to `cwd` when it lies inside it (shorter lines, same meaning). */
+function displayPath(file, cwd) {
+  if (cwd === undefined) return file
+  const rel = path.relative(cwd, file)
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file
+}
+
+/**
+ * A bar chart of heapUsed + arrayBuffers per sample, starting at zero so that noise stays
+ * small and a leak shows as a ramp. One to three columns per sample; more samples than columns
+ * are merged (the maximum of each group: a chart must not hide a peak).
+ * @returns {string[]} lines, none longer than `width`
+ */
+function terminalChart(samples, { width = 80, height = 8 } = {}) {
+  const values = samples.map(totalOf)
+  const top = niceCeil(Math.max(...values) / MB) * MB
+  const labels = [formatBytes(top), formatBytes(top / 2), '0 MB']
+  const labelWidth = Math.max(...labels.map((l) => l.length))
+  const room = width - labelWidth - 2 - 6 // axis glyph + space, and room for the "cycle" caption
+  let columns = samples.map((s, i) => ({ value: values[i], cycle: s.cycle }))
+  if (columns.length > room) {
+    const group = Math.ceil(columns.length / room)
+    const merged = []
+    for (let i = 0; i < columns.length; i += group) {
+      const slice = columns.slice(i, i + group)
+      merged.push({ value: Math.max(...slice.map((c) => c.value)), cycle: slice[0].cycle })
+    }
+    columns = merged
+  }
+  const per = Math.max(1, Math.min(3, Math.floor(room / columns.length)))
+  const plotWidth = columns.length * per
+  const levels = height * 8
+  const level = columns.map((c) => (c.value <= 0 ? 0 : Math.max(1, Math.min(levels, Math.round((c.value / top) * levels)))))
+
+  const lines = []
+  const labelRows = new Map([
+    [0, labels[0]],
+    [Math.floor(height / 2), labels[1]],
+  ])
+  for (let row = 0; row < height; row++) {
+    const base = (height - 1 - row) * 8
+    let bar = ''
+    for (const l of level) bar += BLOCKS[Math.max(0, Math.min(8, l - base))].repeat(per)
+    const label = labelRows.get(row)
+    lines.push(`${(label ?? '').padStart(labelWidth)} ${label === undefined ? '│' : '┤'}${bar.trimEnd()}`)
+  }
+  // X axis: ticks at about five evenly spaced samples, labelled with their cycle numbers.
+  const tickCount = Math.min(5, columns.length)
+  const tickIndexes = [...new Set(Array.from({ length: tickCount }, (_, k) => Math.round((k * (columns.length - 1)) / Math.max(1, tickCount - 1))))]
+  const axis = Array.from({ length: plotWidth }, () => '─')
+  const captions = Array.from({ length: plotWidth + 8 }, () => ' ')
+  let lastEnd = -1
+  for (const i of tickIndexes) {
+    const col = i * per
+    axis[col] = '┬'
+    const text = String(columns[i].cycle)
+    const start = Math.min(col, plotWidth + 2 - text.length)
+    if (start <= lastEnd) continue // would touch the previous caption
+    for (let k = 0; k < text.length; k++) captions[start + k] = text[k]
+    lastEnd = start + text.length
+  }
+  lines.push(`${labels[2].padStart(labelWidth)} └${axis.join('')}`)
+  lines.push(`${' '.repeat(labelWidth + 2)}${captions.join('').trimEnd()}  cycle`)
+  return lines
+}
+
+/**
+ * One retainer chain as lines: the GC root first, then for each link the edge that the holder
+ * above uses (its property, variable or internal field) and the object it leads to, down to the
+ * module. A step's `edge` is how *that* step's node holds the next one.
+ */
+function chainLines(chain) {
+  return chain.map((step, i) => (i === 0 ? step.node : `└─ ${chain[i - 1].edge || '?'} → ${step.node}`))
+}
+
+/** Two lines: which module and how many generations survived, then who holds them. */
+function survivorHeadline(s, cwd) {
+  const who = s.heldBy === 'node' ? "held by Node itself, not by your code" : 'held by the program'
+  return [`${displayPath(s.id, cwd)}: ${s.alive} of ${s.of} old generations alive`, `(${who})`]
+}
+
+/**
+ * The whole report as text (no colours: it goes to terminals and CI logs alike).
+ * @param {object} result what doctor() returned
+ * @param {{ cwd?: string, width?: number }} [options]
+ */
+function formatText(result, { cwd, width = 80 } = {}) {
+  const out = []
+  const entry = displayPath(result.entry, cwd)
+  out.push(`uncache-tree doctor: ${entry}`)
+  out.push(`Node ${result.node} (${result.platform}), ${result.cycles} unload/reload cycles, ${result.modules.perCycle} module(s) per cycle`)
+  out.push('')
+  out.push('Heap after a forced GC (heapUsed + arrayBuffers)')
+  out.push(...terminalChart(result.samples, { width }))
+  const g = result.growth
+  out.push(
+    ...wrap(
+      `Growth over ${result.cycles} cycles: ${signed(g.total)}, about ${signed(g.perCycle)} per cycle` +
+        ` (heapUsed ${signed(g.heapUsed)}, arrayBuffers ${signed(g.arrayBuffers)})`,
+      width,
+    ),
+  )
+  out.push('')
+
+  const program = result.survivors.filter((s) => s.heldBy === 'program')
+  const node = result.survivors.filter((s) => s.heldBy === 'node')
+  if (result.survivors.length === 0) {
+    out.push(`Collected: all ${result.modules.unloaded} unloaded module generations were garbage collected.`)
+  } else {
+    out.push(`Survivors: ${result.modules.alive} of ${result.modules.unloaded} unloaded module generations are still alive.`)
+  }
+  for (const s of result.survivors) {
+    out.push('')
+    const [what, who] = survivorHeadline(s, cwd)
+    out.push(`  ${s.heldBy === 'node' ? '•' : '✗'} ${what}`, `    ${who}`)
+    for (const pin of s.nodePins) out.push(...wrap(`${pin.generations} held by ${pin.why}`, width, '    '))
+    if (s.chains.length === 0 && s.heldBy === 'program') out.push('    (no retainer chain: see the notes below)')
+    for (const [k, chain] of s.chains.slice(0, 3).entries()) {
+      const count = chain.generations === 1 ? '1 generation' : `${chain.generations} generations`
+      out.push(`    chain ${k + 1} (${count}), from a GC root to the module:`)
+      for (const line of chainLines(chain.path)) out.push(...wrap(line, width, '      ', '          '))
+    }
+    if (s.chains.length > 3) out.push(`    … and ${s.chains.length - 3} more distinct chain(s) (--json lists them all)`)
+  }
+  if (result.warnings.length > 0) {
+    out.push('')
+    out.push('Warnings Node emitted during the run:')
+    for (const w of result.warnings) out.push(...wrap(`${w.message}${w.count > 1 ? ` (×${w.count})` : ''}`, width, '  - ', '    '))
+  }
+  if (result.disposeErrors.length > 0) {
+    out.push('')
+    out.push(`Dispose handlers threw ${result.disposeErrors.length} time(s); unloading went on. First: cycle ${result.disposeErrors[0].cycle}: ${result.disposeErrors[0].message}`)
+  }
+  for (const note of result.notes) {
+    out.push('')
+    out.push(...wrap(`Note: ${note}`, width, '', '  '))
+  }
+  out.push('')
+  if (program.length > 0) {
+    out.push(
+      ...wrap(
+        `LEAK: ${program.length} module(s) kept old generations alive. Free the references shown above in a ` +
+          'hot(module).dispose() handler (clear timers, remove listeners, take the module out of global registries).',
+        width,
+      ),
+    )
+  } else if (node.length > 0) {
+    out.push(...wrap('OK: nothing your code holds survived; the survivors above are held by Node itself and do not grow.', width))
+  } else {
+    out.push('OK: every unloaded generation was collected.')
+  }
+  return out.join('\n') + '\n'
+}
+
+/** Word-wraps `text` to `width`, with `first` before the first line and `rest` before the others. */
+function wrap(text, width, first = '', rest = first) {
+  const lines = []
+  let line = first
+  let empty = true
+  for (const word of text.split(/ +/)) {
+    if (!empty && line.length + 1 + word.length > width) {
+      lines.push(line)
+      line = rest + word
+    } else {
+      line += (empty ? '' : ' ') + word
+    }
+    empty = false
+  }
+  lines.push(line)
+  return lines
+}
+
+const escapeHtml = (text) =>
+  String(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c])
+
+/** An SVG line chart of heapUsed + arrayBuffers, heapUsed and arrayBuffers per cycle, in MB. */
+function svgChart(samples, { width = 880, height = 380 } = {}) {
+  const margin = { top: 36, right: 24, bottom: 52, left: 70 }
+  const plotW = width - margin.left - margin.right
+  const plotH = height - margin.top - margin.bottom
+  const maxCycle = Math.max(1, samples[samples.length - 1].cycle)
+  const maxMb = Math.max(...samples.map(totalOf)) / MB
+  const yStep = tickStep(Math.max(maxMb, 0.1), 5)
+  const yTop = Math.max(yStep, Math.ceil(maxMb / yStep) * yStep)
+  const x = (cycle) => margin.left + (cycle / maxCycle) * plotW
+  const y = (mb) => margin.top + plotH - (mb / yTop) * plotH
+  const fmt = (n) => (Math.round(n * 100) / 100).toString()
+  const parts = []
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="Heap after forced GC per reload cycle">`,
+  )
+  parts.push(`<rect x="0" y="0" width="${width}" height="${height}" fill="#fff"/>`)
+  for (let v = 0; v <= yTop + yStep / 1000; v += yStep) {
+    const yy = fmt(y(v))
+    parts.push(`<line x1="${margin.left}" y1="${yy}" x2="${margin.left + plotW}" y2="${yy}" stroke="#e3e3e3"/>`)
+    parts.push(`<text x="${margin.left - 8}" y="${yy}" text-anchor="end" dominant-baseline="middle" font-size="12" fill="#444">${fmt(v)}</text>`)
+  }
+  const xStep = Math.max(1, tickStep(maxCycle, 8))
+  for (let c = 0; c <= maxCycle; c += xStep) {
+    const xx = fmt(x(c))
+    parts.push(`<line x1="${xx}" y1="${margin.top + plotH}" x2="${xx}" y2="${margin.top + plotH + 5}" stroke="#444"/>`)
+    parts.push(`<text x="${xx}" y="${margin.top + plotH + 20}" text-anchor="middle" font-size="12" fill="#444">${c}</text>`)
+  }
+  parts.push(`<line x1="${margin.left}" y1="${margin.top}" x2="${margin.left}" y2="${margin.top + plotH}" stroke="#444"/>`)
+  parts.push(`<line x1="${margin.left}" y1="${margin.top + plotH}" x2="${margin.left + plotW}" y2="${margin.top + plotH}" stroke="#444"/>`)
+  parts.push(`<text x="${margin.left + plotW / 2}" y="${height - 10}" text-anchor="middle" font-size="13" fill="#222">reload cycle</text>`)
+  parts.push(`<text transform="translate(18 ${margin.top + plotH / 2}) rotate(-90)" text-anchor="middle" font-size="13" fill="#222">MB after forced GC</text>`)
+  const series = [
+    { name: 'heapUsed + arrayBuffers', color: '#c0392b', width: 2.5, dash: '', value: totalOf },
+    { name: 'heapUsed', color: '#2c6fbb', width: 1.5, dash: '', value: (s) => s.heapUsed },
+    { name: 'arrayBuffers', color: '#7f8c8d', width: 1.5, dash: '5 4', value: (s) => s.arrayBuffers },
+  ]
+  for (const s of series) {
+    const points = samples.map((p) => `${fmt(x(p.cycle))},${fmt(y(s.value(p) / MB))}`).join(' ')
+    parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="${s.width}"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''} points="${points}"/>`)
+  }
+  if (samples.length <= 80) {
+    for (const p of samples) {
+      parts.push(`<circle cx="${fmt(x(p.cycle))}" cy="${fmt(y(totalOf(p) / MB))}" r="3" fill="${series[0].color}"><title>cycle ${p.cycle}: ${escapeHtml(formatBytes(totalOf(p)))}</title></circle>`)
+    }
+  }
+  series.forEach((s, i) => {
+    const lx = margin.left + 10 + i * 210
+    parts.push(`<line x1="${lx}" y1="16" x2="${lx + 24}" y2="16" stroke="${s.color}" stroke-width="${s.width}"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`)
+    parts.push(`<text x="${lx + 30}" y="16" dominant-baseline="middle" font-size="12" fill="#222">${escapeHtml(s.name)}</text>`)
+  })
+  parts.push('</svg>')
+  return parts.join('\n')
+}
+
+/**
+ * A self-contained page (inline CSS and SVG, no scripts, no external assets).
+ * @param {object} result what doctor() returned
+ * @param {{ cwd?: string }} [options]
+ */
+function formatHtml(result, { cwd } = {}) {
+  const entry = displayPath(result.entry, cwd)
+  const g = result.growth
+  const program = result.survivors.filter((s) => s.heldBy === 'program')
+  const verdict =
+    program.length > 0
+      ? `<p class="verdict leak">Leak: ${program.length} module(s) kept old generations alive.</p>`
+      : result.survivors.length > 0
+        ? '<p class="verdict ok">OK: nothing your code holds survived; the survivors below are held by Node itself and do not grow.</p>'
+        : '<p class="verdict ok">OK: every unloaded generation was collected.</p>'
+  const survivors = result.survivors
+    .map((s) => {
+      const pins = s.nodePins.map((p) => `<p class="pin">${p.generations} held by ${escapeHtml(p.why)}</p>`).join('')
+      const chains = s.chains
+        .map(
+          (c) =>
+            `<figure><figcaption>${c.generations} generation(s), from a GC root to the module</figcaption><ol class="chain">${c.path
+              .map((step, i, all) => `<li>${i > 0 ? `<span class="edge">${escapeHtml(all[i - 1].edge || '?')}</span> → ` : ''}<span class="node">${escapeHtml(step.node)}</span></li>`)
+              .join('')}</ol></figure>`,
+        )
+        .join('')
+      return `<section class="survivor ${s.heldBy}"><h3>${escapeHtml(displayPath(s.id, cwd))}</h3><p>${s.alive} of ${s.of} old generations alive — ${
+        s.heldBy === 'node' ? 'held by Node itself, not by your code' : 'held by the program'
+      }</p>${pins}${chains}</section>`
+    })
+    .join('\n')
+  const list = (title, items) => (items.length === 0 ? '' : `<h2>${title}</h2><ul>${items.map((i) => `<li>${escapeHtml(i)}</li>`).join('')}</ul>`)
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>uncache-tree doctor: ${escapeHtml(entry)}</title>
+<style>
+body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #222; margin: 24px auto; max-width: 900px; padding: 0 12px; }
+h1 { font-size: 20px; margin: 0 0 4px; } h2 { font-size: 17px; margin-top: 28px; } h3 { font: 600 14px ui-monospace, monospace; margin: 0 0 4px; }
+.meta { color: #555; margin: 0 0 12px; } .growth { margin: 4px 0 0; }
+.verdict { padding: 8px 12px; border-radius: 4px; font-weight: 600; }
+.verdict.ok { background: #e6f4ea; color: #1e6b34; } .verdict.leak { background: #fdecea; color: #a1261b; }
+.survivor { border-left: 4px solid #c0392b; padding: 4px 12px; margin: 12px 0; } .survivor.node { border-color: #7f8c8d; }
+.chain { font: 13px ui-monospace, monospace; margin: 4px 0; padding-left: 28px; } .edge { color: #2c6fbb; }
+figure { margin: 8px 0; } figcaption { color: #555; font-size: 13px; } .pin { color: #555; }
+</style>
+</head>
+<body>
+<h1>uncache-tree doctor: ${escapeHtml(entry)}</h1>
+<p class="meta">Node ${escapeHtml(result.node)} (${escapeHtml(result.platform)}) · ${result.cycles} unload/reload cycles · ${result.modules.perCycle} module(s) per cycle</p>
+${verdict}
+${svgChart(result.samples)}
+<p class="growth">Growth over ${result.cycles} cycles: <b>${escapeHtml(signed(g.total))}</b> (about ${escapeHtml(signed(g.perCycle))} per cycle); heapUsed ${escapeHtml(signed(g.heapUsed))}, arrayBuffers ${escapeHtml(signed(g.arrayBuffers))}.</p>
+<h2>${result.survivors.length === 0 ? 'No survivors' : `Survivors: ${result.modules.alive} of ${result.modules.unloaded} unloaded module generations`}</h2>
+${survivors}
+${list('Warnings Node emitted during the run', result.warnings.map((w) => `${w.message}${w.count > 1 ? ` (×${w.count})` : ''}`))}
+${list('Dispose handlers that threw', result.disposeErrors.map((e) => `cycle ${e.cycle}: ${e.message}`))}
+${list('Notes', result.notes)}
+</body>
+</html>
+`
+}
+
+module.exports = { formatText, formatHtml, terminalChart, svgChart, formatBytes, chainLines, displayPath }

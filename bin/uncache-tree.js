@@ -1,0 +1,227 @@
+#!/usr/bin/env node
+'use strict'
+// The command line: `uncache-tree doctor <entry>`. This file only parses arguments, shows
+// progress and prints; the measuring is lib/doctor.js, the rendering bin/render.js.
+//
+// The doctor runs the entry inside this process (it has to: the references that keep old
+// generations alive exist only in the process that made them), so this process ends with an
+// explicit exit: the entry's timers and servers would otherwise keep it running.
+const fs = require('node:fs')
+const path = require('node:path')
+const { parseArgs } = require('node:util')
+const { doctor, DEFAULT_CYCLES, MAX_CYCLES } = require('../lib/doctor.js')
+const { formatText, formatHtml, formatBytes, displayPath } = require('./render.js')
+
+const EXIT = { OK: 0, SURVIVORS: 1, USAGE: 2, FAILED: 3 }
+
+const HELP = `Usage: uncache-tree doctor <entry> [options]
+
+Loads <entry> (a file, or an installed package), then unloads it with uncacheTree()
+and loads it again, N times, in this process. Reports the heap after each reload,
+the old module generations that are still alive, and for each survivor the chain
+of references from a GC root that holds it.
+
+Options:
+  --cycles N       unload/reload cycles (default ${DEFAULT_CYCLES}, at most ${MAX_CYCLES})
+  --json           print the result as JSON on stdout instead of the text report
+  --html FILE      also write a self-contained HTML page with the chart and chains
+  --timeout MS     how long to force garbage collection before a generation counts
+                   as alive (default 2000)
+  --no-retainers   skip the heap snapshot: faster on big heaps, but survivors get
+                   no retainer chains
+  --quiet          no progress messages on stderr
+  -h, --help       show this help
+  -v, --version    print the version of uncache-tree
+
+Exit status:
+  0  every old generation was collected (or only Node's own bounded pins survived)
+  1  old generations survived, held by the program
+  2  bad usage: unknown option, missing or unresolvable entry, bad number
+  3  the entry threw while loading or running, or the doctor could not finish
+
+Example:
+  npx uncache-tree doctor ./plugins/metrics.js --cycles 50 --html doctor.html
+`
+
+class UsageError extends Error {}
+
+/** A positive integer option, or a UsageError naming the option. */
+function integerOption(name, text, min, max) {
+  if (!/^\d+$/.test(text)) throw new UsageError(`--${name} must be a whole number, got '${text}'`)
+  const value = Number(text)
+  if (value < min || value > max) throw new UsageError(`--${name} must be from ${min} to ${max}, got ${value}`)
+  return value
+}
+
+function parseCommandLine(argv) {
+  let parsed
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        cycles: { type: 'string' },
+        json: { type: 'boolean' },
+        html: { type: 'string' },
+        timeout: { type: 'string' },
+        'no-retainers': { type: 'boolean' },
+        quiet: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    })
+  } catch (error) {
+    // parseArgs' own messages are good ("Unknown option '--cyles'"); keep them.
+    throw new UsageError(error.message)
+  }
+  const { values, positionals } = parsed
+  if (values.help) return { help: true }
+  if (values.version) return { version: true }
+  const [command, entry, ...extra] = positionals
+  if (command === undefined) throw new UsageError('missing command: the only command is `doctor`')
+  if (command !== 'doctor') throw new UsageError(`unknown command '${command}': the only command is \`doctor\``)
+  if (entry === undefined) throw new UsageError('missing <entry>: name the module to load and reload, e.g. `doctor ./plugin.js`')
+  if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}': the doctor takes one entry`)
+  const options = {
+    entry,
+    cycles: values.cycles === undefined ? DEFAULT_CYCLES : integerOption('cycles', values.cycles, 1, MAX_CYCLES),
+    timeoutMs: values.timeout === undefined ? undefined : integerOption('timeout', values.timeout, 0, 600_000),
+    json: values.json === true,
+    html: values.html,
+    retainers: values['no-retainers'] !== true,
+    quiet: values.quiet === true,
+  }
+  if (options.html !== undefined) {
+    if (options.html === '') throw new UsageError('--html needs a file name')
+    // Fail now, not after a long run: the directory must exist and be writable.
+    const dir = path.dirname(path.resolve(options.html))
+    try {
+      fs.accessSync(dir, fs.constants.W_OK)
+    } catch {
+      throw new UsageError(`--html ${options.html}: the directory ${dir} does not exist or is not writable`)
+    }
+  }
+  return options
+}
+
+/**
+ * Progress on stderr. On a terminal: one line rewritten in place. Elsewhere (CI logs, pipes):
+ * a few plain lines, at each quarter of the cycles, so a log stays short but shows the run is
+ * alive.
+ */
+function progressReporter(stream, entryLabel) {
+  const tty = stream.isTTY === true
+  let lastWrite = 0
+  let lastQuarter = -1
+  let open = false
+  const show = (text, force) => {
+    if (tty) {
+      const now = Date.now()
+      if (!force && now - lastWrite < 80) return
+      lastWrite = now
+      const width = Math.max(20, (stream.columns || 80) - 1)
+      stream.write(`\r\x1b[2K${text.slice(0, width)}`)
+      open = true
+    } else {
+      stream.write(`${text}\n`)
+    }
+  }
+  const report = (event) => {
+    switch (event.phase) {
+      case 'load':
+        show(`doctor: loading ${entryLabel}`, true)
+        break
+      case 'cycle': {
+        const heap = event.heap === undefined ? '' : `, heap ${formatBytes(event.heap)}`
+        const text = `doctor: cycle ${event.cycle}/${event.cycles}${heap}`
+        if (tty) show(text, event.cycle === event.cycles)
+        else {
+          const quarter = Math.floor((event.cycle * 4) / event.cycles)
+          if (quarter > lastQuarter && event.heap !== undefined) {
+            lastQuarter = quarter
+            show(text)
+          }
+        }
+        break
+      }
+      case 'verify':
+        show('doctor: forcing garbage collection, checking which old generations are gone', true)
+        break
+      case 'retainers':
+        show(`doctor: taking a heap snapshot to explain ${event.survivors} survivor(s)`, true)
+        break
+    }
+  }
+  report.done = () => {
+    if (tty && open) stream.write('\r\x1b[2K')
+    open = false
+  }
+  return report
+}
+
+/** Writes `text` to stdout, then exits with `code` once it is flushed (pipes may lag). */
+function finish(text, code) {
+  process.exitCode = code
+  if (text === '') process.exit(code)
+  process.stdout.on('error', () => process.exit(code))
+  process.stdout.write(text, () => process.exit(code))
+}
+
+function fail(message, code) {
+  process.stderr.write(`uncache-tree: ${message}\n`)
+  finish('', code)
+}
+
+async function main(argv) {
+  let options
+  try {
+    options = parseCommandLine(argv)
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error
+    return fail(`${error.message}\nRun \`uncache-tree --help\` for usage.`, EXIT.USAGE)
+  }
+  if (options.help) return finish(HELP, EXIT.OK)
+  if (options.version) return finish(`${require('../package.json').version}\n`, EXIT.OK)
+
+  const cwd = process.cwd()
+  const progress = options.quiet ? () => {} : progressReporter(process.stderr, options.entry)
+  // The entry's own code may throw later, from a timer or a rejected promise; that ends the
+  // diagnosis with the entry's error, not with a leak verdict.
+  const onAsyncError = (error) => {
+    progress.done?.()
+    fail(`the entry threw while the doctor was running:\n${error?.stack ?? error}`, EXIT.FAILED)
+  }
+  process.on('uncaughtException', onAsyncError)
+  process.on('unhandledRejection', onAsyncError)
+
+  let result
+  try {
+    result = await doctor(options.entry, {
+      cwd,
+      cycles: options.cycles,
+      timeoutMs: options.timeoutMs,
+      retainers: options.retainers,
+      onProgress: progress,
+    })
+  } catch (error) {
+    progress.done?.()
+    const usage =
+      error instanceof TypeError ||
+      error instanceof RangeError ||
+      ['ERR_UNCACHE_UNRESOLVED', 'ERR_UNCACHE_NATIVE_ADDON', 'ERR_UNCACHE_BUILTIN', 'ERR_UNCACHE_MAIN'].includes(error?.code)
+    if (usage) return fail(`${error.message}\nRun \`uncache-tree --help\` for usage.`, EXIT.USAGE)
+    const cause = error?.cause instanceof Error ? `\n${error.cause.stack}` : ''
+    return fail(`${error?.message ?? error}${cause}`, EXIT.FAILED)
+  }
+  progress.done?.()
+
+  if (options.html !== undefined) {
+    fs.writeFileSync(options.html, formatHtml(result, { cwd }))
+    if (!options.quiet) process.stderr.write(`doctor: HTML report written to ${displayPath(path.resolve(options.html), cwd)}\n`)
+  }
+  const text = options.json ? `${JSON.stringify(result, null, 2)}\n` : formatText(result, { cwd })
+  return finish(text, result.exitCode)
+}
+
+main(process.argv.slice(2)).catch((error) => fail(error?.stack ?? String(error), EXIT.FAILED))
