@@ -29,17 +29,6 @@ function classifyBoundaries(graph) {
   return reasons
 }
 
-function applyKeepOption(graph, ids, roots, keep, reasons) {
-  const members = native.forwardClosure(graph.offsets, graph.targets, graph.flags, roots)
-  const rootSet = new Set(roots)
-  for (const i of members) {
-    if (!rootSet.has(i) && i < graph.cachedCount && keep(ids[i])) {
-      graph.flags[i] |= live.BOUNDARY
-      reasons.set(i, 'kept-by-option')
-    }
-  }
-}
-
 /**
  * require.cache keys of the removed nodes, in plan order, each with its value: `[keys, values]`
  * as two parallel arrays (no per-module pair objects on a whole-graph unload).
@@ -175,4 +164,4 @@ function unloadTrees(cache, rootKeys, options) {
   return report
 }
 
-module.exports = { unloadTrees, prepareGraph, executePlan, applyKeepOption, classifyBoundaries }
+module.exports = { unloadTrees, prepareGraph, executePlan, classifyBoundaries }

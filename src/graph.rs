@@ -159,9 +159,6 @@ impl Marks {
     self.0[i] = 1;
     was == 0
   }
-  fn clear(&mut self, i: usize) {
-    self.0[i] = 0;
-  }
 }
 
 fn check_nodes(g: &Graph, nodes: &[u32], what: &str) -> Result<(), GraphError> {

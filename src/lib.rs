@@ -5,7 +5,7 @@
 pub mod graph;
 pub mod heapsnapshot;
 
-use napi::bindgen_prelude::{Int32Array, Uint32Array, Uint8Array};
+use napi::bindgen_prelude::Uint32Array;
 use napi::{Error, Result, Status};
 use napi_derive::napi;
 
