@@ -359,6 +359,7 @@ export type UncacheErrorCode =
   | 'ERR_UNCACHE_UNSUPPORTED_RUNTIME'
   | 'ERR_UNCACHE_RELOAD_FAILED'
   | 'ERR_UNCACHE_ISOLATE_OVERLAP'
+  | 'ERR_UNCACHE_DOCTOR_LOAD_FAILED'
 
 /**
  * Every error this package throws for a request it cannot carry out. The message names the

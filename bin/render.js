@@ -29,12 +29,21 @@ function niceCeil(value) {
   return 10 * power
 }
 
-/** Axis tick step for about `count` ticks over [0, max]. */
-function tickStep(max, count) {
+/** Axis tick step for about `count` ticks over [0, max]; `integer` steps for counts (cycles). */
+function tickStep(max, count, integer = false) {
   const raw = max / count
   const power = 10 ** Math.floor(Math.log10(raw))
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * power >= raw) return m * power
+  for (const m of integer ? [1, 2, 5, 10] : [1, 2, 2.5, 5, 10]) if (m * power >= raw) return Math.max(integer ? 1 : 0, m * power)
   return 10 * power
+}
+
+// Chains after the first are shown as differences from it; beyond this many, only counted.
+const MAX_CHAINS_SHOWN = 4
+
+/** Absolute paths under `cwd` inside a chain label, made relative (shorter lines). */
+function relativize(text, cwd) {
+  if (cwd === undefined || cwd === path.parse(cwd).root) return text
+  return text.split(cwd + path.sep).join('')
 }
 
 /** `entry` relative to `cwd` when it lies inside it (shorter lines, same meaning). */
@@ -83,9 +92,17 @@ function terminalChart(samples, { width = 80, height = 8 } = {}) {
     const label = labelRows.get(row)
     lines.push(`${(label ?? '').padStart(labelWidth)} ${label === undefined ? '│' : '┤'}${bar.trimEnd()}`)
   }
-  // X axis: ticks at about five evenly spaced samples, labelled with their cycle numbers.
-  const tickCount = Math.min(5, columns.length)
-  const tickIndexes = [...new Set(Array.from({ length: tickCount }, (_, k) => Math.round((k * (columns.length - 1)) / Math.max(1, tickCount - 1))))]
+  // X axis: ticks at round cycle numbers (0, 5, 10 ... or 0, 2, 4 ...), about five of them, on
+  // the columns of the samples taken at those cycles; the last cycle always gets one.
+  const lastCycle = columns[columns.length - 1].cycle
+  // Samples are k cycles apart (every cycle, or every k-th on long runs, or merged columns):
+  // a tick step that is a multiple of k always lands on a sampled cycle.
+  const spacing = columns.length > 1 ? Math.max(1, columns[1].cycle - columns[0].cycle) : 1
+  const step = spacing * tickStep(Math.max(1, lastCycle / spacing), 4, true)
+  const tickIndexes = []
+  columns.forEach((c, i) => {
+    if (c.cycle % step === 0 || i === columns.length - 1) tickIndexes.push(i)
+  })
   const axis = Array.from({ length: plotWidth }, () => '─')
   const captions = Array.from({ length: plotWidth + 8 }, () => ' ')
   let lastEnd = -1
@@ -154,12 +171,39 @@ function formatText(result, { cwd, width = 80 } = {}) {
     out.push(`  ${s.heldBy === 'node' ? '•' : '✗'} ${what}`, `    ${who}`)
     for (const pin of s.nodePins) out.push(...wrap(`${pin.generations} held by ${pin.why}`, width, '    '))
     if (s.chains.length === 0 && s.heldBy === 'program') out.push('    (no retainer chain: see the notes below)')
-    for (const [k, chain] of s.chains.slice(0, 3).entries()) {
-      const count = chain.generations === 1 ? '1 generation' : `${chain.generations} generations`
-      out.push(`    chain ${k + 1} (${count}), from a GC root to the module:`)
-      for (const line of chainLines(chain.path)) out.push(...wrap(line, width, '      ', '          '))
+    const shown = s.chains.slice(0, MAX_CHAINS_SHOWN).map((chain) => chainLines(chain.path).map((l) => relativize(l, cwd)))
+    shown.forEach((lines, k) => {
+      const count = s.chains[k].generations === 1 ? '1 generation' : `${s.chains[k].generations} generations`
+      if (k === 0) {
+        out.push(`    chain 1 (${count}), from a GC root to the module:`)
+        for (const line of lines) out.push(...wrap(line, width, '      ', '          '))
+        return
+      }
+      // Later chains mostly repeat the first one (another position in the same timer list or
+      // array); print only where they differ.
+      const first = shown[0]
+      let prefix = 0
+      while (prefix < Math.min(lines.length, first.length) - 1 && lines[prefix] === first[prefix]) prefix++
+      let suffix = 0
+      while (suffix < Math.min(lines.length, first.length) - prefix && lines[lines.length - 1 - suffix] === first[first.length - 1 - suffix]) suffix++
+      const nodeOf = (line) => line.replace(/^└─ .*? → /, '')
+      const middle = lines.slice(prefix, lines.length - suffix)
+      if (middle.length === 0) {
+        // Chain 1 with links left out (a generation nearer the head of the same list).
+        const missing = first.slice(prefix, first.length - suffix)
+        out.push(...wrap(`chain ${k + 1} (${count}): like chain 1 without the link(s)`, width, '    ', '      '))
+        for (const line of missing) out.push(...wrap(line, width, '      ', '          '))
+        return
+      }
+      const head = prefix > 0 ? `like chain 1 down to ${nodeOf(lines[prefix - 1])}, then` : 'from a GC root:'
+      out.push(...wrap(`chain ${k + 1} (${count}): ${head}`, width, '    ', '      '))
+      for (const line of middle) out.push(...wrap(line, width, '      ', '          '))
+      if (suffix > 0) out.push(...wrap(`and like chain 1 from ${nodeOf(lines[lines.length - suffix])} on`, width, '      ', '        '))
+    })
+    if (s.chains.length > MAX_CHAINS_SHOWN) {
+      const rest = s.chains.slice(MAX_CHAINS_SHOWN).reduce((n, c) => n + c.generations, 0)
+      out.push(`    … ${s.chains.length - MAX_CHAINS_SHOWN} more chain(s) for ${rest} generation(s): --json lists them all`)
     }
-    if (s.chains.length > 3) out.push(`    … and ${s.chains.length - 3} more distinct chain(s) (--json lists them all)`)
   }
   if (result.warnings.length > 0) {
     out.push('')
@@ -234,7 +278,7 @@ function svgChart(samples, { width = 880, height = 380 } = {}) {
     parts.push(`<line x1="${margin.left}" y1="${yy}" x2="${margin.left + plotW}" y2="${yy}" stroke="#e3e3e3"/>`)
     parts.push(`<text x="${margin.left - 8}" y="${yy}" text-anchor="end" dominant-baseline="middle" font-size="12" fill="#444">${fmt(v)}</text>`)
   }
-  const xStep = Math.max(1, tickStep(maxCycle, 8))
+  const xStep = tickStep(maxCycle, 8, true)
   for (let c = 0; c <= maxCycle; c += xStep) {
     const xx = fmt(x(c))
     parts.push(`<line x1="${xx}" y1="${margin.top + plotH}" x2="${xx}" y2="${margin.top + plotH + 5}" stroke="#444"/>`)
@@ -249,7 +293,8 @@ function svgChart(samples, { width = 880, height = 380 } = {}) {
     { name: 'heapUsed', color: '#2c6fbb', width: 1.5, dash: '', value: (s) => s.heapUsed },
     { name: 'arrayBuffers', color: '#7f8c8d', width: 1.5, dash: '5 4', value: (s) => s.arrayBuffers },
   ]
-  for (const s of series) {
+  // Drawn back to front: the total last, so it stays visible where heapUsed lies on top of it.
+  for (const s of [...series].reverse()) {
     const points = samples.map((p) => `${fmt(x(p.cycle))},${fmt(y(s.value(p) / MB))}`).join(' ')
     parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="${s.width}"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''} points="${points}"/>`)
   }
@@ -289,7 +334,7 @@ function formatHtml(result, { cwd } = {}) {
         .map(
           (c) =>
             `<figure><figcaption>${c.generations} generation(s), from a GC root to the module</figcaption><ol class="chain">${c.path
-              .map((step, i, all) => `<li>${i > 0 ? `<span class="edge">${escapeHtml(all[i - 1].edge || '?')}</span> → ` : ''}<span class="node">${escapeHtml(step.node)}</span></li>`)
+              .map((step, i, all) => `<li>${i > 0 ? `<span class="edge">${escapeHtml(all[i - 1].edge || '?')}</span> → ` : ''}<span class="node">${escapeHtml(relativize(step.node, cwd))}</span></li>`)
               .join('')}</ol></figure>`,
         )
         .join('')

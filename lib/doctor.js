@@ -15,6 +15,7 @@ const { checkObject, checkBoolean } = require('./options.js')
 const { uncacheTree } = require('./unload.js')
 const { verifyReports, DEFAULT_TIMEOUT_MS } = require('./verify.js')
 const { forceGc } = require('./gc.js')
+const { explainRetainers } = require('./retainers.js')
 // The whole package, loaded (and held) by the doctor before the entry: it installs the requirer
 // registry, and an entry that requires 'uncache-tree' then finds it loaded and held here, instead
 // of pulling the package's own files into its tree and unloading them every cycle.
@@ -68,6 +69,13 @@ function resolveEntry(entry, cwd) {
   return resolved
 }
 
+/** The smallest 1, 2 or 5 × 10^k >= n: samples at round cycle numbers make a readable axis. */
+function roundUp(n) {
+  for (let power = 1; ; power *= 10) {
+    for (const m of [1, 2, 5]) if (m * power >= n) return m * power
+  }
+}
+
 function parseDoctorOptions(options) {
   const o = checkObject(options)
   const cwd = o.cwd === undefined ? process.cwd() : o.cwd
@@ -79,13 +87,18 @@ function parseDoctorOptions(options) {
   if (!Number.isInteger(cycles) || cycles < 1 || cycles > MAX_CYCLES) {
     throw invalidArgValue('options.cycles', cycles, `must be an integer from 1 to ${MAX_CYCLES}`)
   }
-  let sampleEvery = o.sampleEvery === undefined ? Math.ceil(cycles / MAX_SAMPLES) : o.sampleEvery
+  let sampleEvery = o.sampleEvery === undefined ? roundUp(Math.ceil(cycles / MAX_SAMPLES)) : o.sampleEvery
   if (typeof sampleEvery !== 'number') throw invalidArgType('options.sampleEvery', 'of type number', sampleEvery)
   if (!Number.isInteger(sampleEvery) || sampleEvery < 1) {
     throw invalidArgValue('options.sampleEvery', sampleEvery, 'must be an integer >= 1')
   }
   sampleEvery = Math.min(sampleEvery, cycles)
   const timeoutMs = o.timeoutMs === undefined ? DEFAULT_TIMEOUT_MS : o.timeoutMs
+  // Checked here, as verifyCollected() checks it, so that a bad value fails before the cycles run.
+  if (typeof timeoutMs !== 'number') throw invalidArgType('options.timeoutMs', 'of type number', timeoutMs)
+  if (!(timeoutMs >= 0) || !Number.isFinite(timeoutMs)) {
+    throw invalidArgValue('options.timeoutMs', timeoutMs, 'must be a finite number >= 0')
+  }
   if (o.onProgress !== undefined && typeof o.onProgress !== 'function') {
     throw invalidArgType('options.onProgress', 'a function', o.onProgress)
   }
@@ -160,18 +173,40 @@ function loadFailed(entryId, cycle, cause) {
 }
 
 /**
- * Groups the survivors' retainer chains: an id with twenty leaked generations usually has
- * twenty identical chains, and a person wants to read one of them once.
+ * The shape of a chain, for grouping: array indices dropped (the 3rd and the 7th entry of the
+ * same global array are the same culprit) and runs of links through the same edge folded into
+ * the first (the Nth timer of a list is reached through N `_idlePrev` links, from the list and
+ * then from timer to timer: all of them are "a timer in that list").
+ */
+function chainShape(chain) {
+  const links = []
+  let lastEdge
+  for (const { node, edge } of chain) {
+    const e = /^\[\d+\]$/.test(edge) ? '[]' : edge
+    if (e !== '' && e === lastEdge) continue
+    links.push(`${node}\u0000${e}`)
+    lastEdge = e
+  }
+  return links.join('\u0001')
+}
+
+/**
+ * Groups the survivors' retainer chains by shape: an id with twenty leaked generations has
+ * twenty chains that differ only in an index or in how far down a list the generation sits, and
+ * a person wants to read that chain once. Each group shows its shortest chain.
  */
 function groupChains(retainers) {
   const byId = new Map()
   for (const { id, path: chain } of retainers) {
     let groups = byId.get(id)
     if (groups === undefined) byId.set(id, (groups = new Map()))
-    const key = JSON.stringify(chain)
+    const key = chainShape(chain)
     const group = groups.get(key)
     if (group === undefined) groups.set(key, { path: chain, generations: 1 })
-    else group.generations++
+    else {
+      group.generations++
+      if (chain.length < group.path.length) group.path = chain
+    }
   }
   const result = new Map()
   for (const [id, groups] of byId) {
@@ -291,8 +326,6 @@ async function run(entryId, opts, warnings, started) {
   if (found.length > 0 && opts.retainers) {
     progress({ phase: 'retainers', survivors: found.length })
     try {
-      // Loaded only when something survived: the snapshot parser is not needed otherwise.
-      const { explainRetainers } = require('./retainers.js')
       chainsById = groupChains(await explainRetainers(found.map((s) => s.id)))
     } catch (error) {
       // The survivors are proven by weak references already; a failed explanation must not
@@ -309,7 +342,7 @@ async function run(entryId, opts, warnings, started) {
   const notes = []
   if (!leaked && growth.perCycle > NOISE_BYTES_PER_CYCLE) {
     notes.push(
-      `The heap grew by about ${growth.perCycle} bytes per cycle although no module generation was kept alive by the program: ` +
+      `The heap grew by about ${Math.round(growth.perCycle / 1024)} KB per cycle although no module generation was kept alive by the program: ` +
         'something the entry creates is retained without its module (a closure over local state registered elsewhere, ' +
         'a cache in a module that stays loaded).',
     )
@@ -323,13 +356,13 @@ async function run(entryId, opts, warnings, started) {
     cycles: opts.cycles,
     sampleEvery: opts.sampleEvery,
     durationMs: Date.now() - started,
-    modules: { perCycle: Math.max(0, ...modulesPerCycle), unloaded: modulesPerCycle.reduce((a, b) => a + b, 0), alive: aliveGenerations },
+    modules: { perCycle: modulesPerCycle.reduce((a, b) => Math.max(a, b), 0), unloaded: modulesPerCycle.reduce((a, b) => a + b, 0), alive: aliveGenerations },
     samples,
     growth,
     survivors,
     disposeErrors,
-    // Emitted in a later tick than their cause, so the last cycle's may be missing; that is
-    // fine for a diagnosis (a leak warns again in every cycle after the threshold).
+    // Node emits warnings on a later tick than their cause; the verification above turns the
+    // event loop many times, so the last cycle's are in too.
     warnings: [...warnings].map(([message, count]) => ({ message, count })),
     notes,
     leaked,
