@@ -289,8 +289,9 @@ export interface Watcher {
 export function watch(options: WatchOptions): Watcher
 
 /**
- * Proves that the modules a report removed were garbage collected: weak references taken at
- * unload time, garbage collection forced (no `--expose-gc` needed), waiting at most
+ * Proves that the modules a report removed were garbage collected: they are registered with a
+ * `FinalizationRegistry` at unload time (which, unlike a `WeakRef`, does not keep them alive until
+ * the current job ends), garbage collection is forced (no `--expose-gc` needed), waiting at most
  * `options.timeoutMs` (default 2000). Needs the report object itself (a JSON copy has no weak
  * references: `ERR_INVALID_ARG_VALUE`). A `dryRun` report gives `{ collected: [], alive: [] }`.
  *

@@ -25,6 +25,16 @@ function parentOf(m) {
 }
 
 /**
+ * Whether a module outside require.cache holds what it lists in `children`: only requirers that
+ * never loaded as files do (createRequire proxies, the --require preload parent, the REPL); a
+ * module other code deleted from the cache, a stand-in for an unloaded module, or an instance
+ * whose load threw does not.
+ */
+function holdsFromOutside(m) {
+  return m.loaded === false && !registry.isStandIn(m) && !registry.isUnloaded(m)
+}
+
+/**
  * @param {object} cache require.cache
  * @returns {{ keys: string[], keyNode: Int32Array, nodes: unknown[], index: Map<unknown, number>,
  *   offsets: Int32Array, targets: Int32Array, parent: Int32Array, flags: Uint8Array }}
@@ -97,7 +107,7 @@ function flattenGraph(cache) {
     // loaded as files hold (createRequire proxies, preload, REPL: loaded === false); a module
     // that other code deleted from the cache, or a stand-in for an unloaded one, does not.
     if (i < cachedCount) flags[i] = HOLDER
-    else if (m.loaded === false && !registry.isStandIn(m) && !registry.isUnloaded(m)) flags[i] = HOLDER
+    else if (holdsFromOutside(m)) flags[i] = HOLDER
   }
   return {
     keys,
@@ -208,8 +218,7 @@ function flattenTree(cache, roots, keep) {
   }
   for (const requirer of registry.outsideRequirers()) {
     if (index.has(requirer) || !refersToTree(requirer)) continue
-    const holds = requirer.loaded === false && !registry.isStandIn(requirer) && !registry.isUnloaded(requirer)
-    scanOutside(add(requirer, holds ? HOLDER : 0), requirer)
+    scanOutside(add(requirer, holdsFromOutside(requirer) ? HOLDER : 0), requirer)
   }
   // 3. A cached tree module holds its children; parents become indices.
   const n = nodes.length

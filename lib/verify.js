@@ -2,10 +2,10 @@
 // verifyCollected(): proof that what an unload removed was garbage collected.
 //
 // Two things make a naive "gc(), then deref()" check lie:
-// - A WeakRef keeps its target alive until the end of the job that created it (or last called
-//   deref() on it). An unload creates the report's WeakRefs, so a collection forced in the same
-//   job can free nothing: every module would look alive. We therefore let the event loop turn
-//   before the first collection, and between a deref() and the next collection.
+// - The unload registers what it removed with a FinalizationRegistry (lib/report.js), whose
+//   callbacks run as a separate task after a collection: a check made in the same turn as the
+//   collection sees nothing collected yet. We therefore let the event loop turn before the first
+//   collection and after each one before looking.
 // - Several reports checked at once (the doctor checks one per reload cycle) must not each force
 //   their own collections: one round of collection serves them all (`verifyReports`).
 const { invalidArgType, invalidArgValue } = require('./errors.js')
