@@ -105,9 +105,6 @@ function prepareGraph(cache) {
 /**
  * The second half of every unload, whoever made the plan: report, dispose hooks, cuts.
  * `plan` has the shape of the native core's UnloadPlan (indices into `graph`).
- * `options.stalePathCacheKeys(filenames)`, when given, replaces the scan of every
- * Module._pathCache entry by a lookup of the keys the caller knows were used (snapshot restore:
- * its cost must follow what was loaded since, not the size of the caches).
  */
 function executePlan(cache, graph, plan, options) {
   const entries = removedEntries(graph, plan.removed)
@@ -117,7 +114,7 @@ function executePlan(cache, graph, plan, options) {
     const filename = registry.isModuleLike(value) ? live.filenameOf(value) : undefined
     if (filename !== undefined && filename !== entries.keys[e]) filenames.add(filename)
   }
-  const staleKeys = (options.stalePathCacheKeys ?? live.stalePathCacheKeys)(filenames)
+  const staleKeys = live.stalePathCacheKeys(filenames)
   const report = describePlan(graph, plan, graph.reasons, entries, staleKeys)
   if (options.dryRun) return track(report, entries.keys, entries.values, true)
   // reload() keeps what the cuts are about to change, to put it back if the new code throws.

@@ -179,7 +179,9 @@ function invalidateKeys(cache, keys, opts, { fromFile, capture } = {}) {
     const blocked = plan.blocked.subarray(plan.blockedOffsets[k], plan.blockedOffsets[k + 1])
     report.skipped[plan.skipped.length + k].blocked = Array.from(blocked, (r) => graph.ids[r])
   }
-  report.skipped.unshift(...skippedRoots)
+  // A root kept by the option that the walk up met again (it imports another root) is listed once.
+  const listed = new Set(skippedRoots.map(({ id }) => id))
+  report.skipped = [...skippedRoots, ...report.skipped.filter(({ id }) => !listed.has(id))]
   const failures = []
   if (!opts.dryRun) {
     runAcceptHandlers(graph, plan, report, failures)

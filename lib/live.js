@@ -387,14 +387,12 @@ function filterInPlace(array, drop, start = 0) {
   return true
 }
 
-/** Module._pathCache entries whose resolved filename is in `filenames`. */
+/**
+ * Module._pathCache entries whose resolved filename is in `filenames`: O(filenames), through
+ * the index the registry keeps as Node makes entries (registry.pathCacheKeysOf).
+ */
 function stalePathCacheKeys(filenames) {
-  const pathCache = Module._pathCache
-  const stale = []
-  if (pathCache === null || typeof pathCache !== 'object' || isProxy(pathCache)) return stale
-  const keys = Object.keys(pathCache) // measured ~10% faster than for-in on 38k entries
-  for (let k = 0; k < keys.length; k++) if (filenames.has(ownValue(pathCache, keys[k]))) stale.push(keys[k])
-  return stale
+  return registry.pathCacheKeysOf(filenames)
 }
 
 /**
@@ -493,14 +491,18 @@ function applyCuts(cache, graph, plan, entries, staleKeys, lateRequirers = []) {
   }
   let pathCacheEntries = 0
   const pathCache = Module._pathCache
+  const forgotten = new Set()
   for (const key of staleKeys) {
+    const filename = pathCache[key]
     try {
       if (delete pathCache[key]) pathCacheEntries++
     } catch {
       // A locked entry holds a filename string, not a module: the next require() of that
       // request finds the file again and loads it anew. Nothing to report as pinned.
     }
+    forgotten.add(filename)
   }
+  registry.forgetPaths(forgotten)
   return { keys, values, unwritable, pathCacheEntries }
 }
 
@@ -575,34 +577,6 @@ function flattenSince(cache, loaded, requirers) {
     flags: new Uint8Array(n),
     cutFrom,
   }
-}
-
-/**
- * The Module._pathCache entries that the resolutions of `requests` ([requirer, Set of
- * request strings]) use, among those whose value is in `filenames`. Node keys an entry by the
- * request and the lookup paths of the requirer (`request + '\0' + paths.join('\0')`, paths
- * `['']` for an absolute request; the same on Node 20-26), so each key can be rebuilt and
- * looked up: O(requests), where `stalePathCacheKeys` reads every entry.
- */
-function stalePathCacheKeysFor(requests, filenames) {
-  if (typeof Module._resolveLookupPaths !== 'function') return stalePathCacheKeys(filenames)
-  const pathCache = Module._pathCache
-  const stale = new Set()
-  for (const [requirer, list] of requests) {
-    for (const request of list) {
-      if (Module.isBuiltin(request)) continue
-      let key
-      if (path.isAbsolute(request)) key = `${request}\0`
-      else {
-        const paths = Module._resolveLookupPaths(request, requirer)
-        if (!Array.isArray(paths) || paths.length === 0) continue
-        key = `${request}\0${paths.join('\0')}`
-      }
-      const value = pathCache[key]
-      if (value !== undefined && filenames.has(value)) stale.add(key)
-    }
-  }
-  return [...stale]
 }
 
 // ---- reload rollback: what the cuts change, kept to be put back ----
@@ -740,5 +714,4 @@ module.exports = {
   isCachedInstance,
   childCount,
   flattenSince,
-  stalePathCacheKeysFor,
 }
