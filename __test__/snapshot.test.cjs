@@ -2,7 +2,8 @@
 // snapshot(): restore() unloads what was loaded since, keeps what was loaded before with its
 // identity, cuts the edges from old modules to new ones, keeps .node addons, works with
 // verifyCollected and dispose handlers, and costs what was loaded since (it reads neither the
-// whole require.cache graph nor Module._pathCache). Against ../shared/API.md, `snapshot`.
+// whole require.cache graph nor Module._pathCache). Against the API contract in
+// README.md/index.d.ts, `snapshot`.
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const Module = require('node:module')
