@@ -1,7 +1,7 @@
 'use strict'
 // One unload, start to finish: flatten the live graph, let the native core plan it, run the
 // dispose hooks, apply the cuts, report. The plan is complete before anything changes
-// (steps 3-7 of node-internals.md §5 destroy the edges the plan is computed from).
+// (steps 3-7 of docs/node-internals.md §5 destroy the edges the plan is computed from).
 const native = require('./native.js')
 const live = require('./live.js')
 const registry = require('./registry.js')

@@ -5,10 +5,10 @@
 // Module (or a cache value that is not one, or a requirer outside the cache), with its
 // `children` as CSR int arrays, its first parent, and flags. Identity lives in a Map, never on
 // the objects: adding and removing properties on Module objects turns them into slow
-// dictionary-mode objects on Node >= 22 (napi.md §3.4).
+// dictionary-mode objects on Node >= 22 (docs/napi.md §3.4).
 //
 // `applyCuts` then cuts every reference Node keeps to the removed modules, in the order and
-// with the guarantees of node-internals.md §5 (steps 3-7).
+// with the guarantees of docs/node-internals.md §5 (steps 3-7).
 const Module = require('node:module')
 const path = require('node:path')
 const { isProxy, isModuleNamespaceObject } = require('node:util').types
