@@ -496,3 +496,72 @@ test('fuzz F03: with a frozen Module._pathCache, an existing file that is not lo
   }
   assert.deepEqual(report, { removed: [], kept: [], skipped: [], pinned: [], pathCacheEntries: 0, errors: [] })
 })
+
+test('fuzz F13b: uncacheTree lists a root kept by option once, though another root requires it', () => {
+  const t = writeTree({ 'a.js': 'module.exports = 1\n', 'b.js': "module.exports = require('./a.js')\n" })
+  Module.createRequire(t.file('host.js'))(t.file('b.js'))
+  const report = uncacheTree([t.file('a.js'), t.file('b.js')], { keep: /a\.js$/ })
+  assert.deepEqual(report.skipped, [{ id: t.file('a.js'), reason: 'kept-by-option' }])
+  assert.deepEqual(report.removed, [t.file('b.js')])
+})
+
+test('fuzz F15: reload through a require cycle unloads what only the reloaded importer used', () => {
+  const t = writeTree({
+    'a.js': "module.exports = { b: require('./b.js') }\n",
+    'b.js': "module.exports = { c: require('./c.js'), a: require('./a.js') }\n",
+    'c.js': 'module.exports = { c: 1 }\n',
+    'anchor.js': '',
+  })
+  const host = Module.createRequire(t.file('host.js'))
+  host(t.file('b.js'))
+  host(t.file('anchor.js'))
+  const oldC = require.cache[t.file('c.js')]
+  const { report } = reload(t.file('a.js'), { from: t.file('anchor.js') })
+  assert.deepEqual(report.removed.slice().sort(), [t.file('a.js'), t.file('b.js'), t.file('c.js')])
+  assert.deepEqual(report.kept, [])
+  assert.notEqual(require.cache[t.file('c.js')], oldC, 'the new b.js got a fresh c.js')
+})
+
+test("fuzz F16: reload's report names the tree's kept and skipped modules, as uncacheTree's does", () => {
+  const addon = path.join(ADDON_DIR, require('../lib/platform.js').binaryName())
+  const t = writeTree({
+    'a.js': "require('./shared.js'); require('./addon.js')\n",
+    'shared.js': '',
+    'addon.js': `require(${JSON.stringify(addon)})\n`,
+    'anchor.js': '',
+  })
+  const host = Module.createRequire(t.file('host.js'))
+  host(t.file('a.js'))
+  host(t.file('shared.js'))
+  host(t.file('anchor.js'))
+  const dry = uncacheTree(t.file('a.js'), { dryRun: true })
+  const { report } = reload(t.file('a.js'), { from: t.file('anchor.js') })
+  assert.deepEqual(report.kept, [{ id: t.file('shared.js'), heldBy: [t.file('host.js')] }])
+  assert.deepEqual(report.kept, dry.kept)
+  assert.deepEqual(report.skipped, [{ id: addon, reason: 'native-addon' }])
+  assert.deepEqual(report.skipped, dry.skipped)
+})
+
+test('fuzz F17: a dry run reports the unwritable pins the real call will report', () => {
+  const t = writeTree({ 'a.js': '', 'b.js': "require('./a.js')\n" })
+  Module.createRequire(t.file('h.js'))(t.file('b.js'))
+  Object.freeze(require.cache[t.file('b.js')].children)
+  const dry = uncacheTree(t.file('a.js'), { dryRun: true })
+  const real = uncacheTree(t.file('a.js'))
+  assert.deepEqual(real.pinned, [{ id: t.file('a.js'), by: 'unwritable' }])
+  assert.deepEqual(dry.pinned, real.pinned)
+  assert.equal(dry.pathCacheEntries, real.pathCacheEntries)
+})
+
+test('fuzz F18: a locked array of a module that is already unloaded pins nothing', () => {
+  const t = writeTree({ 'a.js': "require('./b.js')\n", 'b.js': '' })
+  const host = Module.createRequire(t.file('h.js'))
+  const snap = snapshot()
+  host(t.file('b.js'))
+  host(t.file('a.js'))
+  Object.freeze(require.cache[t.file('a.js')].children)
+  uncacheTree(t.file('a.js'))
+  const report = snap.restore()
+  assert.deepEqual(report.removed, [t.file('b.js')])
+  assert.deepEqual(report.pinned, [])
+})
