@@ -16,7 +16,8 @@ const registry = require('./registry.js')
 const hotState = require('./hot.js')
 const { prepareGraph, executePlan } = require('./engine.js')
 const { invalidArgType, invalidArgValue, explain } = require('./errors.js')
-const { invalidateKeys, parseInvalidateOptions } = require('./invalidate.js')
+const { invalidateKeys } = require('./invalidate.js')
+const { parseReloadOptions } = require('./options.js')
 const { callerFile, resolveTargets } = require('./targets.js')
 const { liveCache } = require('./unload.js')
 
@@ -101,7 +102,7 @@ function reload(target, options) {
   if (Array.isArray(target)) {
     throw invalidArgType('target', 'one path, file: URL, specifier or Module object (reload() takes no arrays)', target)
   }
-  const opts = parseInvalidateOptions(options)
+  const opts = parseReloadOptions(options)
   if (opts.dryRun) {
     throw invalidArgValue(
       'options.dryRun',
