@@ -503,3 +503,29 @@ test('item 11: poll with paths sees a new file, and poll: true uses the default 
   assert.equal(event.exports.lib.more.fresh, true)
   assert.equal(fs.watch.mock.callCount(), 0)
 })
+
+for (const poll of [false, true]) {
+  test(`item 11: a paths entry missing when watch() starts is watched once it exists${poll ? ' (poll)' : ''}`, async (t) => {
+    // other/ holds nothing watched, so no directory watcher or poll of a directory sees later.js.
+    const tree = writeTree({ 'app.js': "exports.lib = require('./lib.js')\n", 'lib.js': 'exports.v = 1\n', 'other/README': '' })
+    require(tree.file('app.js'))
+    const rec = recorder()
+    const later = tree.file('other/later.js')
+    const watcher = watch({ entry: tree.file('app.js'), paths: [tree.file('lib.js'), later], poll: poll && { intervalMs: 20 }, debounceMs: 10, ...rec.callbacks })
+    t.after(() => watcher.close())
+    assert.deepEqual(watcher.watchedFiles(), [tree.file('lib.js')])
+    fs.writeFileSync(later, 'exports.later = 1\n')
+    await sleep(400)
+    assert.deepEqual(watcher.watchedFiles(), [tree.file('lib.js'), later])
+    assert.equal(rec.pending(), 0, 'a new file nobody loads is not a reload')
+    fs.writeFileSync(tree.file('app.js'), "exports.lib = require('./lib.js')\nexports.later = require('./other/later.js')\n")
+    fs.writeFileSync(tree.file('lib.js'), 'exports.v = 2\n')
+    const event = await rec.next()
+    assert.equal(event.type, 'reload', event.error?.stack)
+    assert.equal(event.exports.lib.v, 2)
+    fs.writeFileSync(later, 'exports.later = 2\n')
+    const second = await rec.next()
+    assert.equal(second.type, 'reload', second.error?.stack)
+    assert.deepEqual(second.report.removed, [tree.file('app.js'), later])
+  })
+}

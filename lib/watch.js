@@ -312,7 +312,14 @@ function watch(options) {
     if (closed) return
     let back = false
     for (const dir of [...missingDirs]) {
-      if (dirIdentity(dir) === undefined) continue
+      if (dirIdentity(dir) === undefined) {
+        // A missing `paths` entry that came back as a file: the rescan watches it.
+        if (roots !== undefined && roots.includes(dir) && signature(dir) !== undefined) {
+          missingDirs.delete(dir)
+          back = true
+        }
+        continue
+      }
       missingDirs.delete(dir)
       startDirWatcher(dir)
       // Saves made while nothing watched this directory are looked at now.
@@ -427,6 +434,11 @@ function watch(options) {
     // With `paths`, a directory whose entries changed may hold new files or directories.
     for (const [dir, last] of polledDirs) {
       const now = dirIdentity(dir, true)
+      if (now === undefined && roots.includes(dir) && signature(dir) !== undefined && !files.has(dir)) {
+        pending.add(dir) // a missing `paths` entry that came back as a file
+        changed = true
+        continue
+      }
       if (now === last) continue
       polledDirs.set(dir, now)
       let entries = []
