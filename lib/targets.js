@@ -97,9 +97,12 @@ function withCause(error, cause) {
   return error
 }
 
-/** A path, or a URL given as a URL object or a string with a `file:` scheme, as a file path. */
+/** Whether `value` is a URL: a URL object, or a string that starts with a scheme other than `node:` (a built-in). */
 function isUrlLike(value) {
-  return value instanceof URL || (typeof value === 'string' && urlScheme(value) !== undefined && urlScheme(value) !== 'node')
+  if (value instanceof URL) return true
+  if (typeof value !== 'string') return false
+  const scheme = urlScheme(value)
+  return scheme !== undefined && scheme !== 'node'
 }
 
 /** `options.from` as an absolute file path, validated like createRequire validates it. */

@@ -15,11 +15,12 @@
 //
 // A directory watcher is attached to the directory's inode: when the directory is deleted and
 // made again (`rm -rf dist && tsc`), it hears nothing more, and on Linux it says so only with a
-// last 'rename' event and no error. Every event (and every error or unexpected close) checks the
-// directory's identity (device and inode); a gone or replaced directory gets a new watcher as soon
-// as it exists again (looked for every RETRY_MS), and its files are compared then, so saves made
-// while nothing watched are not lost. A file that is missing because its whole directory is gone
-// is waited for, not reloaded (the rebuild is still writing it).
+// last 'rename' event naming the directory itself, and no error. Every event checks the
+// directory's identity (device, inode, birth time: ext4 reuses the inode number at once); an
+// event naming the directory, an error or an unexpected close replace the watcher too. A gone
+// directory gets a new watcher as soon as it exists again (looked for every RETRY_MS), and its
+// files are compared then, so saves made while nothing watched are not lost. A file missing
+// because its whole directory is gone is waited for, not reloaded (the rebuild is still writing).
 //
 // `poll` replaces fs.watch (deaf on Docker bind mounts, WSL2 /mnt drives, NFS and other network
 // file systems) by one timer that stats every watched file (and, with `paths`, every watched
@@ -342,6 +343,8 @@ function watch(options) {
     const entry = dirWatchers.get(dir)
     if (entry === undefined || (!force && dirIdentity(dir) === entry.id)) return
     detach(dir, entry)
+    // Now rather than in RETRY_MS: the directory is usually back already. One retry timer at most.
+    clearTimeout(retryTimer)
     retryMissing()
   }
 
