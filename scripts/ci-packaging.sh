@@ -63,7 +63,8 @@ if (cd "$work/lonely/npm/linux-x64-gnu" && npm pack --silent --pack-destination 
   fail "npm pack of a platform package without its binary succeeded"
 fi
 grep -q 'refusing to pack' "$work/lonely.log" || fail "packing without a binary failed without the guard's message: $(cat "$work/lonely.log")"
-echo "platform package without its binary: npm pack refused ($(grep -o 'refusing to pack: [^.]*' "$work/lonely.log"))"
+echo "platform package without its binary: npm pack refused:"
+grep 'refusing to pack' "$work/lonely.log" | sed 's/^/   /' 
 
 # The smoke test a consumer runs: a two-file plugin, loaded, unloaded, loaded fresh.
 cat >"$work/smoke.js" <<'EOF'
@@ -105,6 +106,7 @@ EOF
 
 consumer() { # consumer <name>: a fresh project directory
   mkdir -p "$work/$1"
+  cp "$work/smoke.js" "$work/missing.js" "$work/$1/"
   printf '{ "name": "consumer-%s", "version": "1.0.0", "private": true }\n' "$1" >"$work/$1/package.json"
   echo "$work/$1"
 }
@@ -121,7 +123,7 @@ install_with() {
   t1=$(now_ms)
   echo "   install: $((t1 - t0)) ms ($(basename "$dir"))"
 }
-run_in() { # run_in <node dir> <dir> <command...>
+run_in() { # run_in <node dir> <dir> <command...>: smoke.js and missing.js run from <dir>
   local node_dir=$1 dir=$2
   shift 2
   (cd "$dir" && PATH="$node_dir:$nocargo_path" "$@")
@@ -133,7 +135,7 @@ for node_dir in "$node20_dir" "$node26_dir"; do
   echo "== npm on Node $version, no cargo: main + platform tarballs"
   dir=$(consumer "npm-both-$major")
   install_with "$node_dir" "$dir" npm install --no-audit --no-fund "$main_tgz" "$platform_tgz"
-  run_in "$node_dir" "$dir" node "$work/smoke.js"
+  run_in "$node_dir" "$dir" node smoke.js
   run_in "$node_dir" "$dir" node --input-type=module -e \
     "import { uncacheTree, UncacheError } from 'uncache-tree'; if (typeof uncacheTree !== 'function' || typeof UncacheError !== 'function') process.exit(1)"
   [[ "$(run_in "$node_dir" "$dir" ./node_modules/.bin/uncache-tree --version)" == "$(node -p "require('./package.json').version")" ]] ||
@@ -142,7 +144,7 @@ for node_dir in "$node20_dir" "$node26_dir"; do
   echo "== npm on Node $version, no cargo: main tarball alone"
   dir=$(consumer "npm-main-$major")
   install_with "$node_dir" "$dir" npm install --no-audit --no-fund "$main_tgz"
-  run_in "$node_dir" "$dir" node "$work/missing.js"
+  run_in "$node_dir" "$dir" node missing.js
   run_in "$node_dir" "$dir" ./node_modules/.bin/uncache-tree --help | grep -q '^Usage: uncache-tree doctor' || fail "--help without the binary"
   if run_in "$node_dir" "$dir" ./node_modules/.bin/uncache-tree doctor x.js 2>"$dir.doctor"; then
     fail "doctor ran without the binary"
@@ -157,10 +159,10 @@ pnpm_bin="$work/pnpm/node_modules/.bin/pnpm"
 echo "   pnpm $("$pnpm_bin" --version)"
 dir=$(consumer pnpm-both)
 install_with "$node20_dir" "$dir" "$pnpm_bin" add --store-dir "$work/pnpm-store" "$main_tgz" "$platform_tgz"
-run_in "$node20_dir" "$dir" node "$work/smoke.js"
+run_in "$node20_dir" "$dir" node smoke.js
 dir=$(consumer pnpm-main)
 install_with "$node20_dir" "$dir" "$pnpm_bin" add --store-dir "$work/pnpm-store" "$main_tgz"
-run_in "$node20_dir" "$dir" node "$work/missing.js"
+run_in "$node20_dir" "$dir" node missing.js
 
 echo "== arethetypeswrong (packed main package)"
 npx --no-install attw --pack . --format table-flipped >"$work/attw.log" 2>&1 || {
