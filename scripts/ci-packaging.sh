@@ -66,27 +66,17 @@ grep -q 'refusing to pack' "$work/lonely.log" || fail "packing without a binary 
 echo "platform package without its binary: npm pack refused:"
 grep 'refusing to pack' "$work/lonely.log" | sed 's/^/   /' 
 
-# The smoke test a consumer runs: a two-file plugin, loaded, unloaded, loaded fresh.
-cat >"$work/smoke.js" <<'EOF'
-const assert = require('node:assert/strict')
-const fs = require('node:fs')
-const path = require('node:path')
-const dir = process.cwd()
-fs.mkdirSync(path.join(dir, 'plugin'), { recursive: true })
-fs.writeFileSync(path.join(dir, 'plugin/index.js'), "exports.dep = require('./dep.js'); exports.at = Math.random()\n")
-fs.writeFileSync(path.join(dir, 'plugin/dep.js'), 'exports.n = 1\n')
-const { uncacheTree } = require('uncache-tree')
-const first = require(path.join(dir, 'plugin'))
-const report = uncacheTree(path.join(dir, 'plugin/index.js'))
-assert.deepEqual(report.removed.map((f) => path.relative(dir, f)), ['plugin/index.js', 'plugin/dep.js'])
-assert.deepEqual(report.kept, [])
-const second = require(path.join(dir, 'plugin'))
-assert.notEqual(second, first)
-assert.notEqual(second.dep, first.dep)
-const binary = require.resolve('uncache-tree-linux-x64-gnu')
-assert.equal(fs.existsSync(path.join(dir, 'node_modules/uncache-tree/target')), false, 'target/ inside node_modules')
-console.log(`smoke ok on Node ${process.version}: removed ${report.removed.length} modules; binary from ${path.relative(dir, binary)}`)
-EOF
+# The smoke test a consumer runs (scripts/smoke.js), and what it must print here.
+cp scripts/smoke.js "$work/smoke.js"
+smoke() { # smoke <node dir> <dir>: the binary must come from the platform package
+  local out
+  out=$(run_in "$1" "$2" node smoke.js) || fail "smoke test failed in $2"
+  echo "   $out"
+  [[ "$out" == *"binary node_modules/"*"uncache-tree-linux-x64-gnu/uncache-tree.linux-x64-gnu.node" ]] ||
+    fail "the binary was not loaded from the platform package"
+  [[ -d "$2/node_modules/uncache-tree/target" ]] && fail "target/ inside node_modules"
+  return 0
+}
 cat >"$work/missing.js" <<'EOF'
 const assert = require('node:assert/strict')
 try {
@@ -98,7 +88,7 @@ try {
   assert.equal(error.packageName, 'uncache-tree-linux-x64-gnu')
   assert.match(error.message, /npm install uncache-tree-linux-x64-gnu@\d+\.\d+\.\d+/)
   assert.match(error.message, /rustup\.rs/)
-  console.log(`missing binary ok on Node ${process.version}: ${error.code} (${error.message.split('\n').pop().slice(0, 60)}...)`)
+  console.log(`   missing binary ok on Node ${process.version}: ${error.code} (${error.message.split('\n').pop().slice(0, 60)}...)`)
   process.exit(0)
 }
 throw new Error('require("uncache-tree") worked without a binary')
@@ -135,7 +125,7 @@ for node_dir in "$node20_dir" "$node26_dir"; do
   echo "== npm on Node $version, no cargo: main + platform tarballs"
   dir=$(consumer "npm-both-$major")
   install_with "$node_dir" "$dir" npm install --no-audit --no-fund "$main_tgz" "$platform_tgz"
-  run_in "$node_dir" "$dir" node smoke.js
+  smoke "$node_dir" "$dir"
   run_in "$node_dir" "$dir" node --input-type=module -e \
     "import { uncacheTree, UncacheError } from 'uncache-tree'; if (typeof uncacheTree !== 'function' || typeof UncacheError !== 'function') process.exit(1)"
   [[ "$(run_in "$node_dir" "$dir" ./node_modules/.bin/uncache-tree --version)" == "$(node -p "require('./package.json').version")" ]] ||
@@ -159,7 +149,7 @@ pnpm_bin="$work/pnpm/node_modules/.bin/pnpm"
 echo "   pnpm $("$pnpm_bin" --version)"
 dir=$(consumer pnpm-both)
 install_with "$node20_dir" "$dir" "$pnpm_bin" add --store-dir "$work/pnpm-store" "$main_tgz" "$platform_tgz"
-run_in "$node20_dir" "$dir" node smoke.js
+smoke "$node20_dir" "$dir"
 dir=$(consumer pnpm-main)
 install_with "$node20_dir" "$dir" "$pnpm_bin" add --store-dir "$work/pnpm-store" "$main_tgz"
 run_in "$node20_dir" "$dir" node missing.js

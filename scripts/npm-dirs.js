@@ -48,8 +48,9 @@ it on ${target.platform} only (its \`os\`/\`cpu\`${target.libc ? '/`libc`' : ''}
 uncache-tree loads it from there.
 
 Packing: \`npm pack\` in this folder runs \`prepack\`, which copies \`${binaryName(target.platform)}\`
-from the repository root (\`npm run build\` or \`npm run build:release\` puts it there) unless it
-is already here, and refuses to pack without it.
+in from the repository root when one is there (\`npm run build\` or \`npm run build:release\` puts
+it there), else packs the one already here (\`node scripts/build-target.js ${triple}\`, or the
+release workflow's artifact), and refuses to pack without it.
 `
 }
 

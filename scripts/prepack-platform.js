@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 'use strict'
 // `prepack` of every npm/<platform>/ package (npm runs it for `npm pack` and `npm publish`, in
-// that folder). Copies the binary in from the repository root, where `npm run build` /
-// `npm run build:release` put it, unless the folder already has one (a CI artifact); then
+// that folder). Copies the binary in from the repository root when one is there (`npm run build`
+// / `npm run build:release` put it there), else packs the one already in the folder (a CI
+// artifact, or scripts/build-target.js); then
 // refuses, with exit 1, to pack a platform package without its binary, or (on the platform the
 // binary is for) with a binary that does not load or is of another version.
 const fs = require('node:fs')
