@@ -62,14 +62,15 @@ function install(from) {
   say(`wrote ${path.relative(root, dest) || dest}`)
 }
 
-/** cargo-zigbuild from PATH, or from .venv-zig/ (created with python3 + pip on first use). */
+/** cargo-zigbuild from PATH, or from a venv: UNCACHE_TREE_ZIG_VENV, else .venv-zig/ (created
+ * with python3 + pip on first use, about 20 s). */
 function zigbuildPath() {
   const onPath = spawnSync('cargo-zigbuild', ['--version'], { encoding: 'utf8' })
   if (onPath.status === 0) return null
-  const venv = path.join(root, '.venv-zig')
+  const venv = process.env.UNCACHE_TREE_ZIG_VENV || path.join(root, '.venv-zig')
   const bin = path.join(venv, process.platform === 'win32' ? 'Scripts' : 'bin')
   if (!fs.existsSync(path.join(bin, 'cargo-zigbuild'))) {
-    say('installing ziglang and cargo-zigbuild from PyPI into .venv-zig/')
+    say(`installing ziglang and cargo-zigbuild from PyPI into ${venv}`)
     run('python3', ['-m', 'venv', venv])
     run(path.join(bin, 'pip'), ['install', '--quiet', 'ziglang', 'cargo-zigbuild'])
   }

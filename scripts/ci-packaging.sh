@@ -40,10 +40,20 @@ if [[ ! -x "$node26_bin" ]]; then
 fi
 node26_dir=$(cd "$(dirname "$node26_bin")" && pwd)
 
+phase_start=$SECONDS
+phase() { # prints how long the previous phase took, then the next heading
+  echo "   ($((SECONDS - phase_start)) s)"
+  phase_start=$SECONDS
+  echo "== $*"
+}
+
 echo "== release binary: cargo-zigbuild against glibc 2.17"
+# One zig venv per user, not per clone: CI runs from fresh clones.
+export UNCACHE_TREE_ZIG_VENV="${UNCACHE_TREE_ZIG_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/uncache-tree/venv-zig}"
+mkdir -p "$(dirname "$UNCACHE_TREE_ZIG_VENV")"
 npm run --silent build:release
 
-echo "== npm pack"
+phase "npm pack"
 npm pack --silent --pack-destination "$work" >/dev/null
 (cd npm/linux-x64-gnu && npm pack --silent --pack-destination "$work" >/dev/null)
 main_tgz="$work/uncache-tree-$(node -p "require('./package.json').version").tgz"
@@ -122,7 +132,7 @@ run_in() { # run_in <node dir> <dir> <command...>: smoke.js and missing.js run f
 for node_dir in "$node20_dir" "$node26_dir"; do
   version=$("$node_dir/node" --version)
   major=${version%%.*}
-  echo "== npm on Node $version, no cargo: main + platform tarballs"
+  phase "npm on Node $version, no cargo: main + platform tarballs"
   dir=$(consumer "npm-both-$major")
   install_with "$node_dir" "$dir" npm install --no-audit --no-fund "$main_tgz" "$platform_tgz"
   smoke "$node_dir" "$dir"
@@ -131,7 +141,7 @@ for node_dir in "$node20_dir" "$node26_dir"; do
   [[ "$(run_in "$node_dir" "$dir" ./node_modules/.bin/uncache-tree --version)" == "$(node -p "require('./package.json').version")" ]] ||
     fail "uncache-tree --version"
 
-  echo "== npm on Node $version, no cargo: main tarball alone"
+  phase "npm on Node $version, no cargo: main tarball alone"
   dir=$(consumer "npm-main-$major")
   install_with "$node_dir" "$dir" npm install --no-audit --no-fund "$main_tgz"
   run_in "$node_dir" "$dir" node missing.js
@@ -143,7 +153,7 @@ for node_dir in "$node20_dir" "$node26_dir"; do
   [[ -d "$dir/node_modules/uncache-tree/target" ]] && fail "target/ left inside node_modules"
 done
 
-echo "== pnpm 10 (from the npm registry, into a temp prefix)"
+phase "pnpm 10 (from the npm registry, into a temp prefix)"
 npm install --silent --no-audit --no-fund --prefix "$work/pnpm" pnpm@10 >/dev/null
 pnpm_bin="$work/pnpm/node_modules/.bin/pnpm"
 echo "   pnpm $("$pnpm_bin" --version)"
@@ -154,7 +164,7 @@ dir=$(consumer pnpm-main)
 install_with "$node20_dir" "$dir" "$pnpm_bin" add --store-dir "$work/pnpm-store" "$main_tgz"
 run_in "$node20_dir" "$dir" node missing.js
 
-echo "== arethetypeswrong (packed main package)"
+phase "arethetypeswrong (packed main package)"
 npx --no-install attw --pack . --format table-flipped >"$work/attw.log" 2>&1 || {
   cat "$work/attw.log"
   fail "attw found problems"
@@ -162,7 +172,7 @@ npx --no-install attw --pack . --format table-flipped >"$work/attw.log" 2>&1 || 
 grep -q 'No problems found' "$work/attw.log" || fail "attw: $(cat "$work/attw.log")"
 echo "   attw: No problems found"
 
-echo "== fresh clone: npm install leaves git status clean"
+phase "fresh clone: npm install leaves git status clean"
 git clone --quiet "$root" "$work/clone"
 # Reuse this checkout's compiled crates; the clone still builds its own binary with cargo.
 (cd "$work/clone" && CARGO_TARGET_DIR="$root/target" npm install --no-audit --no-fund >"$work/clone.log" 2>&1) || {
@@ -174,4 +184,4 @@ changes=$(git -C "$work/clone" status --porcelain)
 [[ -z "$changes" ]] || fail "npm install in a fresh clone changed: $changes"
 echo "   git status clean after npm install (binary built)"
 
-echo "== packaging ok in $((SECONDS - started)) s"
+phase "packaging ok in $((SECONDS - started)) s"
