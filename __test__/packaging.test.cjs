@@ -104,7 +104,7 @@ test('versions: the binary, Cargo.toml, package.json and every platform package 
   }
   const check = node([path.join(ROOT, 'scripts/npm-dirs.js'), '--check'])
   assert.equal(check.code, 0, check.stderr)
-  assert.match(check.stdout, /7 platform packages and package.json are up to date/)
+  assert.match(check.stderr, /7 platform packages and package.json are up to date/)
 })
 
 test('npm-dirs --check names the platform package that is out of date', () => {
@@ -330,4 +330,16 @@ test('uncache-tree/node-test refuses to load inside a Vitest or Jest worker, and
   assert.equal(run('child.js', { VITEST: 'true', JEST_WORKER_ID: '1' }), 'function')
   assert.equal(run('vitest-worker.js', { VITEST: 'true', NODE_TEST_CONTEXT: 'child-v8' }), 'function')
   assert.equal(run('child.js', {}), 'function')
+})
+
+test('npm pack --dry-run --json: stdout stays JSON (prepack writes to stderr), no binary in the main package', () => {
+  const r = spawnSync('npm', ['pack', '--dry-run', '--json'], { cwd: ROOT, encoding: 'utf8' })
+  assert.equal(r.status, 0, r.stderr)
+  const [packed] = JSON.parse(r.stdout)
+  assert.equal(packed.name, 'uncache-tree')
+  const files = packed.files.map((f) => f.path)
+  for (const file of ['index.d.mts', 'register.d.ts', 'register.d.mts', 'LICENSE', 'scripts/build-native.js', 'lib/platform.js', 'Cargo.lock']) {
+    assert.ok(files.includes(file), file)
+  }
+  assert.deepEqual(files.filter((f) => f.endsWith('.node') || f.startsWith('target/') || f.startsWith('npm/')), [])
 })

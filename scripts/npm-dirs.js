@@ -88,7 +88,8 @@ if (check) {
     if (extra.length > 0) console.error(`npm-dirs: npm/${extra.join(', npm/')} is not a target in lib/platform.js`)
     process.exit(1)
   }
-  console.log(`npm-dirs: ${known.size} platform packages and package.json are up to date`)
+  // stderr: this runs as `prepack`, and `npm pack --json` output on stdout must stay JSON.
+  console.error(`npm-dirs: ${known.size} platform packages and package.json are up to date`)
 } else {
   console.log(stale.length > 0 ? `npm-dirs: wrote ${stale.join(', ')}` : 'npm-dirs: nothing to change')
   if (extra.length > 0) console.error(`npm-dirs: npm/${extra.join(', npm/')} is not a target in lib/platform.js: remove it`)
