@@ -622,8 +622,9 @@ test('fuzz F21: a restore finds the modules loaded after another library put bac
   assert.equal(Module._load, state.loadWrapper)
 })
 
-test('fuzz F22: a dispose handler that loads its module afresh keeps it, even in a restore (identity wins)', () => {
-  const t = writeTree({
+/** a.js requires b.js, whose dispose handler loads a fresh b.js under its own key, every time. */
+function selfReloadingTree() {
+  return writeTree({
     'a.js': "require('./b.js')\n",
     'b.js': `
       const { hot } = require(${PKG})
@@ -632,6 +633,10 @@ test('fuzz F22: a dispose handler that loads its module afresh keeps it, even in
       })
     `,
   })
+}
+
+test('fuzz F22: a dispose handler that loads its module afresh keeps it, even in a restore (identity wins)', () => {
+  const t = selfReloadingTree()
   Module.createRequire(t.file('host.js'))(t.file('a.js'))
   const snap = snapshot()
   assert.deepEqual(uncacheTree(t.file('a.js')).removed, [t.file('a.js')], 'the fresh b.js under the key stays')
@@ -646,15 +651,7 @@ test('fuzz F22: a dispose handler that loads its module afresh keeps it, even in
 })
 
 test('fuzz F23: _pathCache entries made by a require() in a dispose handler are dropped by a later unload', () => {
-  const t = writeTree({
-    'a.js': "require('./b.js')\n",
-    'b.js': `
-      const { hot } = require(${PKG})
-      hot(module).dispose(() => {
-        if (require.cache[__filename] === module) { delete require.cache[__filename]; module.require(__filename) }
-      })
-    `,
-  })
+  const t = selfReloadingTree()
   Module.createRequire(t.file('host.js'))(t.file('a.js'))
   uncacheTree(t.file('a.js'))
   const naming = () => Object.keys(Module._pathCache).filter((k) => Module._pathCache[k] === t.file('b.js'))
