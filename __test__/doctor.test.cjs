@@ -69,6 +69,9 @@ test('the growth verdict: a 1 MB/cycle leak grows, noise of tens of MB and a cac
   const bookkeeping = growthOf(samplesOf(20, (c) => 30 * MB + c * 8_000), 4)
   assert.equal(bookkeeping.growing, false)
   assert.ok(bookkeeping.z > 2.33, 'significant, yet too small to fail a build')
+  // A one-time step after warm-up (a table built on first use): the later half is flat.
+  const step = growthOf(samplesOf(6, (c) => 6 * MB + (c >= 3 ? 450_000 : 0) + random() * 20_000), 1)
+  assert.equal(step.growing, false, JSON.stringify(step))
   const leak = growthOf(samplesOf(20, (c) => 30 * MB + c * MB + (random() - 0.5) * 2 * MB), 4)
   assert.equal(leak.growing, true, JSON.stringify(leak))
   assert.ok(Math.abs(leak.perCycle - MB) < 0.2 * MB, `about 1 MB per cycle: ${leak.perCycle}`)
