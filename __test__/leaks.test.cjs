@@ -149,7 +149,10 @@ for (const example of GROWING) {
       doctor([path.join(dir, 'fixed.js'), '--cycles', '6', ...(example.args ?? [])]),
     ])
     assert.equal(leaky.code, 1, leaky.stderr)
-    assert.deepEqual(leaky.result.survivors, [], 'no module generation survived: only the growth verdict sees this leak')
+    // No generation held by the program: only the growth verdict sees this leak. (On Node >= 22
+    // a kept module's last-parent slot holds the generation that first required it: Node's, bounded.)
+    const held = (result) => result.survivors.filter((s) => s.heldBy === 'program')
+    assert.deepEqual(held(leaky.result), [], 'no generation held by the program')
     assert.equal(leaky.result.growth.growing, true)
     assert.ok(leaky.result.growth.perCycle > 400_000, `about 0.5 MB or more per cycle: ${leaky.result.growth.perCycle}`)
     const [top] = leaky.result.growing
@@ -161,7 +164,7 @@ for (const example of GROWING) {
     assert.equal(fixed.code, 0, fixed.stderr)
     assert.equal(fixed.result.growth.growing, false)
     assert.deepEqual(fixed.result.growing, [], 'nothing grows once the dispose handler frees it')
-    assert.deepEqual(fixed.result.survivors, [])
+    assert.deepEqual(held(fixed.result), [])
   })
 }
 

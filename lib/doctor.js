@@ -651,21 +651,24 @@ async function run(entryId, opts, warnings, started, failure) {
       }
     }
 
-    let growing = []
-    let growingTotal
-    if (diff !== undefined && diffError === undefined && diff.stage() === 3) {
-      const g = diff.growth(MAX_GROUPS * 4)
-      const groups = g.groups.map((group) => describeGroup(group, k)).filter((group) => !isOwn(group))
-      growing = groups.filter((group) => group.perCycle >= MIN_GROUP_BYTES_PER_CYCLE).slice(0, MAX_GROUPS)
-      growingTotal = { perCycle: Math.round(groups.reduce((n, group) => n + group.bytes, 0) / k), groups: g.groupCount }
-    }
-
     const survivors = found.map((s) => describeSurvivor(s, opts.cycles, chainsById.get(s.id)))
     const modulesPerCycle = reports.map((r) => r.removed.length)
     const aliveGenerations = survivors.reduce((n, s) => n + s.alive, 0)
     const growth = growthOf(samples, warmup)
     const survived = survivors.some((s) => s.heldBy === 'program')
     const leaked = survived || growth.growing
+
+    // What grows is named only when something does: V8 numbers objects by address, and an object
+    // allocated where a dead one lay can inherit its id, so a clean run also shows a few objects
+    // that look new; they are not worth a line when the heap does not grow.
+    let growing = []
+    let growingTotal
+    if (leaked && diff !== undefined && diffError === undefined && diff.stage() === 3) {
+      const g = diff.growth(MAX_GROUPS * 4)
+      const groups = g.groups.map((group) => describeGroup(group, k)).filter((group) => !isOwn(group))
+      growing = groups.filter((group) => group.perCycle >= MIN_GROUP_BYTES_PER_CYCLE).slice(0, MAX_GROUPS)
+      growingTotal = { perCycle: Math.round(groups.reduce((n, group) => n + group.bytes, 0) / k), groups: g.groupCount }
+    }
     const notes = []
     if (growth.growing && !survived) {
       notes.push(
