@@ -265,9 +265,9 @@ function formatText(result, { cwd, width = 80 } = {}) {
       ),
     )
   } else if (node.length > 0) {
-    out.push(...wrap('OK: nothing your code holds survived; the survivors above are held by Node itself and do not grow.', width))
+    out.push(...wrap('OK: no growth, and nothing your code holds survived; the survivors above are held by Node itself and do not grow.', width))
   } else {
-    out.push('OK: every unloaded generation was collected.')
+    out.push('OK: no growth, and every unloaded generation was collected.')
   }
   return out.join('\n') + '\n'
 }
@@ -375,8 +375,8 @@ function formatHtml(result, { cwd } = {}) {
       : g.growing
         ? `<p class="verdict leak">Leak: memory grows by ${escapeHtml(formatBytes(g.perCycle))} per reload.</p>`
       : result.survivors.length > 0
-        ? '<p class="verdict ok">OK: nothing your code holds survived; the survivors below are held by Node itself and do not grow.</p>'
-        : '<p class="verdict ok">OK: every unloaded generation was collected.</p>'
+        ? '<p class="verdict ok">OK: no growth, and nothing your code holds survived; the survivors below are held by Node itself and do not grow.</p>'
+        : '<p class="verdict ok">OK: no growth, and every unloaded generation was collected.</p>'
   const survivors = result.survivors
     .map((s) => {
       const pins = s.nodePins.map((p) => `<p class="pin">${p.generations} held by ${escapeHtml(p.why)}</p>`).join('')
