@@ -483,17 +483,13 @@ async function runDiffMemlab(files) {
   const leaks = await api.findLeaksBySnapshotFilePaths(files[0], files[1], files[2], { workDir })
   const time = elapsed()
   fs.rmSync(workDir, { recursive: true, force: true })
-  // Each leak trace: the path from a GC root to the leaked object, as memlab serializes it.
-  const describe = (trace) => {
-    const steps = []
-    for (let at = trace; at && typeof at === 'object' && steps.length < 40; ) {
-      const key = Object.keys(at).find((k) => k !== '$tabsOrder' && typeof at[k] === 'object' && at[k] !== null)
-      if (key === undefined) break
-      steps.push(key.replace(/\s+/g, ' ').slice(0, 80))
-      at = at[key]
-    }
-    return steps.join(' → ')
-  }
+  // Each leak trace: the path from a GC root to the leaked object, as memlab serializes it (one
+  // key per step, `N: --edge---> [name](type) @id $retained-size:…`).
+  const describe = (trace) =>
+    Object.keys(trace)
+      .filter((key) => /^\d+:/.test(key))
+      .map((key) => key.replace(/^\d+:\s*/, '').replace(/\s*\$retained-size.*$/s, '').replace(/\s+/g, ' '))
+      .join(' ')
   return { ...time, groups: leaks.length, top: leaks.slice(0, 5).map((trace) => ({ chain: describe(trace) })) }
 }
 
