@@ -959,7 +959,7 @@ impl Parser {
       return fail("no `nodes` section: not a V8 heap snapshot");
     }
     let stride = header.layout.node_stride as u64;
-    if self.node_numbers % stride != 0 {
+    if !self.node_numbers.is_multiple_of(stride) {
       return fail("`nodes` does not hold a whole number of records");
     }
     if let Some(count) = header.node_count {
