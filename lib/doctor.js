@@ -454,7 +454,14 @@ function fixFor(steps) {
 
 /** A growth group of the native diff, for people: per-cycle size, chain, summary and fix. */
 function describeGroup(group, cyclesBetween) {
-  const { path: chain, removed } = renderRequireCache(group.path)
+  let { path: chain, removed } = renderRequireCache(group.path)
+  // Newer V8 reaches the global object from its native context (`system / NativeContext →
+  // global_object → global (global*)`): the chain starts at `global` either way.
+  if (chain.length > 1 && /^system \/ NativeContext\b/.test(chain[0].node) && chain[0].edge === 'global_object') {
+    chain = chain.slice(1)
+    removed++
+  }
+  if (/^global\b/.test(chain[0].node)) chain = [{ ...chain[0], node: 'global' }, ...chain.slice(1)]
   const firstNew = Math.max(0, group.firstNew - removed)
   return {
     perCycle: Math.round(group.bytes / cyclesBetween),
