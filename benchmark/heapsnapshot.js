@@ -193,7 +193,7 @@ async function runPlainJs(file, ids) {
 }
 
 /**
- * The same search as src/heapsnapshot.rs, in JavaScript over the parsed JSON: Module objects by
+ * The same search as src/heapsnapshot/mod.rs, in JavaScript over the parsed JSON: Module objects by
  * id, the live one from `Module._cache`, breadth-first from the root over strong edges with the
  * bookkeeping roots last and the WeakRef keep-alive list never, paths rendered with names.
  */

@@ -1,7 +1,7 @@
 'use strict'
 // explainRetainers(): why modules that were unloaded are still in memory, as the chain of
 // references a person can act on (the Timeout and its callback, the `process` listener, the
-// global array), read from a V8 heap snapshot by the native core (src/heapsnapshot.rs).
+// global array), read from a V8 heap snapshot by the native core (src/heapsnapshot/mod.rs).
 //
 // Decisions:
 // - The snapshot of the running process is taken in-process through `node:inspector`
@@ -21,7 +21,7 @@
 //   earlier, or by another process.
 // - Paths follow strong edges only; V8's bookkeeping roots (the stack, handle scopes, the startup
 //   object cache...) are searched only after the real ones and the WeakRef keep-alive list never,
-//   so the chain names the real holder (src/heapsnapshot.rs, `BOOKKEEPING_ROOTS`).
+//   so the chain names the real holder (src/heapsnapshot/mod.rs, `BOOKKEEPING_ROOTS`).
 // - `options.snapshot` reads a `.heapsnapshot` file (from `v8.writeHeapSnapshot()`, DevTools, or
 //   `node --heapsnapshot-signal`) chunk by chunk into one reused 1 MiB buffer. `fs.createReadStream`
 //   allocates a buffer per chunk: on a 200 MB snapshot that measured ~10% more CPU time and 18 MB
