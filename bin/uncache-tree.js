@@ -33,8 +33,8 @@ Options:
                    loaded across cycles (a shared package your host keeps)
   --timeout MS     how long to force garbage collection before a generation counts
                    as alive (default 2000)
-  --no-retainers   skip the heap snapshot: faster on big heaps, but survivors get
-                   no retainer chains
+  --no-retainers   take no heap snapshots: faster on big heaps, but what grows is
+                   not named and survivors get no retainer chains
   --quiet          no progress messages on stderr
   -h, --help       show this help
   -v, --version    print the version of uncache-tree
@@ -242,6 +242,7 @@ async function main(argv) {
       cycles: options.cycles,
       timeoutMs: options.timeoutMs,
       retainers: options.retainers,
+      growthSnapshots: options.retainers,
       require: options.require,
       keep: options.keep,
       onProgress: progress,

@@ -681,7 +681,8 @@ async function run(entryId, opts, warnings, started, failure) {
       notes.push(
         'Memory grows with every reload although every unloaded module generation was collected: something each load ' +
           'creates is kept without its module (a timer or listener whose closure holds data, an entry in a global ' +
-          'registry, a cache in a module that stays loaded). "What grows" names it.',
+          'registry, a cache in a module that stays loaded). ' +
+          (snapshotAt.length > 0 ? '"What grows" names it.' : 'Heap snapshots (without --no-retainers, over 3 cycles or more) name it.'),
       )
     }
     if (growth.growing && growing.length === 0 && snapshotAt.length > 0 && diffError === undefined) {
