@@ -5,15 +5,34 @@ import type { URL } from 'node:url'
  * What to unload: an absolute path, a `file:` URL (string or `URL`), a relative (`./a`) or bare
  * (`left-pad`) specifier resolved exactly as `require` would resolve it from the calling file
  * (or from `options.from`), a `Module` object (`module`, `require.cache[id]`), or an array of
- * these (validated whole: one bad element throws and nothing is unloaded).
+ * these (validated whole: one bad element throws and nothing is unloaded). Any other URL (`http:`,
+ * `data:`, `file://otherhost/…`), as a URL object or a string, is a `RangeError` with code
+ * `ERR_INVALID_ARG_VALUE`, here and as `options.from`; `file://localhost/…` is this host.
+ *
+ * Options objects: every function checks the names in its options before it does anything, and an
+ * unknown name is a `RangeError` (`ERR_INVALID_ARG_VALUE`) naming the closest known one, so a typo
+ * never runs with defaults. Symbol keys are ignored.
+ *
+ * @example
+ * uncacheTree('./plugin', { dryrun: true })
+ * // RangeError [ERR_INVALID_ARG_VALUE]: The argument 'options.dryrun' is not an option of
+ * // uncacheTree() (did you mean 'dryRun'?); its options are 'from', 'shared', 'keep', 'dryRun'. Received true
+ * uncacheTree(new URL('http://example.com/plugin.js'))
+ * // RangeError [ERR_INVALID_ARG_VALUE]: The argument 'target' must be a file: URL of this host
+ * // (file:///path/to/file.js) or a path: 'http:' URLs cannot be required. Received 'http://example.com/plugin.js'
  */
 export type Target = string | URL | NodeModule | ReadonlyArray<string | URL | NodeModule>
 
 /** Why a module the unload met was left loaded. */
 export type SkipReason = 'native-addon' | 'main' | 'loading' | 'not-a-module' | 'kept-by-option' | 'declined'
 
-/** What still holds a removed module's old instance inside Node, out of any library's reach. */
-export type PinnedBy = 'esm-loader' | 'require-esm' | 'last-parent'
+/**
+ * What still holds a removed module's old instance, out of this library's reach: Node's ESM loader,
+ * require(esm), Node >= 22's private last-parent slot, or a reference other code made
+ * unchangeable (`unwritable`: a frozen or sealed `children` array, a getter-only or read-only
+ * `parent`, a locked `require.cache` entry).
+ */
+export type PinnedBy = 'esm-loader' | 'require-esm' | 'last-parent' | 'unwritable'
 
 /**
  * What an unload did. Every id is a `require.cache` key (an absolute filename; the main module
@@ -26,11 +45,11 @@ export interface UnloadReport {
   kept: { id: string; heldBy: string[] }[]
   /** Modules met and left loaded, with the reason. A skipped module is not walked: its dependencies stay with it. */
   skipped: { id: string; reason: SkipReason; blocked?: string[] }[]
-  /** Removed modules whose old instance Node still holds: the ESM loader (`esm-loader`), require(esm) (`require-esm`), or on Node >= 22 a surviving module's private last-parent slot (`last-parent`, one old shell, bounded). A subset of `removed`. */
+  /** Removed modules whose old instance is still held: by the ESM loader (`esm-loader`), require(esm) (`require-esm`), on Node >= 22 a surviving module's private last-parent slot (`last-parent`, one old shell, bounded), or a reference that cannot be changed (`unwritable`: everything else was cut, and the unload did not throw). A subset of `removed`. */
   pinned: { id: string; by: PinnedBy }[]
   /** `Module._pathCache` entries dropped (they pointed at removed files). */
   pathCacheEntries: number
-  /** What dispose handlers threw; unloading went on. */
+  /** What dispose handlers threw; unloading went on. A rejection of an async handler (not awaited) is appended when it settles. A nested unloading call from a handler lands here as `ERR_UNCACHE_REENTRANT`. */
   errors: unknown[]
 }
 
@@ -54,7 +73,8 @@ export interface UnloadOptions {
  *
  * @throws {UncacheError} `ERR_UNCACHE_UNRESOLVED`, `ERR_UNCACHE_NATIVE_ADDON`, `ERR_UNCACHE_BUILTIN`,
  * `ERR_UNCACHE_MAIN`, `ERR_UNCACHE_LOADING`, `ERR_UNCACHE_UNSUPPORTED_RUNTIME`; a `TypeError`
- * (`ERR_INVALID_ARG_TYPE`) or `RangeError` (`ERR_INVALID_ARG_VALUE`) for bad arguments.
+ * (`ERR_INVALID_ARG_TYPE`) or `RangeError` (`ERR_INVALID_ARG_VALUE`) for bad arguments, an unknown
+ * option name, or a URL that is not a `file:` URL of this host (see {@link Target}).
  *
  * @example
  * const { uncacheTree } = require('uncache-tree')
@@ -104,8 +124,20 @@ export function invalidate(changed: Target, options?: InvalidateOptions): Unload
 export interface ReloadOptions {
   /** Where a relative or bare `target` resolves from, and the module that requires the new version. Default: the calling file. */
   from?: string | URL
-  /** Importers never unloaded, as in {@link invalidate}. */
+  /** Modules never unloaded (in the tree and among the importers), as in {@link uncacheTree} and {@link invalidate}. */
   keep?: RegExp | ((id: string) => boolean)
+  /**
+   * `true` (default): the target's whole tree is reloaded (as {@link uncacheTree} unloads it, with
+   * `shared`), with every importer of the target. `false`: only the target and its importers, as
+   * {@link invalidate} unloads them; the target's dependencies keep their instances.
+   *
+   * @example
+   * reload('./plugins/x')                  // plugins/x and every file it requires are fresh
+   * reload('./plugins/x', { tree: false }) // only plugins/x/index.js and its importers
+   */
+  tree?: boolean
+  /** With `tree`: `'keep'` (default) keeps a dependency that a live module outside the tree still requires; `'remove'` reloads it too. */
+  shared?: 'keep' | 'remove'
 }
 
 /** What {@link reload} throws, and {@link watch} hands to `onError`, when the new code throws. */
@@ -113,14 +145,16 @@ export interface ReloadFailedError extends UncacheError {
   readonly code: 'ERR_UNCACHE_RELOAD_FAILED'
   /** The file being reloaded (the target, or watch()'s entry). */
   readonly id: string
-  /** What the new code threw (SyntaxError, a throw at the top, MODULE_NOT_FOUND for a deleted file...). */
+  /** What the new code threw (SyntaxError, a throw at the top, MODULE_NOT_FOUND for a deleted file...). The message names the file and line that threw when its stack tells (another file of the tree than the target, often). */
   readonly cause: unknown
   /** The invalidate report: every id in `removed` was put back; `errors` has what dispose handlers threw. */
   readonly report: UnloadReport
 }
 
 /**
- * `invalidate(target)`, then `require(target)` again as the calling file (the new module's parent).
+ * Unloads the target's tree as {@link uncacheTree} does and every importer of the target as
+ * {@link invalidate} does (`tree: false`: the target and its importers only), then requires the
+ * target again as the calling file (the new module's parent).
  * The old version's dispose handlers run before the new code loads (a server frees its port first).
  * When the new code throws while loading (or an accept callback or self-accepting module's new code
  * does), everything is put back as it was before the unload: the same Module objects under the same
@@ -223,8 +257,8 @@ export function isolate<T>(fn: () => T, options?: IsolateOptions): T
 export interface Hot {
   /** The object the previous instance's dispose handlers filled (possibly empty); `undefined` for a first instance or after an instance without dispose handlers. */
   readonly data: Record<string, any> | undefined
-  /** Runs `handler(data)` just before this module is unloaded, by any unloading function (uncacheTree, invalidate, reload, watch, snapshot restore): close servers, clear timers, remove listeners, store state in `data`. Importers' handlers run first; a throwing handler lands in `report.errors`. Each instance is disposed once. */
-  dispose(handler: (data: Record<string, any>) => void): void
+  /** Runs `handler(data)` just before this module is unloaded, by any unloading function (uncacheTree, invalidate, reload, watch, snapshot restore): close servers, clear timers, remove listeners, store state in `data`. Importers' handlers run first; a throwing handler lands in `report.errors`, and so does the rejection of an async one (it is not awaited). Each instance is disposed once. A plain `require()` in a handler is fine (the module it loads never gets the dying module as parent); calling an unloading function there throws `ERR_UNCACHE_REENTRANT` (schedule it with `setImmediate`). */
+  dispose(handler: (data: Record<string, any>) => void | Promise<void>): void
   /** No deps: this module accepts its own updates (unloaded and required again by the library; its importers stay). `errorHandler(error, { moduleId })` gets the error if its new code throws. */
   accept(errorHandler?: (error: unknown, info: { moduleId: string }) => void): void
   /** Deps (resolved from this module now; an unresolvable one throws `ERR_UNCACHE_UNRESOLVED`): updates of them stop here; this module stays and `callback(updatedIds)` runs before `invalidate` returns, once per distinct callback, with the ids of these deps that were unloaded. Re-require them in the callback. */
@@ -256,6 +290,16 @@ export interface WatchOptions {
   debounceMs?: number
   /** Where `entry` resolves from and who requires it again. Default: the calling file. */
   from?: string | URL
+  /**
+   * Poll instead of `fs.watch`, for mounts where file events never arrive (Docker bind mounts of
+   * host folders, WSL2 `/mnt/*` drives, NFS/SMB shares): `true` stats every watched file each
+   * 100 ms, `{ intervalMs }` at that interval (>= 1). Files saved in the last 2 s are compared by
+   * contents too. Default: `false` (one `fs.watch` per directory).
+   *
+   * @example
+   * watch({ entry: './app', poll: { intervalMs: 250 }, onReload: (report, next) => { app = next } })
+   */
+  poll?: boolean | { intervalMs?: number }
   /** After each successful reload, with the invalidate report and the entry's new exports. An error it throws goes to `onError`. */
   onReload?: (report: UnloadReport, exports: any) => void
   /** A failed reload ({@link ReloadFailedError}: the old version keeps running), a watcher error, or what `onReload` threw. Default: `console.error`. */
@@ -274,7 +318,11 @@ export interface Watcher {
  * loaded later are added), batches the events of one save, then runs `invalidate` on the changed
  * loaded files and requires `entry` again, with {@link reload}'s rollback when the new code throws.
  * A file counts as changed when its inode, size, mtime, ctime or contents differ; one directory
- * watcher per directory survives editors' write-and-rename saves.
+ * watcher per directory survives editors' write-and-rename saves. A watched directory deleted and
+ * made again (`rm -rf dist && tsc`) is watched again: the files that went with it are waited for
+ * (no reload and no error meanwhile), compared once they are back, and later saves keep reloading.
+ * Options are checked first (an unknown name, e.g. chokidar's `usePolling`, is a `RangeError`
+ * naming `poll`).
  *
  * @example
  * const { watch } = require('uncache-tree')
@@ -294,6 +342,8 @@ export function watch(options: WatchOptions): Watcher
  * the current job ends), garbage collection is forced (no `--expose-gc` needed), waiting at most
  * `options.timeoutMs` (default 2000). Needs the report object itself (a JSON copy has no weak
  * references: `ERR_INVALID_ARG_VALUE`). A `dryRun` report gives `{ collected: [], alive: [] }`.
+ * A report made by another copy of this package in the same process verifies too (they share
+ * one registry).
  *
  * @example
  * const { uncacheTree, verifyCollected, explainRetainers } = require('uncache-tree')
@@ -360,12 +410,18 @@ export type UncacheErrorCode =
   | 'ERR_UNCACHE_UNSUPPORTED_RUNTIME'
   | 'ERR_UNCACHE_RELOAD_FAILED'
   | 'ERR_UNCACHE_ISOLATE_OVERLAP'
+  | 'ERR_UNCACHE_REENTRANT'
   | 'ERR_UNCACHE_DOCTOR_LOAD_FAILED'
+  | 'ERR_UNCACHE_NATIVE_BINARY'
 
 /**
  * Every error this package throws for a request it cannot carry out. The message names the
  * module and says what to do instead; `cause` holds the error behind it, if any. Bad argument
- * types and values are `TypeError` / `RangeError` with Node's codes instead.
+ * types and values are `TypeError` / `RangeError` with Node's codes instead (`ERR_INVALID_ARG_VALUE`
+ * also for an unknown option name and a URL that is not a `file:` URL of this host).
+ *
+ * `instanceof UncacheError` holds for the errors of every copy of this package loaded in the
+ * process (two versions in `node_modules`): they carry `Symbol.for('uncache-tree.UncacheError')`.
  *
  * @example
  * try {
@@ -383,5 +439,9 @@ export class UncacheError extends Error {
   readonly id?: string
   /** `ERR_UNCACHE_RELOAD_FAILED`: what was unloaded and put back. */
   readonly report?: UnloadReport
+  /** `ERR_UNCACHE_NATIVE_BINARY`: this process's platform, e.g. `linux-x64-gnu`. */
+  readonly platform?: string
+  /** `ERR_UNCACHE_NATIVE_BINARY`: the prebuilt package looked for, e.g. `uncache-tree-linux-x64-gnu`. */
+  readonly packageName?: string
   readonly cause?: unknown
 }

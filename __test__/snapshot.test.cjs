@@ -2,7 +2,8 @@
 // snapshot(): restore() unloads what was loaded since, keeps what was loaded before with its
 // identity, cuts the edges from old modules to new ones, keeps .node addons, works with
 // verifyCollected and dispose handlers, and costs what was loaded since (it reads neither the
-// whole require.cache graph nor Module._pathCache). Against ../shared/API.md, `snapshot`.
+// whole require.cache graph nor Module._pathCache). Against the API contract in
+// README.md/index.d.ts, `snapshot`.
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const Module = require('node:module')
@@ -246,15 +247,28 @@ test('Module._pathCache: the entries naming removed files go, found without read
   const expected = Object.keys(pathCache).filter((k) => removedFiles.has(pathCache[k])).sort()
   assert.ok(expected.length >= 4, `entries were made: ${expected.length}`)
 
+  // Counted by wrapping the enumeration functions, not with a Proxy: the engine never looks
+  // inside Proxies (their traps are user code), so a Proxied _pathCache would not be read at all.
   let enumerations = 0
+  const countEnumerations = () => {
+    const saved = { keys: Object.keys, entries: Object.entries, values: Object.values, ownKeys: Reflect.ownKeys }
+    for (const [holder, name] of [[Object, 'keys'], [Object, 'entries'], [Object, 'values'], [Reflect, 'ownKeys']]) {
+      const original = holder[name]
+      holder[name] = (target) => {
+        if (target === pathCache) enumerations++
+        return original(target)
+      }
+    }
+    return () => {
+      Object.keys = saved.keys
+      Object.entries = saved.entries
+      Object.values = saved.values
+      Reflect.ownKeys = saved.ownKeys
+    }
+  }
   const flatten = live.flattenGraph
   let flattened = 0
-  Module._pathCache = new Proxy(pathCache, {
-    ownKeys(target) {
-      enumerations++
-      return Reflect.ownKeys(target)
-    },
-  })
+  let uncount = countEnumerations()
   live.flattenGraph = (...args) => {
     flattened++
     return flatten(...args)
@@ -263,7 +277,7 @@ test('Module._pathCache: the entries naming removed files go, found without read
   try {
     report = snap.restore()
   } finally {
-    Module._pathCache = pathCache
+    uncount()
     live.flattenGraph = flatten
   }
   assert.equal(enumerations, 0, 'Module._pathCache was not enumerated')
@@ -274,35 +288,49 @@ test('Module._pathCache: the entries naming removed files go, found without read
   assert.deepEqual(remaining, [], 'no entry names a removed file')
   assert.ok(Object.values(pathCache).includes(t.file('feature/c.js')), 'entries of a file loaded before stay')
 
-  // The same check catches a full scan: uncacheTree reads every entry.
+  // uncacheTree finds the entries through the same index; replacing the _pathCache object
+  // forces one rebuild of the index (a full read, which the same counter sees).
   require(t.file('feature/index.js'))
-  Module._pathCache = new Proxy(pathCache, {
-    ownKeys(target) {
-      enumerations++
-      return Reflect.ownKeys(target)
-    },
-  })
+  uncount = countEnumerations()
+  let unloaded
   try {
-    uncacheTree(t.file('feature/index.js'))
+    unloaded = uncacheTree(t.file('feature/index.js'))
+  } finally {
+    uncount()
+  }
+  assert.equal(enumerations, 0, 'uncacheTree did not enumerate Module._pathCache either')
+  const gone = new Set(unloaded.removed)
+  assert.ok(unloaded.pathCacheEntries > 0)
+  assert.deepEqual(Object.keys(pathCache).filter((k) => gone.has(pathCache[k])), [])
+
+  // Another object put in place of Module._pathCache is indexed anew at the next call.
+  Module._pathCache = { ...pathCache }
+  try {
+    require(t.file('feature/index.js'))
+    const again = uncacheTree(t.file('feature/index.js'))
+    const current = Module._pathCache
+    assert.ok(again.pathCacheEntries > 0)
+    assert.deepEqual(Object.keys(current).filter((k) => again.removed.includes(current[k])), [])
   } finally {
     Module._pathCache = pathCache
   }
-  assert.ok(enumerations > 0, 'a full scan would have been seen')
 })
 
 test('a long children array of a module loaded before is read only past its mark', () => {
   const t = tree()
   const hostModule = (require(t.file('host.js')), require.cache[t.file('host.js')])
   const filler = require.cache[t.file('old.js')]
-  for (let i = 0; i < 5000; i++) hostModule.children.push(filler)
+  // The 5,000 old elements are getters that count their reads (not a Proxy: the engine never
+  // looks inside Proxies, whose traps are user code).
   let reads = 0
   const real = hostModule.children
-  hostModule.children = new Proxy(real, {
-    get(target, key, receiver) {
-      if (typeof key === 'string' && /^\d+$/.test(key)) reads++
-      return Reflect.get(target, key, receiver)
-    },
-  })
+  for (let i = 0; i < 5000; i++) {
+    Object.defineProperty(real, real.length, {
+      get: () => (reads++, filler),
+      enumerable: true,
+      configurable: true,
+    })
+  }
   try {
     const snap = snapshot()
     hostModule.exports.load('./feature')
@@ -314,7 +342,6 @@ test('a long children array of a module loaded before is read only past its mark
     assert.equal(real.includes(require.cache[t.file('feature/index.js')]), false)
   } finally {
     real.length = 2
-    hostModule.children = real
   }
 })
 

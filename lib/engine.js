@@ -1,7 +1,7 @@
 'use strict'
 // One unload, start to finish: flatten the live graph, let the native core plan it, run the
 // dispose hooks, apply the cuts, report. The plan is complete before anything changes
-// (steps 3-7 of node-internals.md §5 destroy the edges the plan is computed from).
+// (steps 3-7 of docs/node-internals.md §5 destroy the edges the plan is computed from).
 const native = require('./native.js')
 const live = require('./live.js')
 const registry = require('./registry.js')
@@ -19,8 +19,8 @@ function classifyBoundaries(graph) {
     if (!registry.isModuleLike(m)) continue
     let reason
     if (m === require.main) reason = 'main'
-    else if (typeof m.filename === 'string' && m.filename.endsWith('.node')) reason = 'native-addon'
-    else if (m.loaded === false && i < graph.cachedCount) reason = 'loading'
+    else if (live.filenameOf(m)?.endsWith('.node')) reason = 'native-addon'
+    else if (i < graph.cachedCount && registry.isLoading(m)) reason = 'loading'
     if (reason !== undefined) {
       flags[i] |= live.BOUNDARY
       reasons.set(i, reason)
@@ -60,7 +60,7 @@ function removedEntries(graph, removed) {
   return { keys, values }
 }
 
-function describePlan(graph, plan, reasons, entries, staleKeys) {
+function describePlan(graph, plan, reasons, entries) {
   const ids = graph.ids
   const report = emptyReport()
   report.removed = entries.keys
@@ -78,6 +78,8 @@ function describePlan(graph, plan, reasons, entries, staleKeys) {
     const keyed = new Set(report.removed)
     const removedNodes = new Set(plan.removed)
     for (const s of plan.resetParentOf) {
+      // Only a live survivor pins: a stale or abandoned instance is garbage once cut.
+      if ((graph.flags[s] & live.HOLDER) === 0) continue
       // The survivor's private last-parent slot holds its removed parent, and that parent's own
       // slot holds *its* first requirer: the pin runs up the chain of removed parents (a kept
       // shared.js pins b.js, and b.js pins a.js; heap snapshot on Node 22-26). Each slot was set
@@ -90,7 +92,6 @@ function describePlan(graph, plan, reasons, entries, staleKeys) {
     }
   }
   for (const [id, by] of pinned) report.pinned.push({ id, by })
-  report.pathCacheEntries = staleKeys.length
   return report
 }
 
@@ -105,29 +106,92 @@ function prepareGraph(cache) {
 /**
  * The second half of every unload, whoever made the plan: report, dispose hooks, cuts.
  * `plan` has the shape of the native core's UnloadPlan (indices into `graph`).
- * `options.stalePathCacheKeys(filenames)`, when given, replaces the scan of every
- * Module._pathCache entry by a lookup of the keys the caller knows were used (snapshot restore:
- * its cost must follow what was loaded since, not the size of the caches).
  */
 function executePlan(cache, graph, plan, options) {
   const entries = removedEntries(graph, plan.removed)
   const filenames = new Set(entries.keys)
   for (let e = 0; e < entries.values.length; e++) {
-    const filename = entries.values[e]?.filename
-    if (typeof filename === 'string' && filename !== entries.keys[e]) filenames.add(filename)
+    const value = entries.values[e]
+    const filename = registry.isModuleLike(value) ? live.filenameOf(value) : undefined
+    if (filename !== undefined && filename !== entries.keys[e]) filenames.add(filename)
   }
-  const staleKeys = (options.stalePathCacheKeys ?? live.stalePathCacheKeys)(filenames)
-  const report = describePlan(graph, plan, graph.reasons, entries, staleKeys)
-  if (!options.dryRun) {
-    // reload() keeps what the cuts are about to change, to put it back if the new code throws.
-    if (options.capture !== undefined) options.capture(live.captureCuts(cache, graph, plan, staleKeys))
-    if (registry.state.beforeCut.length > 0) {
-      const modules = Array.from(plan.removed, (i) => graph.nodes[i]).filter(registry.isModuleLike)
-      for (const beforeCut of registry.state.beforeCut) beforeCut(modules, report)
+  const staleKeys = live.stalePathCacheKeys(filenames)
+  const report = describePlan(graph, plan, graph.reasons, entries)
+  if (options.dryRun) {
+    // The same checks as the cuts, without the cuts: what a real call would report as pinned.
+    const predicted = live.applyCuts(cache, graph, plan, entries, staleKeys, { write: false })
+    return track(withCuts(report, predicted), entries.keys, entries.values, true)
+  }
+  // reload() keeps what the cuts are about to change, to put it back if the new code throws.
+  if (options.capture !== undefined) options.capture(live.captureCuts(cache, graph, plan, staleKeys))
+  const modules = Array.from(plan.removed, (i) => graph.nodes[i]).filter(registry.isModuleLike)
+  const lateRequirers = dispose(modules, report)
+  const cut = live.applyCuts(cache, graph, plan, entries, staleKeys, { lateRequirers })
+  // A module compiled by hand never turns `loaded`; once out of the cache it would look like a
+  // createRequire proxy (a requirer that holds what it lists). Mark it as never live again.
+  for (const value of cut.values) {
+    if (registry.isModuleLike(value) && registry.ownValue(value, 'loaded') === false) registry.markAbandoned(value)
+  }
+  return track(withCuts(report, cut), cut.keys, cut.values, false)
+}
+
+/**
+ * The report as the cuts made it true: a key that a dispose handler filled with a fresh module
+ * stayed (not listed), references that could not be changed pin what they reach, and only the
+ * _pathCache entries really dropped are counted.
+ */
+function withCuts(report, cut) {
+  if (cut.keys.length !== report.removed.length) {
+    const stayed = new Set(cut.keys)
+    report.pinned = report.pinned.filter(({ id }) => stayed.has(id))
+  }
+  report.removed = cut.keys
+  if (cut.unwritable.size > 0) {
+    const pinnedIds = new Set(report.pinned.map(({ id }) => id))
+    for (let e = 0; e < cut.keys.length; e++) {
+      if (cut.unwritable.has(cut.values[e]) && !pinnedIds.has(cut.keys[e])) {
+        pinnedIds.add(cut.keys[e])
+        report.pinned.push({ id: cut.keys[e], by: 'unwritable' })
+      }
     }
-    live.applyCuts(cache, graph, plan, report.removed, staleKeys)
   }
-  return track(report, entries.keys, entries.values, options.dryRun)
+  report.pathCacheEntries = cut.pathCacheEntries
+  return report
+}
+
+// Not a closure: an error thrown by a dispose handler keeps its stack frames' functions alive
+// (until its stack is formatted), and a closure over `modules` would keep every removed module.
+function runHooks(modules, hooks, report) {
+  for (const beforeCut of hooks) beforeCut(modules, report)
+}
+
+/**
+ * Runs the dispose hooks of `modules` (importers first). Meanwhile requires made by these
+ * modules get stand-in parents and unloading calls are refused (registry.duringDispose).
+ * Returns the modules that required something meanwhile: a lazy `require('./cleanup')` in a
+ * handler can hand the helper an edge to a module about to be removed, and that edge is cut too.
+ */
+function dispose(modules, report) {
+  const hooks = registry.state.beforeCut
+  if (hooks.length === 0 || modules.length === 0) return []
+  const requirers = new Set()
+  const observe = (parent) => requirers.add(parent)
+  registry.state.requireObservers.add(observe)
+  try {
+    registry.duringDispose(modules, runHooks, hooks, report)
+  } finally {
+    registry.state.requireObservers.delete(observe)
+  }
+  return [...requirers]
+}
+
+/**
+ * The roots that the keep option skipped, then the plan's skipped modules: a root the walk met
+ * again (another root requires it) is listed once.
+ */
+function withSkippedRoots(skippedRoots, skipped) {
+  const listed = new Set(skippedRoots.map(({ id }) => id))
+  return [...skippedRoots, ...skipped.filter(({ id }) => !listed.has(id))]
 }
 
 /**
@@ -160,8 +224,8 @@ function unloadTrees(cache, rootKeys, options) {
     options.shared === 'remove',
   )
   const report = executePlan(cache, graph, plan, options)
-  report.skipped.unshift(...skippedRoots)
+  report.skipped = withSkippedRoots(skippedRoots, report.skipped)
   return report
 }
 
-module.exports = { unloadTrees, prepareGraph, executePlan, classifyBoundaries }
+module.exports = { unloadTrees, prepareGraph, executePlan, classifyBoundaries, withSkippedRoots }

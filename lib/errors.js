@@ -4,6 +4,12 @@
 // stable code and a message that names the module and says what to do instead.
 const { inspect } = require('node:util')
 
+// Two copies of this package in one process (two versions in node_modules, or one loaded from
+// two paths) each define their own class, so plain `instanceof` would fail for the other copy's
+// errors. Every instance carries this registered symbol through its prototype, and
+// `instanceof UncacheError` accepts any object that has it.
+const BRAND = Symbol.for('uncache-tree.UncacheError')
+
 class UncacheError extends Error {
   /**
    * @param {string} code stable, documented error code (`ERR_UNCACHE_*`)
@@ -25,7 +31,16 @@ class UncacheError extends Error {
   toString() {
     return `${this.name} [${this.code}]: ${this.message}`
   }
+
+  /** `error instanceof UncacheError` for the errors of every copy of this package. */
+  static [Symbol.hasInstance](value) {
+    // A subclass keeps the ordinary prototype-chain test.
+    if (this !== UncacheError) return Function.prototype[Symbol.hasInstance].call(this, value)
+    if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return false
+    return Function.prototype[Symbol.hasInstance].call(this, value) || value[BRAND] === true
+  }
 }
+Object.defineProperty(UncacheError.prototype, BRAND, { value: true })
 
 function describe(value) {
   if (value === null) return 'null'
@@ -93,10 +108,13 @@ const explain = {
         'Unload it after its require() has returned, e.g. from setImmediate().',
       { id },
     ),
-  reloadFailed: (id, cause, report) =>
+  // `thrownAt` (file:line of the code that threw, when the stack tells) may be another file of
+  // the reloaded tree than `id`.
+  reloadFailed: (id, cause, report, thrownAt) =>
     new UncacheError(
       'ERR_UNCACHE_RELOAD_FAILED',
-      `Reloading ${id} failed: the new code threw ${summarize(cause)}. ` +
+      `Reloading ${id} failed: the new code threw ${summarize(cause)}` +
+        `${thrownAt === undefined ? '' : ` at ${thrownAt}`}. ` +
         `The previous version was put back and keeps running (${report.removed.length} module(s) restored; ` +
         'their dispose handlers had already run). Fix the error and reload again; error.cause is the original error.',
       { cause, id, report },
@@ -112,6 +130,36 @@ const explain = {
             'or jest.resetModules() in beforeEach.'
           : 'Use jest.isolateModules() or jest.resetModules() inside Jest.'),
     ),
+  reentrant: (api) =>
+    new UncacheError(
+      'ERR_UNCACHE_REENTRANT',
+      `${api}() was called while an unload is running its dispose handlers, and was refused: nothing was changed. ` +
+        'An unload cannot start inside another one (both would cut the same graph). Schedule it for after the ' +
+        'running one returns, e.g. setImmediate(() => ' + api + '(...)).',
+    ),
+  // `runner` is 'Vitest' or 'Jest': uncache-tree/node-test was loaded by a file another runner runs.
+  notNodeTest: (runner) =>
+    new UncacheError(
+      'ERR_UNCACHE_UNSUPPORTED_RUNTIME',
+      `uncache-tree/node-test registers node:test hooks, but this file runs under ${runner}: node:test would ` +
+        `start a second, separate test run beside ${runner}'s, and no ${runner} test would be isolated. ` +
+        (runner === 'Vitest'
+          ? "Inside Vitest, take a snapshot() from 'uncache-tree' in beforeEach and call its restore() in afterEach " +
+            '(vi.resetModules() does not touch require.cache).'
+          : 'Inside Jest, use jest.isolateModules(fn) or jest.resetModules() in beforeEach.'),
+    ),
+  // `platform` is the napi-rs platform name, `tried` one line per place looked at, `fix` what to
+  // run. The package loads the native core when it is required, so this is what require() throws.
+  nativeBinary: (platform, packageName, tried, fix) => {
+    const error = new UncacheError(
+      'ERR_UNCACHE_NATIVE_BINARY',
+      `No usable native binary of uncache-tree for ${platform} (Node ${process.version}). ` +
+        `Looked for:\n  ${tried.join('\n  ')}\n${fix}`,
+    )
+    error.platform = platform
+    error.packageName = packageName
+    return error
+  },
   // `running` and `starting` say which isolate (or test) is which, with where it was started.
   isolateOverlap: (running, starting) =>
     new UncacheError(

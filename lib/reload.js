@@ -16,9 +16,10 @@ const registry = require('./registry.js')
 const hotState = require('./hot.js')
 const { prepareGraph, executePlan } = require('./engine.js')
 const { invalidArgType, invalidArgValue, explain } = require('./errors.js')
-const { invalidateKeys, parseInvalidateOptions } = require('./invalidate.js')
-const { callerFile, resolveTargets } = require('./targets.js')
-const { liveCache } = require('./unload.js')
+const { invalidateKeys } = require('./invalidate.js')
+const { parseReloadOptions } = require('./options.js')
+const { callerFile, resolveTargets, isOwnFile } = require('./targets.js')
+const { liveCache, assertNotReentrant } = require('./unload.js')
 
 /**
  * Unloads every module the failed attempt put into require.cache (new keys, and old keys now
@@ -86,22 +87,43 @@ function reloadKeys(cache, keys, file, fromFile, opts) {
   const created = attempt.stop()
   if (!failed) return { exports, report }
   rollback(cache, capture, created, dataAfterDispose, report.errors)
-  throw explain.reloadFailed(file, cause, report)
+  throw explain.reloadFailed(file, cause, report, thrownAt(cause))
+}
+
+/**
+ * `file:line` of the code that threw `cause`, from its stack: the first line of a SyntaxError
+ * from compiling (`/app/x.js:3`), else the first frame in a file that is not Node's or ours.
+ */
+function thrownAt(cause) {
+  let stack
+  try {
+    stack = cause instanceof Error ? String(cause.stack) : ''
+  } catch {
+    return undefined // a throwing `stack` getter: say nothing rather than fail the rollback
+  }
+  const compiled = /^((?:\/|[A-Za-z]:\\)[^\n]*?):(\d+)\r?\n/.exec(stack)
+  if (compiled !== null) return `${compiled[1]}:${compiled[2]}`
+  for (const match of stack.matchAll(/\n\s+at (?:.*? \()?((?:file:\/\/|\/|[A-Za-z]:\\)[^\n]*?):(\d+):\d+\)?/g)) {
+    const where = match[1].startsWith('file:') ? fileURLToPath(match[1]) : match[1]
+    if (!isOwnFile(where)) return `${where}:${match[2]}`
+  }
+  return undefined
 }
 
 /** The file require() loads for a target that is not loaded (resolveTargets checked it resolves). */
 function fileToLoad(target, fromFile) {
-  if (registry.isModuleLike(target)) return target.filename
+  if (registry.isModuleLike(target)) return registry.ownValue(target, 'filename')
   const specifier = target instanceof URL ? fileURLToPath(target) : target
   return Module.createRequire(fromFile).resolve(specifier.startsWith('file:') ? fileURLToPath(specifier) : specifier)
 }
 
 /** See index.d.ts. */
 function reload(target, options) {
+  assertNotReentrant('reload')
   if (Array.isArray(target)) {
     throw invalidArgType('target', 'one path, file: URL, specifier or Module object (reload() takes no arrays)', target)
   }
-  const opts = parseInvalidateOptions(options)
+  const opts = parseReloadOptions(options)
   if (opts.dryRun) {
     throw invalidArgValue(
       'options.dryRun',
