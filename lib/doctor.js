@@ -599,6 +599,7 @@ async function run(entryId, opts, warnings, started, failure) {
   await nextTurn()
   check(0)
   const samples = [await sampleHeap(0)]
+  let snapshotOverhead = 0
   const reports = []
   const disposeErrors = []
   try {
@@ -614,8 +615,10 @@ async function run(entryId, opts, warnings, started, failure) {
       load(cycle)
       await nextTurn()
       check(cycle)
+      let sample
       if (cycle % opts.sampleEvery === 0 || cycle === opts.cycles) {
-        const sample = await sampleHeap(cycle)
+        sample = await sampleHeap(cycle)
+        sample.heapUsed -= snapshotOverhead
         samples.push(sample)
         progress({ phase: 'cycle', cycle, cycles: opts.cycles, heap: totalOf(sample) })
       } else {
@@ -625,8 +628,13 @@ async function run(entryId, opts, warnings, started, failure) {
       if (shot !== -1 && diffError === undefined) {
         progress({ phase: 'snapshot', cycle, snapshot: shot + 1, of: snapshotAt.length })
         try {
+          // A heap snapshot leaves some bookkeeping of its own in the heap (the first one most:
+          // V8's and the inspector's tables). Measured right before and after, with no reload in
+          // between, it is taken out of the later samples, or it would read as growth.
+          const before = totalOf(sample ?? (await sampleHeap(cycle))) + (sample === undefined ? 0 : snapshotOverhead)
           await series.take(diff)
           diff.endSnapshot()
+          snapshotOverhead += totalOf(await sampleHeap(cycle)) - before
         } catch (error) {
           // The verdict stands without names; the result says why they are missing.
           diffError = (error instanceof Error ? error.message : String(error)).split('\n')[0]
@@ -703,6 +711,8 @@ async function run(entryId, opts, warnings, started, failure) {
       modules: { perCycle: modulesPerCycle.reduce((a, b) => Math.max(a, b), 0), unloaded: modulesPerCycle.reduce((a, b) => a + b, 0), alive: aliveGenerations },
       preloaded: [...preloaded],
       samples,
+      // Taken out of samples[].heapUsed after each heap snapshot: what the snapshots themselves left.
+      snapshotOverhead,
       growth,
       snapshots: snapshotAt,
       growing,
