@@ -634,7 +634,9 @@ async function run(entryId, opts, warnings, started, failure) {
           const before = totalOf(sample ?? (await sampleHeap(cycle))) + (sample === undefined ? 0 : snapshotOverhead)
           await series.take(diff)
           diff.endSnapshot()
-          snapshotOverhead += totalOf(await sampleHeap(cycle)) - before
+          // Only what it added: when the snapshot's own collection freed more than ours did, the
+          // later samples show that by themselves, and adding it back would read as a step up.
+          snapshotOverhead += Math.max(0, totalOf(await sampleHeap(cycle)) - before)
         } catch (error) {
           // The verdict stands without names; the result says why they are missing.
           diffError = (error instanceof Error ? error.message : String(error)).split('\n')[0]
