@@ -720,3 +720,45 @@ test('fuzz: loads unseen while Module.prototype.load was replaced are attributed
   assert.equal(require.cache[t.file('m0.js')], undefined)
   assert.ok(require.cache[t.file('m1.js')], 'loaded before: stays')
 })
+
+test('fuzz F26: a loader gap before the snapshot, and a mock placed then, are not taken as loaded since', () => {
+  const t = writeTree({ 'a.js': 'module.exports = 1\n', 'b.js': 'module.exports = 2\n' })
+  const host = Module.createRequire(t.file('host.js'))
+  const state = globalThis[Symbol.for('uncache-tree.state.v1')]
+  host(t.file('a.js'))
+  Module.prototype.load = state.originalModuleLoad // another library puts back load()
+  host(t.file('b.js')) // loaded before the isolate, unseen
+  const mock = new Module(t.file('mock.js'))
+  mock.filename = t.file('mock.js')
+  mock.loaded = true
+  mock.children = null
+  require.cache[t.file('mock.js')] = mock
+  let report
+  try {
+    isolate(
+      () => {
+        Module.prototype.load = state.originalModuleLoad
+      },
+      { onRestore: (r) => (report = r) },
+    )
+    assert.deepEqual(report.removed, [])
+    assert.equal(require.cache[t.file('mock.js')], mock)
+    assert.ok(require.cache[t.file('b.js')])
+  } finally {
+    delete require.cache[t.file('mock.js')]
+  }
+})
+
+test('fuzz F26: a module loaded again during a gap, after the snapshot mark was unloaded, is found', () => {
+  const t = writeTree({ 'm0.js': 'module.exports = {}\n' })
+  const host = Module.createRequire(t.file('host.js'))
+  const state = globalThis[Symbol.for('uncache-tree.state.v1')]
+  host(t.file('m0.js'))
+  const snap = snapshot() // its mark: m0.js, the last load
+  uncacheTree(t.file('m0.js')) // the mark goes; the next call renews it
+  Module.prototype.load = state.originalModuleLoad
+  host(t.file('m0.js')) // a fresh m0.js, unseen
+  const report = snap.restore()
+  assert.deepEqual(report.removed, [t.file('m0.js')])
+  assert.equal(require.cache[t.file('m0.js')], undefined)
+})

@@ -127,6 +127,8 @@ function executePlan(cache, graph, plan, options) {
   const modules = Array.from(plan.removed, (i) => graph.nodes[i]).filter(registry.isModuleLike)
   const lateRequirers = dispose(modules, report)
   const cut = live.applyCuts(cache, graph, plan, entries, staleKeys, { lateRequirers })
+  // A snapshot's mark may have been among the removed: renew it while no load went unseen.
+  registry.renewMarks()
   // A module compiled by hand never turns `loaded`; once out of the cache it would look like a
   // createRequire proxy (a requirer that holds what it lists). Mark it as never live again.
   for (const value of cut.values) {

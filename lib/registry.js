@@ -62,8 +62,9 @@ state.moduleLoadWrapper ??= null
 state.originalFindPath ??= null
 state.findPathWrapper ??= null
 state.loaderEpoch ??= 0
-// Called (no arguments) when the Module.prototype.load wrapper is found replaced: loads went
-// unseen, and whoever recorded loads must catch up now, while its marks still hold.
+// Called with no argument when the Module.prototype.load wrapper is found replaced (loads went
+// unseen: whoever recorded loads must catch up now, while its marks still hold), and with
+// `false` at every other install (no gap: a mark that was unloaded may be renewed).
 state.loadGapListeners ??= new Set()
 // The require.cache key of the module whose load started last: Node inserts each new module's
 // key just before its load, so the keys after it in require.cache order were inserted later (a
@@ -290,8 +291,19 @@ function install() {
     reindexPathCache(pathCache)
   }
   if (replaced) state.loaderEpoch++
-  if (loadsUnseen) for (const catchUp of state.loadGapListeners) catchUp()
+  if (loadsUnseen) {
+    for (const catchUp of state.loadGapListeners) catchUp()
+    // The last key Node inserted is no longer the last one we saw load: one scan sets it right.
+    state.lastLoadedKey = Object.keys(Module._cache).at(-1)
+  } else {
+    renewMarks()
+  }
   return replaced
+}
+
+/** Tells the load recorders that there is no gap now (after an install, and after every unload). */
+function renewMarks() {
+  for (const remark of state.loadGapListeners) remark(false)
 }
 
 /**
@@ -360,6 +372,7 @@ module.exports = {
   duringDispose,
   pathCacheKeysOf,
   forgetPaths,
+  renewMarks,
   rememberPath: indexPath,
   markAbandoned: (m) => state.abandoned.add(m),
 }

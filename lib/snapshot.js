@@ -59,8 +59,11 @@ function watchCuts() {
       if (restoring === null || recorder.sequence > restoring.sequence) recorder.dirty = true
     }
   })
-  registry.state.loadGapListeners.add(function uncacheTreeSnapshotsCatchUp() {
-    for (const recorder of shared.recorders) recorder.catchUp()
+  registry.state.loadGapListeners.add(function uncacheTreeSnapshotsCatchUp(gap = true) {
+    for (const recorder of shared.recorders) {
+      if (gap) recorder.catchUp()
+      else recorder.renewMark()
+    }
   })
 }
 
@@ -121,14 +124,29 @@ class Recorder {
     const keys = Object.keys(this.cache)
     const known = new Set(this.liveLoaded().map(([, m]) => m))
     for (let k = keys.lastIndexOf(mark.key) + 1; k > 0 && k < keys.length; k++) {
-      // Only what Node loads: a Module under its own filename (a mock put in by hand is not).
+      // Only what Node's loader made: a Module under its own filename, loaded or loading (a
+      // mock or a module compiled by hand is not).
       const m = this.cache[keys[k]]
-      if (m instanceof Module && !isProxy(m) && live.filenameOf(m) === keys[k] && !known.has(m)) {
-        this.loaded.push([keys[k], new WeakRef(m)])
-      }
+      if (!(m instanceof Module) || isProxy(m) || live.filenameOf(m) !== keys[k] || known.has(m)) continue
+      if (registry.ownValue(m, 'loaded') === true || registry.isLoading(m)) this.loaded.push([keys[k], new WeakRef(m)])
     }
-    const last = keys.at(-1)
-    if (last !== undefined) this.mark = { key: last, ref: new WeakRef(this.cache[last]) }
+    this.remarkAt(keys.at(-1))
+  }
+
+  /**
+   * At a call with no loader gap: a mark whose module was unloaded since is renewed at the last
+   * key (every load up to now was seen, so what comes after is what a later gap may hide).
+   */
+  renewMark() {
+    const mark = this.mark
+    const marked = mark?.ref.deref()
+    if (mark !== undefined && marked !== undefined && this.cache[mark.key] === marked) return
+    if (mark === undefined && registry.state.lastLoadedKey === undefined) return
+    this.remarkAt(Object.keys(this.cache).at(-1))
+  }
+
+  remarkAt(key) {
+    this.mark = key === undefined ? undefined : { key, ref: new WeakRef(this.cache[key]) }
   }
 
   /**
