@@ -19,8 +19,8 @@ function classifyBoundaries(graph) {
     if (!registry.isModuleLike(m)) continue
     let reason
     if (m === require.main) reason = 'main'
-    else if (typeof m.filename === 'string' && m.filename.endsWith('.node')) reason = 'native-addon'
-    else if (m.loaded === false && i < graph.cachedCount) reason = 'loading'
+    else if (live.filenameOf(m)?.endsWith('.node')) reason = 'native-addon'
+    else if (i < graph.cachedCount && registry.isLoading(m)) reason = 'loading'
     if (reason !== undefined) {
       flags[i] |= live.BOUNDARY
       reasons.set(i, reason)
@@ -113,21 +113,66 @@ function executePlan(cache, graph, plan, options) {
   const entries = removedEntries(graph, plan.removed)
   const filenames = new Set(entries.keys)
   for (let e = 0; e < entries.values.length; e++) {
-    const filename = entries.values[e]?.filename
-    if (typeof filename === 'string' && filename !== entries.keys[e]) filenames.add(filename)
+    const value = entries.values[e]
+    const filename = registry.isModuleLike(value) ? live.filenameOf(value) : undefined
+    if (filename !== undefined && filename !== entries.keys[e]) filenames.add(filename)
   }
   const staleKeys = (options.stalePathCacheKeys ?? live.stalePathCacheKeys)(filenames)
   const report = describePlan(graph, plan, graph.reasons, entries, staleKeys)
-  if (!options.dryRun) {
-    // reload() keeps what the cuts are about to change, to put it back if the new code throws.
-    if (options.capture !== undefined) options.capture(live.captureCuts(cache, graph, plan, staleKeys))
-    if (registry.state.beforeCut.length > 0) {
-      const modules = Array.from(plan.removed, (i) => graph.nodes[i]).filter(registry.isModuleLike)
-      for (const beforeCut of registry.state.beforeCut) beforeCut(modules, report)
-    }
-    live.applyCuts(cache, graph, plan, report.removed, staleKeys)
+  if (options.dryRun) return track(report, entries.keys, entries.values, true)
+  // reload() keeps what the cuts are about to change, to put it back if the new code throws.
+  if (options.capture !== undefined) options.capture(live.captureCuts(cache, graph, plan, staleKeys))
+  const modules = Array.from(plan.removed, (i) => graph.nodes[i]).filter(registry.isModuleLike)
+  const lateRequirers = dispose(modules, report)
+  const cut = live.applyCuts(cache, graph, plan, entries, staleKeys, lateRequirers)
+  // What the cuts really did: a key that a dispose handler filled with a fresh module stayed.
+  if (cut.keys.length !== report.removed.length) {
+    const kept = new Set(cut.keys)
+    report.pinned = report.pinned.filter(({ id }) => kept.has(id))
   }
-  return track(report, entries.keys, entries.values, options.dryRun)
+  report.removed = cut.keys
+  if (cut.unwritable.size > 0) {
+    const pinnedIds = new Set(report.pinned.map(({ id }) => id))
+    for (let e = 0; e < cut.keys.length; e++) {
+      if (cut.unwritable.has(cut.values[e]) && !pinnedIds.has(cut.keys[e])) {
+        pinnedIds.add(cut.keys[e])
+        report.pinned.push({ id: cut.keys[e], by: 'unwritable' })
+      }
+    }
+  }
+  report.pathCacheEntries = cut.pathCacheEntries
+  // A module compiled by hand never turns `loaded`; once out of the cache it would look like a
+  // createRequire proxy (a requirer that holds what it lists). Mark it as never live again.
+  for (const value of cut.values) {
+    if (registry.isModuleLike(value) && registry.ownValue(value, 'loaded') === false) registry.markAbandoned(value)
+  }
+  return track(report, cut.keys, cut.values, false)
+}
+
+// Not a closure: an error thrown by a dispose handler keeps its stack frames' functions alive
+// (until its stack is formatted), and a closure over `modules` would keep every removed module.
+function runHooks(modules, hooks, report) {
+  for (const beforeCut of hooks) beforeCut(modules, report)
+}
+
+/**
+ * Runs the dispose hooks of `modules` (importers first). Meanwhile requires made by these
+ * modules get stand-in parents and unloading calls are refused (registry.duringDispose).
+ * Returns the modules that required something meanwhile: a lazy `require('./cleanup')` in a
+ * handler can hand the helper an edge to a module about to be removed, and that edge is cut too.
+ */
+function dispose(modules, report) {
+  const hooks = registry.state.beforeCut
+  if (hooks.length === 0 || modules.length === 0) return []
+  const requirers = new Set()
+  const observe = (parent) => requirers.add(parent)
+  registry.state.requireObservers.add(observe)
+  try {
+    registry.duringDispose(modules, runHooks, hooks, report)
+  } finally {
+    registry.state.requireObservers.delete(observe)
+  }
+  return [...requirers]
 }
 
 /**

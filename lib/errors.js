@@ -93,10 +93,13 @@ const explain = {
         'Unload it after its require() has returned, e.g. from setImmediate().',
       { id },
     ),
-  reloadFailed: (id, cause, report) =>
+  // `thrownAt` (file:line of the code that threw, when the stack tells) may be another file of
+  // the reloaded tree than `id`.
+  reloadFailed: (id, cause, report, thrownAt) =>
     new UncacheError(
       'ERR_UNCACHE_RELOAD_FAILED',
-      `Reloading ${id} failed: the new code threw ${summarize(cause)}. ` +
+      `Reloading ${id} failed: the new code threw ${summarize(cause)}` +
+        `${thrownAt === undefined ? '' : ` at ${thrownAt}`}. ` +
         `The previous version was put back and keeps running (${report.removed.length} module(s) restored; ` +
         'their dispose handlers had already run). Fix the error and reload again; error.cause is the original error.',
       { cause, id, report },
@@ -111,6 +114,13 @@ const explain = {
           ? `Inside Jest, use jest.isolateModules(fn) or jest.isolateModulesAsync(fn) instead of ${api}(), ` +
             'or jest.resetModules() in beforeEach.'
           : 'Use jest.isolateModules() or jest.resetModules() inside Jest.'),
+    ),
+  reentrant: (api) =>
+    new UncacheError(
+      'ERR_UNCACHE_REENTRANT',
+      `${api}() was called while an unload is running its dispose handlers, and was refused: nothing was changed. ` +
+        'An unload cannot start inside another one (both would cut the same graph). Schedule it for after the ' +
+        'running one returns, e.g. setImmediate(() => ' + api + '(...)).',
     ),
   // `running` and `starting` say which isolate (or test) is which, with where it was started.
   isolateOverlap: (running, starting) =>

@@ -10,6 +10,7 @@
 // the process-wide registry state, so that two copies of this package (or this package unloaded
 // and loaded again) share one set of handlers, and the dispose hook is registered once.
 const Module = require('node:module')
+const { isPromise, isProxy } = require('node:util').types
 const registry = require('./registry.js')
 const live = require('./live.js')
 const { invalidArgType, invalidArgValue, explain } = require('./errors.js')
@@ -55,12 +56,25 @@ function runDisposeHandlers(record, errors) {
   const data = {}
   for (const handler of handlers) {
     try {
-      handler(data)
+      settleLater(handler(data), errors)
     } catch (error) {
       errors.push(error)
     }
   }
   return handlers.length > 0 ? data : undefined
+}
+
+/**
+ * An async dispose handler is not awaited (an unload is synchronous), but its rejection must not
+ * become an unhandled rejection, which ends the process by default: it lands in `errors` (the
+ * report's array) when the promise settles. Only real promises are followed: calling `then` of
+ * some other returned object would run user code inside the unload.
+ */
+function settleLater(result, errors) {
+  if (isPromise(result) && !isProxy(result)) {
+    // The intrinsic `then`: a promise subclass or an own `then` property could be user code.
+    Promise.prototype.then.call(result, undefined, (error) => errors.push(error))
+  }
 }
 
 /**

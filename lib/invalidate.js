@@ -14,7 +14,7 @@ const hotState = require('./hot.js')
 const { prepareGraph, executePlan } = require('./engine.js')
 const { checkObject, checkBoolean, parseKeep } = require('./options.js')
 const { callerFile, parseFrom, resolveTargets } = require('./targets.js')
-const { liveCache } = require('./unload.js')
+const { liveCache, assertNotReentrant } = require('./unload.js')
 const { emptyReport, track } = require('./report.js')
 
 const SELF_ACCEPTS = 8 // mirrors src/graph.rs
@@ -190,6 +190,7 @@ function invalidateKeys(cache, keys, opts, { fromFile, capture } = {}) {
 
 /** See index.d.ts. */
 function invalidate(changed, options) {
+  assertNotReentrant('invalidate')
   const opts = parseInvalidateOptions(options)
   const cache = liveCache('invalidate')
   const fromFile = opts.from ?? callerFile()

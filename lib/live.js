@@ -11,17 +11,41 @@
 // with the guarantees of node-internals.md §5 (steps 3-7).
 const Module = require('node:module')
 const path = require('node:path')
+const { isProxy, isModuleNamespaceObject } = require('node:util').types
 const registry = require('./registry.js')
+
+const { isModuleLike, ownValue } = registry
 
 const HOLDER = 1 // mirrors src/graph.rs
 const BOUNDARY = 2
 
 const NODE_MAJOR = Number(process.versions.node.split('.')[0])
-const parentGetter = Object.getOwnPropertyDescriptor(Module.prototype, 'parent')?.get
+const parentAccessor = Object.getOwnPropertyDescriptor(Module.prototype, 'parent')
+const EMPTY = Object.freeze([])
 
-/** Module.prototype.parent without the property lookup (and undefined for non-modules). */
+// Every read of a module's fields goes through these three: user code (a getter on a mock, a
+// Proxy) never runs inside an unload, and a malformed entry (`children = null`) reads as empty.
+
+/**
+ * The recorded first requirer of `m`. For a Module, Node's own slot behind the
+ * Module.prototype.parent accessor (a WeakMap in Node 20-26), whatever `m` defines itself; for
+ * a mock, its own data property.
+ */
 function parentOf(m) {
-  return parentGetter === undefined ? m.parent : parentGetter.call(m)
+  if (m instanceof Module && parentAccessor?.get !== undefined) return parentAccessor.get.call(m)
+  return ownValue(m, 'parent')
+}
+
+/** `m.children` when it is an own, real array (not a Proxy), else an empty frozen array. */
+function childrenOf(m) {
+  const children = ownValue(m, 'children')
+  return Array.isArray(children) && !isProxy(children) ? children : EMPTY
+}
+
+/** `m.filename` when it is an own string, else undefined. */
+function filenameOf(m) {
+  const filename = ownValue(m, 'filename')
+  return typeof filename === 'string' ? filename : undefined
 }
 
 /**
@@ -31,7 +55,7 @@ function parentOf(m) {
  * whose load threw does not.
  */
 function holdsFromOutside(m) {
-  return m.loaded === false && !registry.isStandIn(m) && !registry.isUnloaded(m)
+  return ownValue(m, 'loaded') === false && !registry.isStandIn(m) && !registry.isUnloaded(m)
 }
 
 /**
@@ -69,16 +93,16 @@ function flattenGraph(cache) {
   for (let i = 0; i < nodes.length; i++) {
     offsetList.push(targetList.length)
     const m = nodes[i]
-    if (!registry.isModuleLike(m)) {
+    if (!isModuleLike(m)) {
       parentList.push(-1)
       continue
     }
-    const children = m.children
+    const children = childrenOf(m)
     for (let j = 0; j < children.length; j++) {
       const child = children[j]
       let idx = index.get(child)
       if (idx === undefined) {
-        if (!registry.isModuleLike(child)) continue
+        if (!isModuleLike(child)) continue
         idx = nodes.length
         index.set(child, idx)
         nodes.push(child)
@@ -87,7 +111,7 @@ function flattenGraph(cache) {
     }
     const parent = parentOf(m)
     let p = -1
-    if (registry.isModuleLike(parent)) {
+    if (isModuleLike(parent)) {
       p = index.get(parent)
       if (p === undefined) {
         p = nodes.length
@@ -102,7 +126,7 @@ function flattenGraph(cache) {
   const flags = new Uint8Array(nodes.length)
   for (let i = 0; i < nodes.length; i++) {
     const m = nodes[i]
-    if (!registry.isModuleLike(m)) continue
+    if (!isModuleLike(m)) continue
     // A cached module holds its children. Outside the cache only requirers that never were
     // loaded as files hold (createRequire proxies, preload, REPL: loaded === false); a module
     // that other code deleted from the cache, or a stand-in for an unloaded one, does not.
@@ -155,14 +179,14 @@ function flattenTree(cache, roots, keep) {
   //    nodes (the plan reports them and counts them as holders) but are not walked here.
   for (let i = 0; i < nodes.length; i++) {
     const m = nodes[i]
-    if (flags[i] & BOUNDARY || !registry.isModuleLike(m)) continue
+    if (flags[i] & BOUNDARY || !isModuleLike(m)) continue
     parents[i] = parentOf(m)
-    const children = m.children
+    const children = childrenOf(m)
     for (let j = 0; j < children.length; j++) {
       const child = children[j]
       let t = index.get(child)
       if (t === undefined) {
-        if (!registry.isModuleLike(child)) continue
+        if (!isModuleLike(child)) continue
         const reason = boundaryReason(cache, child, keep)
         t = add(child, reason === undefined ? 0 : BOUNDARY)
         if (reason !== undefined) reasons.set(t, reason)
@@ -174,7 +198,7 @@ function flattenTree(cache, roots, keep) {
   const treeSize = nodes.length
   // Edges from a module that stays (a boundary or a holder) into the tree, and its parent.
   const scanOutside = (i, m) => {
-    const children = m.children
+    const children = childrenOf(m)
     for (let j = 0; j < children.length; j++) {
       const t = index.get(children[j])
       if (t !== undefined && t < treeSize) {
@@ -185,7 +209,7 @@ function flattenTree(cache, roots, keep) {
     parents[i] = parentOf(m)
   }
   const refersToTree = (m) => {
-    const children = m.children
+    const children = childrenOf(m)
     for (let j = 0; j < children.length; j++) {
       const t = index.get(children[j])
       if (t !== undefined && t < treeSize) return true
@@ -194,7 +218,7 @@ function flattenTree(cache, roots, keep) {
     return p !== undefined && p < treeSize
   }
   for (let i = 0; i < treeSize; i++) {
-    if (flags[i] & BOUNDARY) scanOutside(i, nodes[i])
+    if (flags[i] & BOUNDARY && isModuleLike(nodes[i])) scanOutside(i, nodes[i])
   }
   // 2. One pass over the cache: the keys of tree nodes, and the modules outside the tree that
   //    refer to it. Then the outside requirers the registry knows.
@@ -207,7 +231,7 @@ function flattenTree(cache, roots, keep) {
     const value = cache[key]
     let i = index.get(value)
     if (i === undefined) {
-      if (!registry.isModuleLike(value) || !refersToTree(value)) continue
+      if (!isModuleLike(value) || !refersToTree(value)) continue
       i = add(value, HOLDER)
       scanOutside(i, value)
     } else if (i < treeSize) {
@@ -224,7 +248,7 @@ function flattenTree(cache, roots, keep) {
   const n = nodes.length
   const flagArray = Uint8Array.from(flags)
   for (let i = 0; i < treeSize; i++) {
-    if (cached[i] === 1 && registry.isModuleLike(nodes[i])) flagArray[i] |= HOLDER
+    if (cached[i] === 1 && isModuleLike(nodes[i])) flagArray[i] |= HOLDER
   }
   const parent = new Int32Array(n)
   for (let i = 0; i < n; i++) {
@@ -249,7 +273,7 @@ function flattenTree(cache, roots, keep) {
     const rootNodes = new Set(roots.map((r) => index.get(r)))
     for (let i = 0; i < treeSize; i++) {
       if (rootNodes.has(i) || flagArray[i] & BOUNDARY || cached[i] === 0) continue
-      if (graph.ids[i] !== nodes[i].filename && keep(graph.ids[i])) {
+      if (graph.ids[i] !== filenameOf(nodes[i]) && keep(graph.ids[i])) {
         flagArray[i] |= BOUNDARY
         reasons.set(i, 'kept-by-option')
       }
@@ -264,10 +288,10 @@ function flattenTree(cache, roots, keep) {
  */
 function boundaryReason(cache, m, keep) {
   if (m === require.main) return 'main'
-  const filename = m.filename
-  if (typeof filename === 'string' && filename.endsWith('.node')) return 'native-addon'
-  if (m.loaded === false && cache[filename] === m) return 'loading'
-  if (keep !== undefined && cache[filename] === m && keep(filename)) return 'kept-by-option'
+  const filename = filenameOf(m)
+  if (filename !== undefined && filename.endsWith('.node')) return 'native-addon'
+  if (registry.isLoading(m)) return 'loading'
+  if (keep !== undefined && filename !== undefined && cache[filename] === m && keep(filename)) return 'kept-by-option'
   return undefined
 }
 
@@ -278,7 +302,8 @@ function nodeIds(graph) {
   for (let i = 0; i < ids.length; i++) {
     if (ids[i] !== undefined) continue
     const m = graph.nodes[i]
-    ids[i] = (m && (m.filename || m.id)) || '<unknown requirer>'
+    const id = isModuleLike(m) ? filenameOf(m) || ownValue(m, 'id') : undefined
+    ids[i] = typeof id === 'string' && id !== '' ? id : '<unknown requirer>'
   }
   return ids
 }
@@ -296,20 +321,27 @@ function findEsmLoaderSymbol(m) {
   return undefined
 }
 
+/**
+ * Whether `exports` may be what require(esm) returns: the module namespace, or a facade object
+ * with an `__esModule` property. Looked at through descriptors only: a module's exports can be
+ * anything (a Proxy that throws on every trap, a getter that throws) and must not run.
+ */
+function mayBeRequiredEsm(exports) {
+  if (exports === null || typeof exports !== 'object' || isProxy(exports)) return false
+  if (isModuleNamespaceObject(exports)) return true
+  const d = Object.getOwnPropertyDescriptor(exports, '__esModule')
+  return d !== undefined && (d.value === true || d.get !== undefined)
+}
+
 /** Why Node still holds a removed module's old instance, or undefined. */
 function pinnedBy(m) {
-  if (!registry.isModuleLike(m)) return undefined
+  if (!(m instanceof Module) || isProxy(m)) return undefined
   if (esmLoaderSymbol === undefined) {
     esmLoaderSymbol = findEsmLoaderSymbol(m)
     if (esmLoaderSymbol === undefined) return undefined // not a Node Module (a mock)
   }
-  const byEsmLoader = m[esmLoaderSymbol] === true
-  // A require(esm) wrapper's exports is the module namespace, or a facade with __esModule.
-  const exports = m.exports
-  const maybeRequiredEsm =
-    exports !== null && typeof exports === 'object' &&
-    (exports.__esModule === true || Object.prototype.toString.call(exports) === '[object Module]')
-  if (maybeRequiredEsm) {
+  const byEsmLoader = ownValue(m, esmLoaderSymbol) === true
+  if (mayBeRequiredEsm(ownValue(m, 'exports'))) {
     for (const symbol of Object.getOwnPropertySymbols(m)) {
       if (symbol.description === 'kRequiredModuleSymbol') return 'require-esm'
     }
@@ -321,62 +353,162 @@ function pinnedBy(m) {
 const lastParentSlotExists = NODE_MAJOR >= 22
 
 /**
+ * Whether `array` can be rewritten in place from index `start` on and shortened: a real array,
+ * `length` writable, every element from `start` a writable, configurable data property. A frozen
+ * or sealed array (or one with a locked element) fails this before anything is written, so a
+ * cut never leaves an array half-filtered.
+ */
+function isRewritable(array, start) {
+  if (isProxy(array) || !Object.getOwnPropertyDescriptor(array, 'length').writable) return false
+  for (let k = start; k < array.length; k++) {
+    const d = Object.getOwnPropertyDescriptor(array, k)
+    if (d !== undefined && (!d.writable || !d.configurable)) return false
+  }
+  return true
+}
+
+/**
  * Filters `array` in place in one pass, dropping the elements in `drop`. Elements before
  * `start` are not looked at (a snapshot restore knows that only a `children` tail can hold
- * modules loaded since, and a long `children` array must not cost it anything).
+ * modules loaded since, and a long `children` array must not cost it anything). Returns false,
+ * changing nothing, when the array cannot be changed.
  */
 function filterInPlace(array, drop, start = 0) {
-  let write = start
-  for (let read = start; read < array.length; read++) {
+  let first = start
+  while (first < array.length && !drop.has(array[first])) first++
+  if (first === array.length) return true
+  if (!isRewritable(array, first)) return false
+  let write = first
+  for (let read = first; read < array.length; read++) {
     const item = array[read]
     if (!drop.has(item)) array[write++] = item
   }
   array.length = write
+  return true
 }
 
 /** Module._pathCache entries whose resolved filename is in `filenames`. */
 function stalePathCacheKeys(filenames) {
   const pathCache = Module._pathCache
   const stale = []
+  if (pathCache === null || typeof pathCache !== 'object' || isProxy(pathCache)) return stale
   const keys = Object.keys(pathCache) // measured ~10% faster than for-in on 38k entries
-  for (let k = 0; k < keys.length; k++) if (filenames.has(pathCache[keys[k]])) stale.push(keys[k])
+  for (let k = 0; k < keys.length; k++) if (filenames.has(ownValue(pathCache, keys[k]))) stale.push(keys[k])
   return stale
 }
 
 /**
- * Cuts every reference Node keeps to the removed nodes. Nothing here throws for well-formed
- * modules; the caller has validated everything before.
+ * Sets the recorded parent of survivor `m` to undefined. For a Module, through Node's own
+ * accessor (its slot accepts any value, even on a frozen module); an own `parent` property that
+ * shadows it is cleared too when it is writable. Returns false when a reference to the old
+ * parent may remain that we must not touch: an own accessor (a setter would be user code) or a
+ * locked own property.
  */
-function applyCuts(cache, graph, plan, removedKeys, staleKeys) {
+function resetParent(m) {
+  return setParent(m, undefined)
+}
+
+/** Sets the recorded parent of `m` as resetParent() does; false where it could not. */
+function setParent(m, value) {
+  const own = Object.getOwnPropertyDescriptor(m, 'parent')
+  if (m instanceof Module && parentAccessor?.set !== undefined) parentAccessor.set.call(m, value)
+  if (own === undefined) return m instanceof Module
+  if (!('value' in own) || !own.writable) return 'value' in own && own.value === value
+  m.parent = value
+  return true
+}
+
+/**
+ * Cuts every reference Node keeps to the removed nodes, checking identity and writability as it
+ * goes, so it never throws and never leaves a reference half-changed:
+ * - a require.cache key is deleted only while it still holds the object the plan was made for
+ *   (a dispose handler may have loaded a fresh module under it);
+ * - a `children` array or `parent` that cannot be changed is left whole, and the removed modules
+ *   it still reaches (directly, or through removed modules whose own fields are locked too) are
+ *   returned as `unwritable`;
+ * - `lateRequirers` (modules that required something while dispose handlers ran) lose their
+ *   edges to removed modules like any survivor.
+ * @returns {{ keys: string[], values: unknown[], unwritable: Set<unknown>, pathCacheEntries: number }}
+ */
+function applyCuts(cache, graph, plan, entries, staleKeys, lateRequirers = []) {
   // "Is this child removed?" through the identity index the graph already has, instead of a
   // Set of every removed object (one allocation per removed module on a whole-graph unload).
   const removedMark = new Uint8Array(graph.nodes.length)
   for (const i of plan.removed) removedMark[i] = 1
   const removedObjects = { has: (item) => removedMark[graph.index.get(item)] === 1 }
-  for (const key of removedKeys) delete cache[key]
+  const keys = []
+  const values = []
+  const unwritable = new Set()
+  for (let e = 0; e < entries.keys.length; e++) {
+    const key = entries.keys[e]
+    const value = entries.values[e]
+    if (cache[key] !== value) continue
+    try {
+      delete cache[key]
+    } catch {
+      unwritable.add(value) // a locked require.cache entry: it stays, reported as pinned
+    }
+    keys.push(key)
+    values.push(value)
+  }
+  const cutChildren = (m, start) => {
+    const children = childrenOf(m)
+    if (!filterInPlace(children, removedObjects, start)) {
+      for (const child of children) if (removedObjects.has(child)) unwritable.add(child)
+    }
+  }
   // `cutChildrenFrom` (optional, one start index per cutChildrenOf entry) limits a cut to the
   // part of `children` that can hold removed modules.
   const cutFrom = plan.cutChildrenFrom
   for (let k = 0; k < plan.cutChildrenOf.length; k++) {
     const m = graph.nodes[plan.cutChildrenOf[k]]
-    if (registry.isModuleLike(m)) filterInPlace(m.children, removedObjects, cutFrom === undefined ? 0 : cutFrom[k])
+    if (isModuleLike(m)) cutChildren(m, cutFrom === undefined ? 0 : cutFrom[k])
   }
-  for (const i of plan.resetParentOf) graph.nodes[i].parent = undefined
+  for (const m of lateRequirers) if (!removedObjects.has(m) && isModuleLike(m)) cutChildren(m, 0)
+  for (const i of plan.resetParentOf) {
+    const m = graph.nodes[i]
+    const old = graph.nodes[graph.parent[i]]
+    if (parentOf(m) === old && !resetParent(m)) unwritable.add(old)
+  }
+  // Hygiene on the removed modules themselves: what they still point at only matters when one
+  // of them stays reachable, and then it is part of what that one pins.
+  const locked = new Map()
   for (const i of plan.removed) {
     const m = graph.nodes[i]
-    if (!registry.isModuleLike(m)) continue
-    m.children.length = 0
-    m.parent = undefined
+    if (!isModuleLike(m)) continue
+    const children = childrenOf(m)
+    const reach = []
+    if (children.length > 0) {
+      if (isRewritable(children, 0)) children.length = 0
+      else reach.push(...children)
+    }
+    const parent = parentOf(m)
+    if (parent !== undefined && parent !== null && !resetParent(m)) reach.push(parent)
+    if (reach.length > 0) locked.set(m, reach)
   }
+  if (unwritable.size > 0 && locked.size > 0) {
+    for (const m of unwritable) {
+      for (const next of locked.get(m) ?? []) if (removedObjects.has(next)) unwritable.add(next)
+    }
+  }
+  let pathCacheEntries = 0
   const pathCache = Module._pathCache
-  for (const key of staleKeys) delete pathCache[key]
+  for (const key of staleKeys) {
+    try {
+      if (delete pathCache[key]) pathCacheEntries++
+    } catch {
+      // A locked entry holds a filename string, not a module: the next require() of that
+      // request finds the file again and loads it anew. Nothing to report as pinned.
+    }
+  }
+  return { keys, values, unwritable, pathCacheEntries }
 }
 
 // ---- snapshot restore: the same graph and cuts, over only what was loaded since ----
 
 /** How many children `m` has now: the mark after which a snapshot's new edges will sit. */
 function childCount(m) {
-  return registry.isModuleLike(m) ? m.children.length : 0
+  return isModuleLike(m) ? childrenOf(m).length : 0
 }
 
 /**
@@ -407,7 +539,7 @@ function flattenSince(cache, loaded, requirers) {
   const cachedCount = nodes.length
   const starts = []
   for (const [m, start] of requirers) {
-    if (index.has(m) || !registry.isModuleLike(m)) continue
+    if (index.has(m) || !isModuleLike(m)) continue
     index.set(m, nodes.length)
     nodes.push(m)
     starts.push(start)
@@ -420,7 +552,7 @@ function flattenSince(cache, loaded, requirers) {
   for (let i = 0; i < n; i++) {
     offsets[i] = targetList.length
     const m = nodes[i]
-    const children = m.children
+    const children = isModuleLike(m) ? childrenOf(m) : EMPTY
     const from = i < cachedCount ? 0 : Math.min(starts[i - cachedCount], children.length)
     cutFrom[i] = from
     for (let j = from; j < children.length; j++) {
@@ -487,13 +619,13 @@ function captureCuts(cache, graph, plan, staleKeys) {
   const parents = new Map()
   for (const i of plan.cutChildrenOf) {
     const m = graph.nodes[i]
-    if (registry.isModuleLike(m)) children.set(m, m.children.slice())
+    if (isModuleLike(m)) children.set(m, childrenOf(m).slice())
   }
   for (const i of plan.resetParentOf) parents.set(graph.nodes[i], parentOf(graph.nodes[i]))
   for (const i of plan.removed) {
     const m = graph.nodes[i]
-    if (!registry.isModuleLike(m)) continue
-    children.set(m, m.children.slice())
+    if (!isModuleLike(m)) continue
+    children.set(m, childrenOf(m).slice())
     parents.set(m, parentOf(m))
   }
   const pathCache = Module._pathCache
@@ -501,8 +633,13 @@ function captureCuts(cache, graph, plan, staleKeys) {
   return { graph, children, parents, pathEntries }
 }
 
-/** Replaces the contents of `array` by `items`, keeping the array object. */
+/**
+ * Replaces the contents of `array` by `items`, keeping the array object. An array that already
+ * holds them is not written (a locked one was never cut, so it is unchanged).
+ */
 function replaceContents(array, items) {
+  if (array.length === items.length && items.every((item, k) => array[k] === item)) return
+  if (!isRewritable(array, 0) || !Object.isExtensible(array)) return
   array.length = items.length
   for (let k = 0; k < items.length; k++) array[k] = items[k]
 }
@@ -512,7 +649,7 @@ function sameAsFlattened(children, graph, i) {
   let t = graph.offsets[i]
   const end = graph.offsets[i + 1]
   for (const child of children) {
-    if (!registry.isModuleLike(child)) continue
+    if (!isModuleLike(child)) continue
     if (t >= end || graph.nodes[graph.targets[t]] !== child) return false
     t++
   }
@@ -542,18 +679,24 @@ function restoreCuts(cache, capture) {
   for (let k = same; k < current.length; k++) delete cache[current[k]]
   for (let k = same; k < graph.keys.length; k++) cache[graph.keys[k]] = graph.nodes[graph.keyNode[k]]
 
-  for (const [m, items] of capture.children) replaceContents(m.children, items)
+  for (const [m, items] of capture.children) replaceContents(childrenOf(m), items)
   for (let i = 0; i < graph.nodes.length; i++) {
     const m = graph.nodes[i]
-    if (!registry.isModuleLike(m) || capture.children.has(m) || sameAsFlattened(m.children, graph, i)) continue
+    if (!isModuleLike(m) || capture.children.has(m) || sameAsFlattened(childrenOf(m), graph, i)) continue
     replaceContents(
-      m.children,
+      childrenOf(m),
       Array.from(graph.targets.subarray(graph.offsets[i], graph.offsets[i + 1]), (t) => graph.nodes[t]),
     )
   }
-  for (const [m, parent] of capture.parents) if (parentOf(m) !== parent) m.parent = parent
+  for (const [m, parent] of capture.parents) if (parentOf(m) !== parent) setParent(m, parent)
   const pathCache = Module._pathCache
-  for (const [key, value] of capture.pathEntries) pathCache[key] = value
+  for (const [key, value] of capture.pathEntries) {
+    try {
+      pathCache[key] = value
+    } catch {
+      // A locked _pathCache: the entry was not deleted either (applyCuts), nothing to put back.
+    }
+  }
 }
 
 /**
@@ -566,18 +709,22 @@ function requireVia(parent, id) {
 
 /** Whether `m` is the instance require.cache holds for its file (not a stale copy). */
 function isCachedInstance(m) {
-  return typeof m.filename === 'string' && Module._cache[m.filename] === m
+  const filename = filenameOf(m)
+  return filename !== undefined && Module._cache[filename] === m
 }
 
 /** require(id) as the file `fromFile` would call it: its cached module, else a createRequire. */
 function requireFrom(cache, fromFile, id) {
   const m = cache[fromFile]
-  return registry.isModuleLike(m) ? requireVia(m, id) : Module.createRequire(fromFile)(id)
+  return isModuleLike(m) ? requireVia(m, id) : Module.createRequire(fromFile)(id)
 }
 
 module.exports = {
   HOLDER,
   BOUNDARY,
+  childrenOf,
+  filenameOf,
+  parentOf,
   flattenGraph,
   flattenTree,
   nodeIds,

@@ -1,61 +1,96 @@
 'use strict'
-// Process-wide state and the `Module._load` wrapper.
+// Process-wide state and the two loader patches: the `Module._load` wrapper and the
+// `Module.prototype.load` wrapper. Both are installed, checked and re-installed here only.
 //
-// Two jobs, both impossible without watching every require():
+// What only a loader patch can see:
 // 1. Requirers that are not in require.cache (createRequire proxies, the `internal/preload`
 //    parent of --require modules, the REPL, vm loaders) hold modules through their `children`,
-//    yet no walk of require.cache finds them. The wrapper records each one (node-internals.md
-//    §1a row 7, §5 step 0: without it 600 of 800 generations survived the creq2 probe).
+//    yet no walk of require.cache finds them. The `_load` wrapper records each one
+//    (docs/node-internals.md §1a row 7, §5 step 0: without it 600 of 800 generations survived).
 // 2. On Node >= 22 a new Module records its first requirer in a private slot
-//    (`kLastModuleParent`) that nothing can clear. When code of an already unloaded module
-//    requires something (a plugin reloading itself), the new generation would pin the old one,
-//    and every generation the one before (node-internals.md, Addendum). The wrapper hands such
-//    requires a small stand-in parent instead, so no new module ever points at an unloaded one.
+//    (`kLastModuleParent`) that nothing can clear. When code of an unloaded module, or of one
+//    being unloaded (a dispose handler's lazy require), requires something, the new module would
+//    pin the old one, and every generation the one before (docs/node-internals.md, Addendum).
+//    The `_load` wrapper hands such requires a small stand-in parent instead.
+// 3. Which modules are loading *now*: `loaded === false` is also true of modules compiled by
+//    hand (`new Module` + `_compile`), which never finish "loading". The `load` wrapper keeps
+//    the set of modules whose `Module.prototype.load` is running.
 //
 // The state lives on globalThis under a registered symbol, so a second copy of this package
-// (two versions in node_modules, or this package unloaded and loaded again) shares one wrapper
-// and one registry instead of stacking wrappers.
+// (two versions in node_modules, or this package unloaded and loaded again) shares one state
+// and one pair of wrappers. Fields are added lazily, so a state made by an older copy works.
 const Module = require('node:module')
+const { isProxy } = require('node:util').types
 
 const STATE = Symbol.for('uncache-tree.state.v1')
 
-function createState() {
-  return {
-    // Requirers outside require.cache, deduplicated by identity, held weakly.
-    requirerSet: new WeakSet(),
-    requirerRefs: new Set(),
-    // Stand-in parents for requires made by unloaded modules (see isUnloaded).
-    abandoned: new WeakSet(), // instances whose load threw (reload rollback): never loaded, never live
-    standIns: new WeakMap(),
-    standInSet: new WeakSet(),
-    // Functions called with (modules, report) just before the cuts of an unload (dispose hooks).
-    beforeCut: [],
-    // Functions called with (parent, request) on every require(), before it runs.
-    requireObservers: new Set(),
-    // Functions called with (module, filename) when a module's code is about to load
-    // (observeLoads; the Module.prototype.load wrapper is installed on first use).
-    loadObservers: new Set(),
-    originalLoad: null,
-    originalModuleLoad: null,
-  }
+const state = globalThis[STATE] || (globalThis[STATE] = {})
+// Requirers outside require.cache, deduplicated by identity, held weakly.
+state.requirerSet ??= new WeakSet()
+state.requirerRefs ??= new Set()
+// Instances that must never count as live: their load threw (reload rollback), or they were
+// unloaded while `loaded === false` (compiled by hand), which the structural test cannot see.
+state.abandoned ??= new WeakSet()
+// Stand-in parents for requires made by unloaded (or dying) modules.
+state.standIns ??= new WeakMap()
+state.standInSet ??= new WeakSet()
+// Functions called with (modules, report) just before the cuts of an unload (dispose hooks).
+state.beforeCut ??= []
+// Functions called with (parent, request) on every require(), before it runs.
+state.requireObservers ??= new Set()
+// Functions called with (module, filename) when a module's code is about to load.
+state.loadObservers ??= new Set()
+// Modules whose Module.prototype.load is running now.
+state.loading ??= new Set()
+// Modules that were loading when the wrappers were first installed (their files were on the
+// stack then): they count as loading until their `loaded` flag turns true.
+state.loadingAtInstall ??= new WeakSet()
+// While dispose handlers run: the modules being unloaded (requires they make get stand-ins),
+// and how deep we are (unloading functions called then are re-entrant and refused).
+state.dying ??= null
+state.disposeDepth ??= 0
+// The wrappers this state installed, and a counter bumped whenever other code was found to have
+// replaced one of them (requires or loads made meanwhile were not seen).
+state.originalLoad ??= null
+state.loadWrapper ??= null
+state.originalModuleLoad ??= null
+state.moduleLoadWrapper ??= null
+state.loaderEpoch ??= 0
+
+/**
+ * Whether `value` is a module-shaped object this package walks: a Module, or an object with an
+ * own `children` array (a mock). Proxies never are: looking at one would run its traps.
+ */
+function isModuleLike(value) {
+  if (value === null || typeof value !== 'object' || isProxy(value)) return false
+  if (value instanceof Module) return true
+  const d = Object.getOwnPropertyDescriptor(value, 'children')
+  return d !== undefined && Array.isArray(d.value)
 }
 
-const state = globalThis[STATE] || (globalThis[STATE] = createState())
+/** `value[key]` when it is an own data property, else undefined: never runs a getter. */
+function ownValue(value, key) {
+  const d = Object.getOwnPropertyDescriptor(value, key)
+  return d === undefined ? undefined : d.value
+}
 
-function isModuleLike(value) {
-  // instanceof first: one prototype check for real Modules, where reading `.children` off every
-  // kind of value made this the hottest line of a whole-graph unload.
-  return value instanceof Module || (value !== null && typeof value === 'object' && Array.isArray(value.children))
+/** Whether `m`'s code is running now (a Module.prototype.load in progress). */
+function isLoading(m) {
+  return state.loading.has(m) || (ownValue(m, 'loaded') === false && state.loadingAtInstall.has(m))
 }
 
 /**
- * Whether `m` was unloaded (by this package or by other code): it finished loading, yet
- * require.cache no longer has it under its filename. Asked of the parent on every require(),
- * so it is a structural test instead of a WeakSet add per unloaded module (which was 1/6 of a
- * whole-graph unload at 30k modules).
+ * Whether `m` was unloaded (by this package or by other code) or is being unloaded: it finished
+ * loading, yet require.cache no longer has it under its filename. Asked of the parent on every
+ * require(), so it is a structural test instead of a WeakSet add per unloaded module (which was
+ * 1/6 of a whole-graph unload at 30k modules).
  */
 function isUnloaded(m) {
-  return (m.loaded === true && Module._cache[m.filename] !== m) || state.abandoned.has(m)
+  return (
+    (ownValue(m, 'loaded') === true && Module._cache[ownValue(m, 'filename')] !== m) ||
+    state.abandoned.has(m) ||
+    (state.dying !== null && state.dying.has(m))
+  )
 }
 
 function recordRequirer(parent) {
@@ -78,14 +113,11 @@ function standInFor(old) {
   return standIn
 }
 
-function install() {
-  if (state.originalLoad !== null) return
-  const originalLoad = Module._load
-  state.originalLoad = originalLoad
-  Module._load = function uncacheTreeLoad(request, parent, isMain) {
+function wrapLoad(originalLoad) {
+  return function uncacheTreeLoad(request, parent, isMain) {
     if (isModuleLike(parent)) {
       if (isUnloaded(parent)) parent = standInFor(parent)
-      else if (Module._cache[parent.filename] !== parent) recordRequirer(parent)
+      else if (Module._cache[ownValue(parent, 'filename')] !== parent) recordRequirer(parent)
       if (state.requireObservers.size > 0) {
         for (const observe of state.requireObservers) observe(parent, request)
       }
@@ -94,29 +126,80 @@ function install() {
   }
 }
 
+function wrapModuleLoad(originalModuleLoad) {
+  return function uncacheTreeModuleLoad(filename) {
+    if (state.loadObservers.size > 0) {
+      for (const notify of state.loadObservers) notify(this, filename)
+    }
+    state.loading.add(this)
+    try {
+      return originalModuleLoad.call(this, filename)
+    } finally {
+      state.loading.delete(this)
+    }
+  }
+}
+
+/** The files of the stack frames now: the modules whose top-level code is running. */
+function filesOnStack() {
+  const savedPrepare = Error.prepareStackTrace
+  const savedLimit = Error.stackTraceLimit
+  const holder = {}
+  try {
+    Error.prepareStackTrace = (_, callSites) => callSites
+    Error.stackTraceLimit = Infinity
+    Error.captureStackTrace(holder, filesOnStack)
+    const frames = Array.isArray(holder.stack) ? holder.stack : []
+    return new Set(frames.map((frame) => frame.getFileName()).filter(Boolean))
+  } finally {
+    Error.prepareStackTrace = savedPrepare
+    Error.stackTraceLimit = savedLimit
+  }
+}
+
+/**
+ * Installs both wrappers on first use, and re-installs the one that other code replaced or
+ * restored since (mock-require's stopAll() puts back the `_load` it found). Returns true when a
+ * wrapper had to be re-installed: requires or loads made meanwhile were not seen, and a caller
+ * that relies on what was recorded must scan instead (snapshot restore).
+ */
+function install() {
+  let replaced = false
+  if (state.loadWrapper === null) {
+    // Modules loading now (the one that required this package, its requirers) were entered
+    // before the load wrapper existed.
+    const onStack = filesOnStack()
+    for (const key of Object.keys(Module._cache)) {
+      const m = Module._cache[key]
+      if (m instanceof Module && m.loaded === false && onStack.has(m.filename)) state.loadingAtInstall.add(m)
+    }
+  }
+  if (Module._load !== state.loadWrapper) {
+    replaced = state.loadWrapper !== null
+    state.originalLoad = Module._load
+    state.loadWrapper = wrapLoad(Module._load)
+    Module._load = state.loadWrapper
+  }
+  if (Module.prototype.load !== state.moduleLoadWrapper) {
+    replaced ||= state.moduleLoadWrapper !== null
+    state.originalModuleLoad = Module.prototype.load
+    state.moduleLoadWrapper = wrapModuleLoad(Module.prototype.load)
+    Module.prototype.load = state.moduleLoadWrapper
+  }
+  if (replaced) state.loaderEpoch++
+  return replaced
+}
+
 /**
  * Calls `observe(module, filename)` each time a Module's code is about to be loaded, until the
  * returned function is called. `Module.prototype.load` runs once per Module object that
  * require() creates, and also for CommonJS files that `import` brings in (Node 20-26 load those
- * through `Module._load` without a parent, so a `Module._load` observer sees no requirer there).
- * It is the one place that sees every new cache entry as it is made, with its key (`filename`),
- * which lets snapshot() know what was loaded since without scanning require.cache. The wrapper
- * is installed on first use, so processes that never take a snapshot pay nothing.
+ * through `Module._load` without a requirer). It is the one place that sees every new cache
+ * entry as it is made, with its key (`filename`), so snapshot() knows what was loaded since
+ * without scanning require.cache.
  */
 function observeLoads(observe) {
-  // A state object made by an older copy of this package may lack these fields.
-  if (state.loadObservers === undefined) state.loadObservers = new Set()
-  if (state.originalModuleLoad === undefined || state.originalModuleLoad === null) {
-    const originalModuleLoad = Module.prototype.load
-    state.originalModuleLoad = originalModuleLoad
-    const observers = state.loadObservers
-    Module.prototype.load = function uncacheTreeModuleLoad(filename) {
-      if (observers.size > 0) {
-        for (const notify of observers) notify(this, filename)
-      }
-      return originalModuleLoad.call(this, filename)
-    }
-  }
+  install()
   state.loadObservers.add(observe)
   return () => state.loadObservers.delete(observe)
 }
@@ -135,13 +218,41 @@ function outsideRequirers() {
   return alive
 }
 
+/** Whether dispose handlers are running now (an unloading call made now is re-entrant). */
+function isDisposing() {
+  return state.disposeDepth > 0
+}
+
+/**
+ * Runs `fn(modules, ...args)` as the dispose phase of an unload of `modules`: requires made
+ * meanwhile by these modules get stand-in parents, and unloading calls are refused as
+ * re-entrant.
+ */
+function duringDispose(modules, fn, ...args) {
+  const previous = state.dying
+  const dying = new Set(previous)
+  for (const m of modules) dying.add(m)
+  state.dying = dying
+  state.disposeDepth++
+  try {
+    return fn(modules, ...args)
+  } finally {
+    state.disposeDepth--
+    state.dying = previous
+  }
+}
+
 module.exports = {
   state,
   install,
   isModuleLike,
+  ownValue,
+  isLoading,
   outsideRequirers,
   isStandIn: (m) => state.standInSet.has(m),
   observeLoads,
   isUnloaded,
+  isDisposing,
+  duringDispose,
   markAbandoned: (m) => state.abandoned.add(m),
 }

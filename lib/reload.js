@@ -14,11 +14,12 @@ const native = require('./native.js')
 const live = require('./live.js')
 const registry = require('./registry.js')
 const hotState = require('./hot.js')
-const { prepareGraph, executePlan } = require('./engine.js')
+const { prepareGraph, executePlan, unloadTrees } = require('./engine.js')
+const { checkBoolean, parseUnloadOptions } = require('./options.js')
 const { invalidArgType, invalidArgValue, explain } = require('./errors.js')
-const { invalidateKeys, parseInvalidateOptions } = require('./invalidate.js')
-const { callerFile, resolveTargets } = require('./targets.js')
-const { liveCache } = require('./unload.js')
+const { invalidateKeys } = require('./invalidate.js')
+const { callerFile, resolveTargets, isOwnFile } = require('./targets.js')
+const { liveCache, assertNotReentrant } = require('./unload.js')
 
 /**
  * Unloads every module the failed attempt put into require.cache (new keys, and old keys now
@@ -86,7 +87,52 @@ function reloadKeys(cache, keys, file, fromFile, opts) {
   const created = attempt.stop()
   if (!failed) return { exports, report }
   rollback(cache, capture, created, dataAfterDispose, report.errors)
-  throw explain.reloadFailed(file, cause, report)
+  throw explain.reloadFailed(file, cause, report, thrownAt(cause))
+}
+
+/**
+ * `file:line` of the code that threw `cause`, from its stack: the first line of a SyntaxError
+ * from compiling (`/app/x.js:3`), else the first frame in a file that is not Node's or ours.
+ */
+function thrownAt(cause) {
+  let stack
+  try {
+    stack = cause instanceof Error ? String(cause.stack) : ''
+  } catch {
+    return undefined // a throwing `stack` getter: say nothing rather than fail the rollback
+  }
+  const compiled = /^((?:\/|[A-Za-z]:\\)[^\n]*?):(\d+)\r?\n/.exec(stack)
+  if (compiled !== null) return `${compiled[1]}:${compiled[2]}`
+  for (const match of stack.matchAll(/\n\s+at (?:.*? \()?((?:file:\/\/|\/|[A-Za-z]:\\)[^\n]*?):(\d+):\d+\)?/g)) {
+    const where = match[1].startsWith('file:') ? fileURLToPath(match[1]) : match[1]
+    if (!isOwnFile(where)) return `${where}:${match[2]}`
+  }
+  return undefined
+}
+
+/**
+ * The keys reload() unloads besides the target's importers: with `tree`, the target's tree as
+ * uncacheTree would unload it (reference counted, `shared` and `keep` applied), so every file of
+ * the target is read anew, not only the target.
+ */
+function reloadRoots(cache, keys, opts) {
+  if (!opts.tree || keys.length === 0) return keys
+  const tree = unloadTrees(cache, keys, { shared: opts.shared, keep: opts.keep, dryRun: true }).removed
+  return [...new Set([...keys, ...tree])]
+}
+
+/** The options of reload(): uncacheTree's (no dryRun) and `tree`. */
+function parseReloadOptions(options) {
+  const opts = parseUnloadOptions(options)
+  if (opts.dryRun) {
+    throw invalidArgValue(
+      'options.dryRun',
+      true,
+      'is not supported by reload(), which must load the new code; use invalidate(target, { dryRun: true })',
+    )
+  }
+  opts.tree = checkBoolean(options?.tree, 'options.tree', true)
+  return opts
 }
 
 /** The file require() loads for a target that is not loaded (resolveTargets checked it resolves). */
@@ -98,17 +144,11 @@ function fileToLoad(target, fromFile) {
 
 /** See index.d.ts. */
 function reload(target, options) {
+  assertNotReentrant('reload')
   if (Array.isArray(target)) {
     throw invalidArgType('target', 'one path, file: URL, specifier or Module object (reload() takes no arrays)', target)
   }
-  const opts = parseInvalidateOptions(options)
-  if (opts.dryRun) {
-    throw invalidArgValue(
-      'options.dryRun',
-      true,
-      'is not supported by reload(), which must load the new code; use invalidate(target, { dryRun: true })',
-    )
-  }
+  const opts = parseReloadOptions(options)
   const cache = liveCache('reload')
   const fromFile = opts.from ?? callerFile()
   const keys = resolveTargets(cache, target, fromFile)
@@ -116,7 +156,7 @@ function reload(target, options) {
   if (typeof file !== 'string') {
     throw invalidArgType('target', 'a Module object with a filename', target)
   }
-  return reloadKeys(cache, keys, file, fromFile, opts)
+  return reloadKeys(cache, reloadRoots(cache, keys, opts), file, fromFile, opts)
 }
 
 module.exports = { reload, reloadKeys, fileToLoad }

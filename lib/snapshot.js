@@ -21,7 +21,7 @@ const registry = require('./registry.js')
 const live = require('./live.js')
 const { executePlan, classifyBoundaries } = require('./engine.js')
 const { planRestore } = require('./restore-plan.js')
-const { liveCache } = require('./unload.js')
+const { liveCache, assertNotReentrant } = require('./unload.js')
 const { checkObject, parseKeep } = require('./options.js')
 const { invalidArgType, explain } = require('./errors.js')
 const { isOwnFile } = require('./targets.js')
@@ -116,6 +116,7 @@ class Recorder {
   }
 
   restore(keep) {
+    assertNotReentrant('restore')
     const cache = this.cache
     const requirers = []
     const requests = []
@@ -290,7 +291,15 @@ function isolate(fn, options) {
     finishAfterError(finish)
     throw error
   }
-  if (result !== null && (typeof result === 'object' || typeof result === 'function') && typeof result.then === 'function') {
+  let then
+  try {
+    // Reading `then` runs user code (a getter, a Proxy trap): if it throws, `fn` failed.
+    then = result !== null && (typeof result === 'object' || typeof result === 'function') ? result.then : undefined
+  } catch (error) {
+    finishAfterError(finish)
+    throw error
+  }
+  if (typeof then === 'function') {
     return Promise.resolve(result).then(
       (value) => {
         finish()

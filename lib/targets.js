@@ -7,7 +7,7 @@ const Module = require('node:module')
 const path = require('node:path')
 const { fileURLToPath, URL } = require('node:url')
 const { invalidArgType, invalidArgValue, explain } = require('./errors.js')
-const { isModuleLike } = require('./registry.js')
+const { isModuleLike, isLoading, ownValue } = require('./registry.js')
 
 const PACKAGE_ROOT = path.join(__dirname, '..')
 const OWN_FILES = new Set(['index.js', 'index.mjs', 'register.js', 'register.mjs'].map((f) => path.join(PACKAGE_ROOT, f)))
@@ -99,8 +99,10 @@ function keyForSpecifier(cache, specifier, fromFile) {
 }
 
 function keyForModule(cache, m) {
-  if (cache[m.filename] === m) return m.filename
-  if (cache[m.id] === m) return m.id
+  const filename = ownValue(m, 'filename')
+  const id = ownValue(m, 'id')
+  if (typeof filename === 'string' && cache[filename] === m) return filename
+  if (typeof id === 'string' && cache[id] === m) return id
   for (const key in cache) if (cache[key] === m) return key
   return undefined
 }
@@ -127,8 +129,9 @@ function resolveTargets(cache, target, fromFile, rules = {}) {
       key = keyForSpecifier(cache, fileURLToPath(item), fromFile)
     } else if (isModuleLike(item)) {
       key = keyForModule(cache, item)
-      if (key === undefined && typeof item.filename === 'string' && item.filename.endsWith('.node')) {
-        throw explain.nativeAddon(item.filename)
+      const filename = ownValue(item, 'filename')
+      if (key === undefined && typeof filename === 'string' && filename.endsWith('.node')) {
+        throw explain.nativeAddon(filename)
       }
     } else {
       const expected = 'a path, a file: URL, a specifier, a Module object, or an array of these'
@@ -136,11 +139,11 @@ function resolveTargets(cache, target, fromFile, rules = {}) {
     }
     if (key === undefined) continue
     const value = cache[key]
-    if (key.endsWith('.node') || (isModuleLike(value) && String(value.filename).endsWith('.node'))) {
+    if (key.endsWith('.node') || (isModuleLike(value) && String(ownValue(value, 'filename')).endsWith('.node'))) {
       throw explain.nativeAddon(key)
     }
     if (value === require.main && !rules.allowMain) throw explain.main(key)
-    if (isModuleLike(value) && value.loaded === false && value !== require.main) throw explain.loading(key)
+    if (isModuleLike(value) && value !== require.main && isLoading(value)) throw explain.loading(key)
     keys.add(key)
   }
   return [...keys]

@@ -4,6 +4,7 @@ const { explain } = require('./errors.js')
 const { parseUnloadOptions } = require('./options.js')
 const { callerFile, resolveTargets } = require('./targets.js')
 const { unloadTrees } = require('./engine.js')
+const { isDisposing } = require('./registry.js')
 
 const PROBE_KEY = '\0uncache-tree:probe'
 
@@ -30,14 +31,24 @@ function liveCache(api) {
 }
 
 /**
+ * Refuses an unloading call made while dispose handlers run (ERR_UNCACHE_REENTRANT): the running
+ * unload planned on the graph as it was and is about to cut it; a nested one would cut it under
+ * the outer's feet (the outer would then delete fresh modules or report gone ones).
+ */
+function assertNotReentrant(api) {
+  if (isDisposing()) throw explain.reentrant(api)
+}
+
+/**
  * See index.d.ts. `rootKeysOf` lets other public functions reuse the whole path with their
  * own way of choosing roots.
  */
 function uncacheTree(target, options) {
+  assertNotReentrant('uncacheTree')
   const opts = parseUnloadOptions(options)
   const cache = liveCache()
   const keys = resolveTargets(cache, target, opts.from ?? callerFile())
   return unloadTrees(cache, keys, opts)
 }
 
-module.exports = { uncacheTree, liveCache }
+module.exports = { uncacheTree, liveCache, assertNotReentrant }

@@ -282,7 +282,19 @@ pub fn plan_unload(
   // `kept` lists only the directly held, each with its distinct holders, in discovery order.
   direct.sort_by_key(|&(node, _)| node);
   direct.dedup();
-  let mut plan = Plan { removed, skipped: boundaries, ..Plan::default() };
+  // Skipped modules are the boundaries of what is unloaded: one that only a kept module
+  // requires stays with that module and is not the unload's business (a plugin that keeps a
+  // shared library which loads a `.node` addon must not report the addon).
+  let mut below_removed = Marks::new(n);
+  for &m in &members {
+    if removed_mark.get(m as usize) {
+      for c in g.children(m as usize) {
+        below_removed.set(c);
+      }
+    }
+  }
+  let skipped = boundaries.into_iter().filter(|&b| below_removed.get(b as usize)).collect();
+  let mut plan = Plan { removed, skipped, ..Plan::default() };
   let mut seen_kept = Marks::new(n);
   plan.holder_offsets.push(0);
   for &node in &kept_order {
@@ -479,6 +491,17 @@ pub(crate) mod tests {
     let p = plan(3, &[(0, 2), (1, 2)], &[0, H, H], &[1], Shared::Keep);
     assert_eq!(p.removed, vec![1, 2]);
     assert_eq!(p.cut_children_of, vec![0], "its stale edge is cut all the same");
+  }
+
+  #[test]
+  fn a_boundary_below_a_kept_module_only_is_not_skipped() {
+    // 0 live host -> 2 shared; 1 plugin (root) -> 2 shared -> 3 addon.node; plugin -> 4 addon2.node
+    let flags = [H, H, H, H | BOUNDARY, H | BOUNDARY];
+    let edges = [(0, 2), (1, 2), (2, 3), (1, 4)];
+    let p = plan(5, &edges, &flags, &[1], Shared::Keep);
+    assert_eq!(p.removed, vec![1]);
+    assert_eq!(p.kept, vec![2]);
+    assert_eq!(p.skipped, vec![4], "the addon only the kept module requires is not reported");
   }
 
   #[test]
