@@ -20,6 +20,39 @@ const BEHAVIOURS = ['throw', 'lazy', 'async', 'reenter-uncacheTree', 'reenter-in
 const NODE_MAJOR = Number(process.versions.node.split('.')[0])
 const { fail, Violation } = model
 
+/**
+ * Whether this version of the package rejects unknown option names (API.md, Robustness: an
+ * ERR_INVALID_ARG_VALUE RangeError). Until it does, the suite does not generate them: a typo
+ * would really unload.
+ */
+const REJECTS_UNKNOWN_OPTIONS = (() => {
+  try {
+    api.uncacheTree(path.join(os.tmpdir(), 'uncache-fuzz-probe-not-a-file.js'), { dryrun: true })
+  } catch (error) {
+    return error instanceof RangeError && error.code === 'ERR_INVALID_ARG_VALUE'
+  }
+  return false
+})()
+
+/** What the runs did, so that a passing run can be seen to exercise something. */
+const stats = {
+  sequences: 0,
+  apiCalls: 0,
+  removedModules: 0,
+  callsRemoving: 0,
+  thrown: 0,
+  kept: 0,
+  skipped: 0,
+  pinned: 0,
+  disposeErrors: 0,
+  reloadsOk: 0,
+  reloadsRolledBack: 0,
+  restores: 0,
+  isolates: 0,
+  edits: 0,
+  codes: {},
+}
+
 // UNCACHE_FUZZ_SKIP=feature,feature… leaves out features with a known, reported bug, so that a
 // run can look for the next one (features: an op `t`, an edit `e`, a mock shape, a dispose
 // behaviour, `thenThrows`, `tree`). Never set in npm test.
@@ -31,6 +64,9 @@ function skipped(op) {
 
 // ---------------------------------------------------------------- generators
 
+/** `arb` once in `n` draws, else null (fc.option's `freq` is the other way round). */
+const rarely = (arb, n) => fc.oneof({ weight: n - 1, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: arb })
+
 const moduleArb = fc.record({
   kind: fc.constantFrom('js', 'js', 'js', 'js', 'js', 'json', 'addon'),
   deps: fc.array(fc.nat(7), { maxLength: 3 }),
@@ -41,8 +77,10 @@ const moduleArb = fc.record({
 })
 
 const graphArb = fc.array(moduleArb, { minLength: 2, maxLength: 8 })
+// The requires that load the graph before the operations (a graph with nothing loaded tests little).
+const preludeArb = fc.array(fc.record({ t: fc.constant('require'), via: fc.nat(2), m: fc.nat(7) }), { minLength: 1, maxLength: 4 })
 const ref = fc.nat(11) // an entity: a generated module, else a mock or hand-compiled entry (modulo)
-const keepArb = fc.option(fc.record({ kind: fc.constantFrom('regexp', 'function'), mods: fc.array(ref, { minLength: 1, maxLength: 2 }) }), { freq: 3 })
+const keepArb = rarely(fc.record({ kind: fc.constantFrom('regexp', 'function'), mods: fc.array(ref, { minLength: 1, maxLength: 2 }) }), 4)
 const sharedArb = fc.constantFrom(undefined, 'keep', 'remove')
 
 const leafOps = [
@@ -53,15 +91,16 @@ const leafOps = [
     arbitrary: fc.record({
       t: fc.constant('uncache'),
       targets: fc.array(ref, { minLength: 1, maxLength: 3 }),
-      bad: fc.option(fc.constantFrom('addon', 'builtin', 'missing'), { freq: 8 }),
+      bad: rarely(fc.constantFrom('addon', 'builtin', 'missing'), 10),
+      typo: rarely(fc.constantFrom('dryrun', 'Shared', 'keeps'), 12),
       shared: sharedArb,
       keep: keepArb,
-      dryRun: fc.boolean(),
+      dryRun: rarely(fc.constant(true), 4),
     }),
   },
   {
     weight: 3,
-    arbitrary: fc.record({ t: fc.constant('invalidate'), targets: fc.array(ref, { minLength: 1, maxLength: 2 }), keep: keepArb, dryRun: fc.boolean() }),
+    arbitrary: fc.record({ t: fc.constant('invalidate'), targets: fc.array(ref, { minLength: 1, maxLength: 2 }), keep: keepArb, dryRun: rarely(fc.constant(true), 4) }),
   },
   {
     weight: 3,
@@ -69,8 +108,8 @@ const leafOps = [
       t: fc.constant('reload'),
       m: ref,
       deps: fc.array(fc.nat(7), { maxLength: 3 }),
-      throws: fc.boolean(),
-      depThrows: fc.option(fc.nat(7), { freq: 6 }),
+      throws: rarely(fc.constant(true), 3),
+      depThrows: rarely(fc.nat(7), 6),
       tree: fc.constantFrom(undefined, true, false),
       shared: sharedArb,
       keep: keepArb,
@@ -80,14 +119,14 @@ const leafOps = [
   { weight: 1, arbitrary: fc.record({ t: fc.constant('restore'), s: fc.nat(1) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('edit'), e: fc.constant('delete'), m: ref }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('edit'), e: fc.constant('push'), from: ref, m: ref }) },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant('edit'), e: fc.constant('replaceChildren'), m: ref, extra: fc.option(ref) }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('edit'), e: fc.constant('replaceChildren'), m: ref, extra: rarely(ref, 2) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('edit'), e: fc.constant('freezeChildren'), m: ref }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('edit'), e: fc.constant('parentGetter'), m: ref }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('edit'), e: fc.constant('proxyExports'), m: ref, revoked: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('edit'), e: fc.constant('mock'), shape: fc.constantFrom('plain', 'moduleShaped', 'nullChildren') }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('edit'), e: fc.constant('handCompiled'), deps: fc.array(fc.nat(7), { maxLength: 2 }) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('edit'), e: fc.constant('freezePathCache') }) },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant('edit'), e: fc.constant('rewrite'), m: ref, deps: fc.array(fc.nat(7), { maxLength: 3 }), throws: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('edit'), e: fc.constant('rewrite'), m: ref, deps: fc.array(fc.nat(7), { maxLength: 3 }), throws: rarely(fc.constant(true), 3) }) },
 ]
 
 const { ops: opsArb } = fc.letrec((tie) => ({
@@ -258,6 +297,9 @@ class Sequence {
       const diff = model.diffStates(before, after)
       if (diff.length > 0) fail(`${label}: threw ${plan.throws} but changed the graph:\n    ${diff.join('\n    ')}`)
       if (runs.size > 0) fail(`${label}: threw ${plan.throws} after running dispose handlers`)
+      stats.apiCalls++
+      stats.thrown++
+      stats.codes[plan.throws] = (stats.codes[plan.throws] ?? 0) + 1
       return { threw: thrown }
     }
     if (threw) {
@@ -277,6 +319,7 @@ class Sequence {
     this.checkDispose(label, plan, runs, report)
     model.checkLive(before, after, plan, report, label, { loads, restore, allowedNewKeys: (k) => path.basename(k).startsWith('cleanup-') })
     this.checkLazyParents(label, plan, before, after)
+    count(report)
     return { report, result, before, after, plan }
   }
 
@@ -363,10 +406,11 @@ class Sequence {
     if (op.shared !== undefined) options.shared = op.shared
     if (keep.option !== undefined) options.keep = keep.option
     if (op.dryRun) options.dryRun = true
+    if (op.typo && REJECTS_UNKNOWN_OPTIONS) options[op.typo] = true
     const target = targets.length === 1 ? targets[0] : targets
     const label = `step ${this.step}: uncacheTree(${describeTargets(this, targets)}, ${describeOptions(options)})`
     this.say(label)
-    this.checked(label, { api: 'uncacheTree', targets, shared: op.shared, keep: keep.predicate, dryRun: op.dryRun }, () => api.uncacheTree(target, options), { dryRun: op.dryRun })
+    this.checked(label, { api: 'uncacheTree', targets, shared: op.shared, keep: keep.predicate, dryRun: op.dryRun, unknownOption: options[op.typo] === true ? op.typo : undefined }, () => api.uncacheTree(target, options), { dryRun: op.dryRun })
   }
 
   opInvalidate(op) {
@@ -473,6 +517,7 @@ class Sequence {
       }
       const diff = model.diffStates(before, after)
       if (diff.length > 0) fail(`${label}: the reload failed, and the rollback left the graph changed:\n    ${diff.join('\n    ')}`)
+      stats.reloadsRolledBack++
       return
     }
     if (predicted) fail(`${label}: the new code throws, but reload() returned`)
@@ -485,6 +530,8 @@ class Sequence {
     if (!(fresh instanceof Module)) fail(`${label}: ${file} is not cached after the reload`)
     if (this.graph[k].kind !== 'addon' && fresh.exports.version !== this.versions[k]) fail(`${label}: the reloaded exports are version ${fresh.exports.version}, not ${this.versions[k]}`)
     if (model.slotParent(fresh) !== require.cache[anchor]) fail(`${label}: the new module's parent is not the calling file (options.from)`)
+    stats.reloadsOk++
+    count(report)
   }
 
   opSnapshot() {
@@ -502,6 +549,7 @@ class Sequence {
     this.say(label)
     const out = this.checked(label, { api: 'restore', baseline: s.baseline }, () => s.snap.restore(), { restore: true })
     s.baseline = new Map(out.after.keys.map((k, i) => [k, out.after.values[i]]))
+    stats.restores++
   }
 
   opIsolate(op, canAwait) {
@@ -552,6 +600,8 @@ class Sequence {
       model.checkReport(before, plan, restoreReport, `${label} (its restore)`)
       this.checkDispose(`${label} (its restore)`, plan, restoreRuns, restoreReport)
       model.checkLive(before, after, plan, restoreReport, `${label} (its restore)`, { restore: true, allowedNewKeys: (k) => path.basename(k).startsWith('cleanup-') })
+      stats.isolates++
+      count(restoreReport)
     }
     if (isAsync) {
       let promise
@@ -585,6 +635,7 @@ class Sequence {
   }
 
   opEdit(op) {
+    stats.edits++
     const cache = require.cache
     switch (op.e) {
       case 'delete': {
@@ -746,6 +797,16 @@ class Sequence {
   }
 }
 
+function count(report) {
+  stats.apiCalls++
+  stats.removedModules += report.removed.length
+  if (report.removed.length > 0) stats.callsRemoving++
+  stats.kept += report.kept.length
+  stats.skipped += report.skipped.length
+  stats.pinned += report.pinned.length
+  stats.disposeErrors += report.errors.length
+}
+
 function describeTargets(seq, targets) {
   const names = targets.map((t) => (t.startsWith(seq.dir) ? path.basename(t) : t === ADDON ? '<addon>' : t))
   return names.length === 1 ? names[0] : `[${names.join(', ')}]`
@@ -763,6 +824,7 @@ function describeOptions(options) {
 
 /** Runs one sequence; throws a Violation (or any error) when a check fails. */
 async function runSequence(graph, ops, log) {
+  stats.sequences++
   const seq = new Sequence(graph, ops, log)
   current = seq
   try {
@@ -778,7 +840,7 @@ async function runSequence(graph, ops, log) {
 }
 
 function sequenceProperty() {
-  return fc.asyncProperty(graphArb, opsArb, (graph, ops) => runSequence(graph, ops, null))
+  return fc.asyncProperty(graphArb, preludeArb, opsArb, (graph, prelude, ops) => runSequence(graph, [...prelude, ...ops], null))
 }
 
 /** A standalone script that replays one sequence with a step-by-step log. */
@@ -817,7 +879,8 @@ async function fuzz({ runs, seed, reproDir = path.join(os.tmpdir(), 'uncache-fuz
   const ms = Number(process.hrtime.bigint() - started) / 1e6
   const out = { failed: details.failed, seed, runs: details.numRuns, ms, shrinks: details.numShrinks }
   if (details.failed) {
-    const [graph, ops] = details.counterexample
+    const [graph, prelude, rest] = details.counterexample
+    const ops = [...prelude, ...rest]
     fs.mkdirSync(reproDir, { recursive: true })
     const script = path.join(reproDir, `repro-${process.versions.node.split('.')[0]}-${seed}-${Date.now()}.cjs`)
     fs.writeFileSync(script, reproScript(graph, ops, { seed, error: details.errorInstance }))
@@ -828,4 +891,4 @@ async function fuzz({ runs, seed, reproDir = path.join(os.tmpdir(), 'uncache-fuz
   return out
 }
 
-module.exports = { fuzz, replay, runSequence, graphArb, opsArb, NODE_MAJOR, ADDON }
+module.exports = { fuzz, replay, runSequence, graphArb, opsArb, stats, NODE_MAJOR, ADDON, REJECTS_UNKNOWN_OPTIONS }

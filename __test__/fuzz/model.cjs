@@ -396,6 +396,8 @@ function expectedPlan(state, op) {
   let kept = []
   let skipped = []
   let boundariesOfTree = new Map()
+  // Options are validated before targets: an unknown name is a RangeError, nothing changes.
+  if (op.unknownOption !== undefined) return { throws: 'ERR_INVALID_ARG_VALUE' }
   if (op.api === 'uncacheTree' || op.api === 'invalidate' || op.api === 'reload') {
     const targets = op.api === 'reload' ? [op.target] : op.targets
     const r = resolveRoots(state, targets, { keep: op.keep, allowMain: op.api === 'invalidate' })
@@ -525,7 +527,8 @@ function checkReport(state, plan, report, label) {
   for (const p of report.pinned) {
     if (!removedKeySet.has(p.id)) fail(`${label}: pinned ${show(p)} is not in removed`)
     if (p.by === 'unwritable') {
-      if (!plan.pinnedMust.has(p.id)) fail(`${label}: pinned ${show(p)} but no unwritable reference reaches it`)
+      // UNCACHE_FUZZ_SKIP=falsePins: F18 of the findings (a search for other bugs only).
+      if (!plan.pinnedMust.has(p.id) && !/(^|,)falsePins(,|$)/.test(process.env.UNCACHE_FUZZ_SKIP ?? '')) fail(`${label}: pinned ${show(p)} but no unwritable reference reaches it`)
     } else if (p.by === 'last-parent') {
       if (!plan.pinnedLastParent.has(p.id)) fail(`${label}: pinned ${show(p)} but it is no survivor's recorded parent (Node ${process.version})`)
     } else {
@@ -571,16 +574,19 @@ function checkLive(before, after, plan, report, label, { loads = false, restore 
   for (const v of after.values) if (!removed.has(v)) survivors.add(v)
   for (const p of after.proxies) if (!removed.has(p)) survivors.add(p)
   const isPinned = (m) => pinned.has(before.keyOf.get(m))
+  // A stale module (other code deleted its cache key) that the unload cut has no id to be listed
+  // under: an unwritable reference to it is all that can be, and it cannot be reported.
+  const excused = (m, unwritable) => isPinned(m) || (unwritable && !before.keyOf.has(m))
   for (const s of survivors) {
     const n = after.nodes.get(s)
     if (!n) continue
     if (n.children) {
       for (const c of n.children) {
-        if (removed.has(c) && !isPinned(c)) fail(`${label}: removed ${removedId(c)} is still in the children of ${idOf(after, s)}`)
+        if (removed.has(c) && !excused(c, n.childrenUnwritable)) fail(`${label}: removed ${removedId(c)} is still in the children of ${idOf(after, s)}`)
       }
     }
     if (removed.has(n.parent) && !isPinned(n.parent)) fail(`${label}: removed ${removedId(n.parent)} is still the recorded parent of ${idOf(after, s)}`)
-    if (removed.has(n.shownParent) && !isPinned(n.shownParent)) fail(`${label}: removed ${removedId(n.shownParent)} is still ${idOf(after, s)}.parent`)
+    if (removed.has(n.shownParent) && !excused(n.shownParent, n.parentUnwritable)) fail(`${label}: removed ${removedId(n.shownParent)} is still ${idOf(after, s)}.parent`)
   }
   for (let i = 0; i < after.keys.length; i++) {
     if (removed.has(after.values[i]) && !isPinned(after.values[i])) fail(`${label}: removed ${removedId(after.values[i])} is still in require.cache under ${after.keys[i]}`)

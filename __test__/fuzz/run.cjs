@@ -5,7 +5,7 @@
 // the rate. On a failure the shrunk sequence is written as a standalone script; its path and
 // contents are printed and the exit code is 1.
 const { parseArgs } = require('node:util')
-const { fuzz } = require('./harness.cjs')
+const { fuzz, stats } = require('./harness.cjs')
 
 async function main() {
   const { values } = parseArgs({
@@ -20,6 +20,7 @@ async function main() {
   console.log(`uncache-tree fuzz: ${runs} sequences, seed ${seed}, Node ${process.version}`)
   const out = await fuzz({ runs, seed, reproDir: values['repro-dir'] })
   const rate = (out.runs / (out.ms / 1000)).toFixed(0)
+  console.log(`exercised: ${JSON.stringify(stats)}`)
   if (!out.failed) {
     console.log(`passed: ${out.runs} sequences in ${(out.ms / 1000).toFixed(1)} s (${rate} sequences/s), seed ${seed}`)
     return
