@@ -12,8 +12,13 @@ export type Target = string | URL | NodeModule | ReadonlyArray<string | URL | No
 /** Why a module the unload met was left loaded. */
 export type SkipReason = 'native-addon' | 'main' | 'loading' | 'not-a-module' | 'kept-by-option' | 'declined'
 
-/** What still holds a removed module's old instance inside Node, out of any library's reach. */
-export type PinnedBy = 'esm-loader' | 'require-esm' | 'last-parent'
+/**
+ * What still holds a removed module's old instance, out of this library's reach: Node's ESM loader,
+ * require(esm), Node >= 22's private last-parent slot, or a reference other code made
+ * unchangeable (`unwritable`: a frozen or sealed `children` array, a getter-only or read-only
+ * `parent`, a locked `require.cache` entry).
+ */
+export type PinnedBy = 'esm-loader' | 'require-esm' | 'last-parent' | 'unwritable'
 
 /**
  * What an unload did. Every id is a `require.cache` key (an absolute filename; the main module
@@ -26,11 +31,11 @@ export interface UnloadReport {
   kept: { id: string; heldBy: string[] }[]
   /** Modules met and left loaded, with the reason. A skipped module is not walked: its dependencies stay with it. */
   skipped: { id: string; reason: SkipReason; blocked?: string[] }[]
-  /** Removed modules whose old instance Node still holds: the ESM loader (`esm-loader`), require(esm) (`require-esm`), or on Node >= 22 a surviving module's private last-parent slot (`last-parent`, one old shell, bounded). A subset of `removed`. */
+  /** Removed modules whose old instance is still held: by the ESM loader (`esm-loader`), require(esm) (`require-esm`), on Node >= 22 a surviving module's private last-parent slot (`last-parent`, one old shell, bounded), or a reference that cannot be changed (`unwritable`: everything else was cut, and the unload did not throw). A subset of `removed`. */
   pinned: { id: string; by: PinnedBy }[]
   /** `Module._pathCache` entries dropped (they pointed at removed files). */
   pathCacheEntries: number
-  /** What dispose handlers threw; unloading went on. */
+  /** What dispose handlers threw; unloading went on. A rejection of an async handler (not awaited) is appended when it settles. A nested unloading call from a handler lands here as `ERR_UNCACHE_REENTRANT`. */
   errors: unknown[]
 }
 
@@ -104,8 +109,12 @@ export function invalidate(changed: Target, options?: InvalidateOptions): Unload
 export interface ReloadOptions {
   /** Where a relative or bare `target` resolves from, and the module that requires the new version. Default: the calling file. */
   from?: string | URL
-  /** Importers never unloaded, as in {@link invalidate}. */
+  /** Modules never unloaded (in the tree and among the importers), as in {@link uncacheTree}. */
   keep?: RegExp | ((id: string) => boolean)
+  /** For the target's tree, as in {@link uncacheTree}: `'keep'` (default) leaves dependencies that live modules outside the tree use loaded, with their identity. */
+  shared?: 'keep' | 'remove'
+  /** `true` (default): unload the target's whole tree, reference counted, so every file of it is read anew. `false`: only the target and its importers (invalidate semantics). */
+  tree?: boolean
 }
 
 /** What {@link reload} throws, and {@link watch} hands to `onError`, when the new code throws. */
@@ -113,14 +122,16 @@ export interface ReloadFailedError extends UncacheError {
   readonly code: 'ERR_UNCACHE_RELOAD_FAILED'
   /** The file being reloaded (the target, or watch()'s entry). */
   readonly id: string
-  /** What the new code threw (SyntaxError, a throw at the top, MODULE_NOT_FOUND for a deleted file...). */
+  /** What the new code threw (SyntaxError, a throw at the top, MODULE_NOT_FOUND for a deleted file...). The message names the file and line that threw when its stack tells (another file of the tree than the target, often). */
   readonly cause: unknown
   /** The invalidate report: every id in `removed` was put back; `errors` has what dispose handlers threw. */
   readonly report: UnloadReport
 }
 
 /**
- * `invalidate(target)`, then `require(target)` again as the calling file (the new module's parent).
+ * Unloads the target's tree as {@link uncacheTree} does and every importer of the target as
+ * {@link invalidate} does (`tree: false`: the target and its importers only), then requires the
+ * target again as the calling file (the new module's parent).
  * The old version's dispose handlers run before the new code loads (a server frees its port first).
  * When the new code throws while loading (or an accept callback or self-accepting module's new code
  * does), everything is put back as it was before the unload: the same Module objects under the same
@@ -223,8 +234,8 @@ export function isolate<T>(fn: () => T, options?: IsolateOptions): T
 export interface Hot {
   /** The object the previous instance's dispose handlers filled (possibly empty); `undefined` for a first instance or after an instance without dispose handlers. */
   readonly data: Record<string, any> | undefined
-  /** Runs `handler(data)` just before this module is unloaded, by any unloading function (uncacheTree, invalidate, reload, watch, snapshot restore): close servers, clear timers, remove listeners, store state in `data`. Importers' handlers run first; a throwing handler lands in `report.errors`. Each instance is disposed once. */
-  dispose(handler: (data: Record<string, any>) => void): void
+  /** Runs `handler(data)` just before this module is unloaded, by any unloading function (uncacheTree, invalidate, reload, watch, snapshot restore): close servers, clear timers, remove listeners, store state in `data`. Importers' handlers run first; a throwing handler lands in `report.errors`, and so does the rejection of an async one (it is not awaited). Each instance is disposed once. A plain `require()` in a handler is fine (the module it loads never gets the dying module as parent); calling an unloading function there throws `ERR_UNCACHE_REENTRANT` (schedule it with `setImmediate`). */
+  dispose(handler: (data: Record<string, any>) => void | Promise<void>): void
   /** No deps: this module accepts its own updates (unloaded and required again by the library; its importers stay). `errorHandler(error, { moduleId })` gets the error if its new code throws. */
   accept(errorHandler?: (error: unknown, info: { moduleId: string }) => void): void
   /** Deps (resolved from this module now; an unresolvable one throws `ERR_UNCACHE_UNRESOLVED`): updates of them stop here; this module stays and `callback(updatedIds)` runs before `invalidate` returns, once per distinct callback, with the ids of these deps that were unloaded. Re-require them in the callback. */
@@ -360,6 +371,7 @@ export type UncacheErrorCode =
   | 'ERR_UNCACHE_UNSUPPORTED_RUNTIME'
   | 'ERR_UNCACHE_RELOAD_FAILED'
   | 'ERR_UNCACHE_ISOLATE_OVERLAP'
+  | 'ERR_UNCACHE_REENTRANT'
   | 'ERR_UNCACHE_DOCTOR_LOAD_FAILED'
 
 /**

@@ -1,7 +1,8 @@
 'use strict'
 // isolate(fn): fn runs between a snapshot and its restore; async functions are awaited; the
 // restore also runs when fn throws or rejects; isolates nest; two isolates that overlap in time
-// without being nested are refused (ERR_UNCACHE_ISOLATE_OVERLAP). Against ../shared/API.md.
+// without being nested are refused (ERR_UNCACHE_ISOLATE_OVERLAP). Against the API contract in
+// README.md/index.d.ts.
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const { isolate, verifyCollected, UncacheError } = require('..')

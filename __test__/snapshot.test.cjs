@@ -2,7 +2,8 @@
 // snapshot(): restore() unloads what was loaded since, keeps what was loaded before with its
 // identity, cuts the edges from old modules to new ones, keeps .node addons, works with
 // verifyCollected and dispose handlers, and costs what was loaded since (it reads neither the
-// whole require.cache graph nor Module._pathCache). Against ../shared/API.md, `snapshot`.
+// whole require.cache graph nor Module._pathCache). Against the API contract in
+// README.md/index.d.ts, `snapshot`.
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const Module = require('node:module')
@@ -287,15 +288,32 @@ test('Module._pathCache: the entries naming removed files go, found without read
   assert.deepEqual(remaining, [], 'no entry names a removed file')
   assert.ok(Object.values(pathCache).includes(t.file('feature/c.js')), 'entries of a file loaded before stay')
 
-  // The same check catches a full scan: uncacheTree reads every entry.
+  // uncacheTree finds the entries through the same index; replacing the _pathCache object
+  // forces one rebuild of the index (a full read, which the same counter sees).
   require(t.file('feature/index.js'))
   uncount = countEnumerations()
+  let unloaded
   try {
-    uncacheTree(t.file('feature/index.js'))
+    unloaded = uncacheTree(t.file('feature/index.js'))
   } finally {
     uncount()
   }
-  assert.ok(enumerations > 0, 'a full scan would have been seen')
+  assert.equal(enumerations, 0, 'uncacheTree did not enumerate Module._pathCache either')
+  const gone = new Set(unloaded.removed)
+  assert.ok(unloaded.pathCacheEntries > 0)
+  assert.deepEqual(Object.keys(pathCache).filter((k) => gone.has(pathCache[k])), [])
+
+  // Another object put in place of Module._pathCache is indexed anew at the next call.
+  Module._pathCache = { ...pathCache }
+  try {
+    require(t.file('feature/index.js'))
+    const again = uncacheTree(t.file('feature/index.js'))
+    const current = Module._pathCache
+    assert.ok(again.pathCacheEntries > 0)
+    assert.deepEqual(Object.keys(current).filter((k) => again.removed.includes(current[k])), [])
+  } finally {
+    Module._pathCache = pathCache
+  }
 })
 
 test('a long children array of a module loaded before is read only past its mark', () => {

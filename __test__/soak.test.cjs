@@ -1,7 +1,7 @@
 'use strict'
 // Soak test (issue 2): a tree whose modules each hold a 1 MiB ArrayBuffer is loaded and unloaded
-// more than a thousand times in the scenarios of node-internals.md §2 and its Addendum, and after
-// forced garbage collection no more than one old generation may be alive (the bounded
+// more than a thousand times in the scenarios of docs/node-internals.md §2 and its Addendum, and
+// after forced garbage collection no more than one old generation may be alive (the bounded
 // `kLastModuleParent` pin of Node >= 22) and ArrayBuffer memory may not have grown by 2 MB.
 //
 // The same check runs on plain `delete require.cache[...]` of the tree's keys, which is what most
@@ -124,7 +124,7 @@ function fixtureFiles(scenario, mode) {
   files['lib.js'] = `'use strict'\n${track('lib')}\nmodule.exports = { name: 'lib', loadedAt: Date.now() }\n`
   // The host stays loaded all run long; its `children` is where plain delete leaks. In keptdep it
   // requires lib.js only after a.js did, so lib's first parent is a tree module: the case that
-  // leaves the bounded last-parent pin on Node >= 22 (node-internals.md §1a row 3).
+  // leaves the bounded last-parent pin on Node >= 22 (docs/node-internals.md §1a row 3).
   files['host.js'] = [
     "'use strict'",
     'exports.load = () => {',

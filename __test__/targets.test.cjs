@@ -1,5 +1,6 @@
 'use strict'
-// Every kind of target API.md accepts, resolved exactly as require() would resolve it.
+// Every kind of target the API contract (README.md/index.d.ts) accepts, resolved exactly as
+// require() would resolve it.
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')

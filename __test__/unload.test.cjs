@@ -1,6 +1,6 @@
 'use strict'
-// uncacheTree(): the reference-counted unload, every cut of node-internals.md §5, the report,
-// the guards and the errors, line by line against ../shared/API.md.
+// uncacheTree(): the reference-counted unload, every cut of docs/node-internals.md §5, the report,
+// the guards and the errors, line by line against the API contract in README.md/index.d.ts.
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
@@ -253,7 +253,8 @@ test('Module._pathCache entries that resolve to removed files are dropped, so re
   for (const value of Object.values(Module._pathCache)) assert.notEqual(value, t.file('dep.js'))
   fs.rmSync(t.file('dep.js'))
   fs.writeFileSync(t.file('dep.json'), '"json"')
-  // node-internals.md §1b row 18: a re-require must come on a later tick than the entry's top level.
+  // docs/node-internals.md §1b row 18: a re-require must come on a later tick than the entry's
+  // top level.
   await new Promise((resolve) => setImmediate(resolve))
   assert.equal(load(), 'json')
 })

@@ -55,8 +55,8 @@ test('a module the test itself still holds is reported alive; the rest collected
 })
 
 test('holding a dependency also keeps its first requirer alive on Node >= 22 (Node\'s private parent slot)', async () => {
-  // node-internals.md §1a row 3: since Node 22 every Module keeps its first requirer in a slot
-  // that no API clears, so whoever holds b.js also holds a.js. Node 20 has no such slot.
+  // docs/node-internals.md §1a row 3: since Node 22 every Module keeps its first requirer in a
+  // slot that no API clears, so whoever holds b.js also holds a.js. Node 20 has no such slot.
   const t = abc()
   require(t.file('a.js'))
   let held = require.cache[t.file('b.js')]

@@ -1,5 +1,5 @@
 'use strict'
-// The benchmark's baseline: uncache-tree's unload algorithm (node-internals.md §5, shared:
+// The benchmark's baseline: uncache-tree's unload algorithm (docs/node-internals.md §5, shared:
 // 'keep') written in plain JavaScript, no native code. uncache-tree is measured against this,
 // so it is written to be as fast as plain JS gets, not as a strawman:
 //
@@ -10,7 +10,7 @@
 //   fixpoint and the importers-first order never read `children` of live objects again.
 // - Marks are typed arrays indexed by closure position; no per-module objects are allocated.
 // - Nothing is ever written to Module objects except the cuts themselves (tagging them would
-//   turn them into slow dictionary-mode objects on Node >= 22, napi.md §3.4).
+//   turn them into slow dictionary-mode objects on Node >= 22, docs/napi.md §3.4).
 //
 // Steps: (0) gather the holders (cached values, plus requirers outside the cache found through
 // `parent`); (1) forward closure over `children`, not entering `.node` addons, the main module

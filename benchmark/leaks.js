@@ -11,7 +11,7 @@
 // - clear-module@4: `clearModule('./a')`, then `require('./a')`
 // - uncache-tree: `uncacheTree('./a')`, then `require('./a')`
 //
-// Scenarios (node-internals.md §2 and its Addendum): the tree a -> {b, c} -> shared, every
+// Scenarios (docs/node-internals.md §2 and its Addendum): the tree a -> {b, c} -> shared, every
 // module holding a filled buffer of --kib KiB.
 // - closed: a host module that stays loaded requires the tree and reloads it
 // - crossref: a second live module requires shared.js again after each load

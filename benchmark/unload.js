@@ -10,7 +10,7 @@
 //   (a) plugin: unload plugin/index.js and its private tree; the main-graph modules it uses
 //       must stay (reference counting);
 //   (b) whole graph: unload index.js and everything below it.
-// Method (docs/style.md): every contender runs in this one process, interleaved round-robin
+// Method: every contender runs in this one process, interleaved round-robin
 // with the order rotated each sample; gc() before every timed call; medians with p25-p75; the
 // ratio is to the plain-JS baseline (baseline-unload.js, the same algorithm as uncache-tree).
 //

@@ -1,7 +1,7 @@
 'use strict'
 // One unload, start to finish: flatten the live graph, let the native core plan it, run the
 // dispose hooks, apply the cuts, report. The plan is complete before anything changes
-// (steps 3-7 of node-internals.md §5 destroy the edges the plan is computed from).
+// (steps 3-7 of docs/node-internals.md §5 destroy the edges the plan is computed from).
 const native = require('./native.js')
 const live = require('./live.js')
 const registry = require('./registry.js')
@@ -60,7 +60,7 @@ function removedEntries(graph, removed) {
   return { keys, values }
 }
 
-function describePlan(graph, plan, reasons, entries, staleKeys) {
+function describePlan(graph, plan, reasons, entries) {
   const ids = graph.ids
   const report = emptyReport()
   report.removed = entries.keys
@@ -90,7 +90,6 @@ function describePlan(graph, plan, reasons, entries, staleKeys) {
     }
   }
   for (const [id, by] of pinned) report.pinned.push({ id, by })
-  report.pathCacheEntries = staleKeys.length
   return report
 }
 
@@ -105,9 +104,6 @@ function prepareGraph(cache) {
 /**
  * The second half of every unload, whoever made the plan: report, dispose hooks, cuts.
  * `plan` has the shape of the native core's UnloadPlan (indices into `graph`).
- * `options.stalePathCacheKeys(filenames)`, when given, replaces the scan of every
- * Module._pathCache entry by a lookup of the keys the caller knows were used (snapshot restore:
- * its cost must follow what was loaded since, not the size of the caches).
  */
 function executePlan(cache, graph, plan, options) {
   const entries = removedEntries(graph, plan.removed)
@@ -117,18 +113,35 @@ function executePlan(cache, graph, plan, options) {
     const filename = registry.isModuleLike(value) ? live.filenameOf(value) : undefined
     if (filename !== undefined && filename !== entries.keys[e]) filenames.add(filename)
   }
-  const staleKeys = (options.stalePathCacheKeys ?? live.stalePathCacheKeys)(filenames)
-  const report = describePlan(graph, plan, graph.reasons, entries, staleKeys)
-  if (options.dryRun) return track(report, entries.keys, entries.values, true)
+  const staleKeys = live.stalePathCacheKeys(filenames)
+  const report = describePlan(graph, plan, graph.reasons, entries)
+  if (options.dryRun) {
+    // The same checks as the cuts, without the cuts: what a real call would report as pinned.
+    const predicted = live.applyCuts(cache, graph, plan, entries, staleKeys, { write: false })
+    return track(withCuts(report, predicted), entries.keys, entries.values, true)
+  }
   // reload() keeps what the cuts are about to change, to put it back if the new code throws.
   if (options.capture !== undefined) options.capture(live.captureCuts(cache, graph, plan, staleKeys))
   const modules = Array.from(plan.removed, (i) => graph.nodes[i]).filter(registry.isModuleLike)
   const lateRequirers = dispose(modules, report)
-  const cut = live.applyCuts(cache, graph, plan, entries, staleKeys, lateRequirers)
-  // What the cuts really did: a key that a dispose handler filled with a fresh module stayed.
+  const cut = live.applyCuts(cache, graph, plan, entries, staleKeys, { lateRequirers })
+  // A module compiled by hand never turns `loaded`; once out of the cache it would look like a
+  // createRequire proxy (a requirer that holds what it lists). Mark it as never live again.
+  for (const value of cut.values) {
+    if (registry.isModuleLike(value) && registry.ownValue(value, 'loaded') === false) registry.markAbandoned(value)
+  }
+  return track(withCuts(report, cut), cut.keys, cut.values, false)
+}
+
+/**
+ * The report as the cuts made it true: a key that a dispose handler filled with a fresh module
+ * stayed (not listed), references that could not be changed pin what they reach, and only the
+ * _pathCache entries really dropped are counted.
+ */
+function withCuts(report, cut) {
   if (cut.keys.length !== report.removed.length) {
-    const kept = new Set(cut.keys)
-    report.pinned = report.pinned.filter(({ id }) => kept.has(id))
+    const stayed = new Set(cut.keys)
+    report.pinned = report.pinned.filter(({ id }) => stayed.has(id))
   }
   report.removed = cut.keys
   if (cut.unwritable.size > 0) {
@@ -141,12 +154,7 @@ function executePlan(cache, graph, plan, options) {
     }
   }
   report.pathCacheEntries = cut.pathCacheEntries
-  // A module compiled by hand never turns `loaded`; once out of the cache it would look like a
-  // createRequire proxy (a requirer that holds what it lists). Mark it as never live again.
-  for (const value of cut.values) {
-    if (registry.isModuleLike(value) && registry.ownValue(value, 'loaded') === false) registry.markAbandoned(value)
-  }
-  return track(report, cut.keys, cut.values, false)
+  return report
 }
 
 // Not a closure: an error thrown by a dispose handler keeps its stack frames' functions alive
@@ -173,6 +181,15 @@ function dispose(modules, report) {
     registry.state.requireObservers.delete(observe)
   }
   return [...requirers]
+}
+
+/**
+ * The roots that the keep option skipped, then the plan's skipped modules: a root the walk met
+ * again (another root requires it) is listed once.
+ */
+function withSkippedRoots(skippedRoots, skipped) {
+  const listed = new Set(skippedRoots.map(({ id }) => id))
+  return [...skippedRoots, ...skipped.filter(({ id }) => !listed.has(id))]
 }
 
 /**
@@ -205,8 +222,8 @@ function unloadTrees(cache, rootKeys, options) {
     options.shared === 'remove',
   )
   const report = executePlan(cache, graph, plan, options)
-  report.skipped.unshift(...skippedRoots)
+  report.skipped = withSkippedRoots(skippedRoots, report.skipped)
   return report
 }
 
-module.exports = { unloadTrees, prepareGraph, executePlan, classifyBoundaries }
+module.exports = { unloadTrees, prepareGraph, executePlan, classifyBoundaries, withSkippedRoots }

@@ -11,7 +11,7 @@
 const native = require('./native.js')
 const live = require('./live.js')
 const hotState = require('./hot.js')
-const { prepareGraph, executePlan } = require('./engine.js')
+const { prepareGraph, executePlan, withSkippedRoots } = require('./engine.js')
 const { checkObject, checkBoolean, parseKeep } = require('./options.js')
 const { callerFile, parseFrom, resolveTargets } = require('./targets.js')
 const { liveCache, assertNotReentrant } = require('./unload.js')
@@ -135,6 +135,55 @@ function requireSelfAccepted(cache, graph, plan, report, failures, fromFile) {
 }
 
 /**
+ * reload()'s plan: the importers `invalidate` unloads, plus the trees of the roots it unloads,
+ * reference counted as uncacheTree counts them: a live module outside the tree keeps what it
+ * requires (an importer outside the tree too: a singleton both it and the tree use keeps its
+ * identity). A tree module that is also an importer (a require cycle) goes whoever holds it, so
+ * it is a root of the tree plan and keeps nothing. `kept` and the tree's boundaries come from
+ * the tree plan; the cut lists are made anew for the union.
+ */
+function withTrees(graph, importersPlan, rootNodes, shared) {
+  const n = graph.nodes.length
+  const removedMark = new Uint8Array(n)
+  for (const i of importersPlan.removed) removedMark[i] = 1
+  const targets = Uint32Array.from(rootNodes.filter((r) => removedMark[r] === 1))
+  if (targets.length === 0) return importersPlan
+  const inTree = native.forwardClosure(graph.offsets, graph.targets, graph.flags, targets)
+  const treeRoots = Uint32Array.from(inTree.filter((i) => removedMark[i] === 1))
+  const tree = native.planUnload(graph.offsets, graph.targets, graph.flags, graph.parent, treeRoots, shared === 'remove')
+  const removed = Array.from(importersPlan.removed)
+  for (const i of tree.removed) {
+    if (removedMark[i] === 0) {
+      removedMark[i] = 1
+      removed.push(i)
+    }
+  }
+  const listed = new Set(importersPlan.skipped)
+  const cutChildrenOf = []
+  const resetParentOf = []
+  for (let i = 0; i < n; i++) {
+    if (removedMark[i] === 1) continue
+    for (let e = graph.offsets[i]; e < graph.offsets[i + 1]; e++) {
+      if (removedMark[graph.targets[e]] === 1) {
+        cutChildrenOf.push(i)
+        break
+      }
+    }
+    if (graph.parent[i] >= 0 && removedMark[graph.parent[i]] === 1) resetParentOf.push(i)
+  }
+  return {
+    removed: Uint32Array.from(removed),
+    kept: tree.kept,
+    holderOffsets: tree.holderOffsets,
+    holders: tree.holders,
+    // The importers' boundaries first (declined ones carry `blocked` by position), then the tree's.
+    skipped: Uint32Array.from([...importersPlan.skipped, ...Array.from(tree.skipped).filter((i) => !listed.has(i))]),
+    cutChildrenOf: Uint32Array.from(cutChildrenOf),
+    resetParentOf: Uint32Array.from(resetParentOf),
+  }
+}
+
+/**
  * invalidate() on validated require.cache keys. Returns the report and the errors thrown by the
  * new code the library ran for accepting modules (`failures`, also in report.errors), which
  * reload() treats as a failed reload. `capture` (reload) receives what the cuts change.
@@ -165,7 +214,7 @@ function invalidateKeys(cache, keys, opts, { fromFile, capture } = {}) {
     declined,
   )
   for (const i of plan.declined) graph.reasons.set(i, 'declined')
-  const unloadPlan = {
+  let unloadPlan = {
     removed: plan.removed,
     kept: new Uint32Array(0),
     holderOffsets: Uint32Array.of(0),
@@ -174,12 +223,13 @@ function invalidateKeys(cache, keys, opts, { fromFile, capture } = {}) {
     cutChildrenOf: plan.cutChildrenOf,
     resetParentOf: plan.resetParentOf,
   }
+  if (opts.tree === true) unloadPlan = withTrees(graph, unloadPlan, rootNodes, opts.shared)
   const report = executePlan(cache, graph, unloadPlan, { dryRun: opts.dryRun, capture })
   for (let k = 0; k < plan.declined.length; k++) {
     const blocked = plan.blocked.subarray(plan.blockedOffsets[k], plan.blockedOffsets[k + 1])
     report.skipped[plan.skipped.length + k].blocked = Array.from(blocked, (r) => graph.ids[r])
   }
-  report.skipped.unshift(...skippedRoots)
+  report.skipped = withSkippedRoots(skippedRoots, report.skipped)
   const failures = []
   if (!opts.dryRun) {
     runAcceptHandlers(graph, plan, report, failures)

@@ -5,10 +5,10 @@
 // Module (or a cache value that is not one, or a requirer outside the cache), with its
 // `children` as CSR int arrays, its first parent, and flags. Identity lives in a Map, never on
 // the objects: adding and removing properties on Module objects turns them into slow
-// dictionary-mode objects on Node >= 22 (napi.md §3.4).
+// dictionary-mode objects on Node >= 22 (docs/napi.md §3.4).
 //
 // `applyCuts` then cuts every reference Node keeps to the removed modules, in the order and
-// with the guarantees of node-internals.md §5 (steps 3-7).
+// with the guarantees of docs/node-internals.md §5 (steps 3-7).
 const Module = require('node:module')
 const path = require('node:path')
 const { isProxy, isModuleNamespaceObject } = require('node:util').types
@@ -387,50 +387,55 @@ function filterInPlace(array, drop, start = 0) {
   return true
 }
 
-/** Module._pathCache entries whose resolved filename is in `filenames`. */
+/**
+ * Module._pathCache entries whose resolved filename is in `filenames`: O(filenames), through
+ * the index the registry keeps as Node makes entries (registry.pathCacheKeysOf).
+ */
 function stalePathCacheKeys(filenames) {
-  const pathCache = Module._pathCache
-  const stale = []
-  if (pathCache === null || typeof pathCache !== 'object' || isProxy(pathCache)) return stale
-  const keys = Object.keys(pathCache) // measured ~10% faster than for-in on 38k entries
-  for (let k = 0; k < keys.length; k++) if (filenames.has(ownValue(pathCache, keys[k]))) stale.push(keys[k])
-  return stale
+  return registry.pathCacheKeysOf(filenames)
 }
 
 /**
- * Sets the recorded parent of survivor `m` to undefined. For a Module, through Node's own
- * accessor (its slot accepts any value, even on a frozen module); an own `parent` property that
- * shadows it is cleared too when it is writable. Returns false when a reference to the old
- * parent may remain that we must not touch: an own accessor (a setter would be user code) or a
- * locked own property.
+ * Whether setParent(m, value) can leave no reference to the old parent: a Module's own slot
+ * always takes the value (Node's accessor, even on a frozen module); an own `parent` property
+ * that shadows it must be a writable data property (a setter would be user code), or already
+ * hold the value.
  */
-function resetParent(m) {
-  return setParent(m, undefined)
+function canSetParent(m, value) {
+  const own = Object.getOwnPropertyDescriptor(m, 'parent')
+  if (own === undefined) return m instanceof Module
+  if (!('value' in own)) return false
+  return own.writable || own.value === value
 }
 
-/** Sets the recorded parent of `m` as resetParent() does; false where it could not. */
+/** Sets the recorded parent of `m` (see canSetParent); returns false where it could not. */
 function setParent(m, value) {
   const own = Object.getOwnPropertyDescriptor(m, 'parent')
   if (m instanceof Module && parentAccessor?.set !== undefined) parentAccessor.set.call(m, value)
-  if (own === undefined) return m instanceof Module
-  if (!('value' in own) || !own.writable) return 'value' in own && own.value === value
-  m.parent = value
-  return true
+  if (own !== undefined && 'value' in own && own.writable) m.parent = value
+  return canSetParent(m, value)
+}
+
+/** The index of the first element of `array` at or after `start` that is in `drop`, or -1. */
+function firstDropped(array, drop, start) {
+  for (let k = start; k < array.length; k++) if (drop.has(array[k])) return k
+  return -1
 }
 
 /**
- * Cuts every reference Node keeps to the removed nodes, checking identity and writability as it
+ * Cuts every reference Node keeps to the removed nodes (`write`), or only finds out what could
+ * not be cut (a dry run: the same checks, no change). It checks identity and writability as it
  * goes, so it never throws and never leaves a reference half-changed:
  * - a require.cache key is deleted only while it still holds the object the plan was made for
  *   (a dispose handler may have loaded a fresh module under it);
- * - a `children` array or `parent` that cannot be changed is left whole, and the removed modules
- *   it still reaches (directly, or through removed modules whose own fields are locked too) are
- *   returned as `unwritable`;
+ * - a `children` array or `parent` that cannot be changed is left whole, and when its owner is
+ *   live (a holder) the removed modules it still reaches (directly, or through removed modules
+ *   whose own fields are locked too) are returned as `unwritable`;
  * - `lateRequirers` (modules that required something while dispose handlers ran) lose their
  *   edges to removed modules like any survivor.
  * @returns {{ keys: string[], values: unknown[], unwritable: Set<unknown>, pathCacheEntries: number }}
  */
-function applyCuts(cache, graph, plan, entries, staleKeys, lateRequirers = []) {
+function applyCuts(cache, graph, plan, entries, staleKeys, { lateRequirers = [], write = true } = {}) {
   // "Is this child removed?" through the identity index the graph already has, instead of a
   // Set of every removed object (one allocation per removed module on a whole-graph unload).
   const removedMark = new Uint8Array(graph.nodes.length)
@@ -443,32 +448,38 @@ function applyCuts(cache, graph, plan, entries, staleKeys, lateRequirers = []) {
     const key = entries.keys[e]
     const value = entries.values[e]
     if (cache[key] !== value) continue
-    try {
-      delete cache[key]
-    } catch {
+    if (Object.getOwnPropertyDescriptor(cache, key)?.configurable === false) {
       unwritable.add(value) // a locked require.cache entry: it stays, reported as pinned
+    } else if (write) {
+      delete cache[key]
     }
     keys.push(key)
     values.push(value)
   }
-  const cutChildren = (m, start) => {
+  const cutChildren = (m, start, pins) => {
     const children = childrenOf(m)
-    if (!filterInPlace(children, removedObjects, start)) {
-      for (const child of children) if (removedObjects.has(child)) unwritable.add(child)
+    const first = firstDropped(children, removedObjects, start)
+    if (first < 0) return
+    if (!isRewritable(children, first)) {
+      if (pins) for (const child of children) if (removedObjects.has(child)) unwritable.add(child)
+    } else if (write) {
+      filterInPlace(children, removedObjects, first)
     }
   }
+  const isHolder = (i) => (graph.flags[i] & HOLDER) !== 0
   // `cutChildrenFrom` (optional, one start index per cutChildrenOf entry) limits a cut to the
   // part of `children` that can hold removed modules.
   const cutFrom = plan.cutChildrenFrom
   for (let k = 0; k < plan.cutChildrenOf.length; k++) {
-    const m = graph.nodes[plan.cutChildrenOf[k]]
-    if (isModuleLike(m)) cutChildren(m, cutFrom === undefined ? 0 : cutFrom[k])
+    const i = plan.cutChildrenOf[k]
+    if (isModuleLike(graph.nodes[i])) cutChildren(graph.nodes[i], cutFrom === undefined ? 0 : cutFrom[k], isHolder(i))
   }
-  for (const m of lateRequirers) if (!removedObjects.has(m) && isModuleLike(m)) cutChildren(m, 0)
+  for (const m of lateRequirers) if (!removedObjects.has(m) && isModuleLike(m)) cutChildren(m, 0, true)
   for (const i of plan.resetParentOf) {
     const m = graph.nodes[i]
     const old = graph.nodes[graph.parent[i]]
-    if (parentOf(m) === old && !resetParent(m)) unwritable.add(old)
+    if (parentOf(m) !== old) continue
+    if (!(write ? setParent(m, undefined) : canSetParent(m, undefined)) && isHolder(i)) unwritable.add(old)
   }
   // Hygiene on the removed modules themselves: what they still point at only matters when one
   // of them stays reachable, and then it is part of what that one pins.
@@ -479,11 +490,13 @@ function applyCuts(cache, graph, plan, entries, staleKeys, lateRequirers = []) {
     const children = childrenOf(m)
     const reach = []
     if (children.length > 0) {
-      if (isRewritable(children, 0)) children.length = 0
-      else reach.push(...children)
+      if (!isRewritable(children, 0)) reach.push(...children)
+      else if (write) children.length = 0
     }
     const parent = parentOf(m)
-    if (parent !== undefined && parent !== null && !resetParent(m)) reach.push(parent)
+    if (parent !== undefined && parent !== null) {
+      if (!(write ? setParent(m, undefined) : canSetParent(m, undefined))) reach.push(parent)
+    }
     if (reach.length > 0) locked.set(m, reach)
   }
   if (unwritable.size > 0 && locked.size > 0) {
@@ -493,14 +506,16 @@ function applyCuts(cache, graph, plan, entries, staleKeys, lateRequirers = []) {
   }
   let pathCacheEntries = 0
   const pathCache = Module._pathCache
+  const forgotten = new Set()
   for (const key of staleKeys) {
-    try {
-      if (delete pathCache[key]) pathCacheEntries++
-    } catch {
-      // A locked entry holds a filename string, not a module: the next require() of that
-      // request finds the file again and loads it anew. Nothing to report as pinned.
-    }
+    // A locked entry holds a filename string, not a module: the next require() of that request
+    // finds the file again and loads it anew. Nothing to report as pinned.
+    if (Object.getOwnPropertyDescriptor(pathCache, key)?.configurable === false) continue
+    forgotten.add(pathCache[key])
+    if (write) delete pathCache[key]
+    pathCacheEntries++
   }
+  if (write) registry.forgetPaths(forgotten)
   return { keys, values, unwritable, pathCacheEntries }
 }
 
@@ -563,6 +578,13 @@ function flattenSince(cache, loaded, requirers) {
     if (p !== undefined) parent[i] = p
   }
   offsets[n] = targetList.length
+  // Live nodes hold (their locked references pin); a recorded requirer that was unloaded since
+  // does not, though its edges are cut like any other.
+  const flags = new Uint8Array(n)
+  for (let i = 0; i < n; i++) {
+    const m = nodes[i]
+    if (i < cachedCount || isCachedInstance(m) || holdsFromOutside(m)) flags[i] = HOLDER
+  }
   return {
     keys,
     keyNode: Int32Array.from(keys, (_, k) => k),
@@ -572,37 +594,9 @@ function flattenSince(cache, loaded, requirers) {
     offsets,
     targets: Int32Array.from(targetList),
     parent,
-    flags: new Uint8Array(n),
+    flags,
     cutFrom,
   }
-}
-
-/**
- * The Module._pathCache entries that the resolutions of `requests` ([requirer, Set of
- * request strings]) use, among those whose value is in `filenames`. Node keys an entry by the
- * request and the lookup paths of the requirer (`request + '\0' + paths.join('\0')`, paths
- * `['']` for an absolute request; the same on Node 20-26), so each key can be rebuilt and
- * looked up: O(requests), where `stalePathCacheKeys` reads every entry.
- */
-function stalePathCacheKeysFor(requests, filenames) {
-  if (typeof Module._resolveLookupPaths !== 'function') return stalePathCacheKeys(filenames)
-  const pathCache = Module._pathCache
-  const stale = new Set()
-  for (const [requirer, list] of requests) {
-    for (const request of list) {
-      if (Module.isBuiltin(request)) continue
-      let key
-      if (path.isAbsolute(request)) key = `${request}\0`
-      else {
-        const paths = Module._resolveLookupPaths(request, requirer)
-        if (!Array.isArray(paths) || paths.length === 0) continue
-        key = `${request}\0${paths.join('\0')}`
-      }
-      const value = pathCache[key]
-      if (value !== undefined && filenames.has(value)) stale.add(key)
-    }
-  }
-  return [...stale]
 }
 
 // ---- reload rollback: what the cuts change, kept to be put back ----
@@ -740,5 +734,4 @@ module.exports = {
   isCachedInstance,
   childCount,
   flattenSince,
-  stalePathCacheKeysFor,
 }

@@ -15,11 +15,15 @@
 // 3. Which modules are loading *now*: `loaded === false` is also true of modules compiled by
 //    hand (`new Module` + `_compile`), which never finish "loading". The `load` wrapper keeps
 //    the set of modules whose `Module.prototype.load` is running.
+// 4. Which Module._pathCache keys name a file: the `Module._findPath` wrapper indexes each entry
+//    Node makes (filename -> keys), so an unload drops the entries of the files it removed
+//    without reading the whole _pathCache (40k entries in a large app).
 //
 // The state lives on globalThis under a registered symbol, so a second copy of this package
 // (two versions in node_modules, or this package unloaded and loaded again) shares one state
 // and one pair of wrappers. Fields are added lazily, so a state made by an older copy works.
 const Module = require('node:module')
+const path = require('node:path')
 const { isProxy } = require('node:util').types
 
 const STATE = Symbol.for('uncache-tree.state.v1')
@@ -55,7 +59,14 @@ state.originalLoad ??= null
 state.loadWrapper ??= null
 state.originalModuleLoad ??= null
 state.moduleLoadWrapper ??= null
+state.originalFindPath ??= null
+state.findPathWrapper ??= null
 state.loaderEpoch ??= 0
+// filename -> the Module._pathCache keys that resolved to it (a string, or an array when there
+// are several), for the _pathCache object `indexedPathCache`. Entries can be stale (deleted or
+// overwritten by other code): every use checks the current value.
+state.pathIndex ??= new Map()
+state.indexedPathCache ??= null
 
 /**
  * Whether `value` is a module-shaped object this package walks: a Module, or an object with an
@@ -140,6 +151,64 @@ function wrapModuleLoad(originalModuleLoad) {
   }
 }
 
+function indexPath(filename, key) {
+  const keys = state.pathIndex.get(filename)
+  if (keys === undefined) state.pathIndex.set(filename, key)
+  else if (typeof keys === 'string') {
+    if (keys !== key) state.pathIndex.set(filename, [keys, key])
+  } else if (!keys.includes(key)) keys.push(key)
+}
+
+function wrapFindPath(originalFindPath) {
+  return function uncacheTreeFindPath(request, paths) {
+    const filename = originalFindPath.apply(this, arguments)
+    // Node's own key (the same on Node 20-26): the request, then the lookup paths, which are
+    // [''] for an absolute request.
+    if (typeof filename === 'string' && typeof request === 'string' && state.indexedPathCache === Module._pathCache) {
+      const key = `${request}\0${path.isAbsolute(request) ? '' : Array.isArray(paths) ? paths.join('\0') : ''}`
+      if (Module._pathCache[key] === filename) indexPath(filename, key)
+    }
+    return filename
+  }
+}
+
+/**
+ * The Module._pathCache keys whose value is one of `filenames`, through the index. Rebuilds the
+ * index with one scan when it does not describe the current _pathCache (first use, the object
+ * was replaced, or the _findPath wrapper was replaced for a while and missed entries).
+ */
+function pathCacheKeysOf(filenames) {
+  const pathCache = Module._pathCache
+  if (pathCache === null || typeof pathCache !== 'object' || isProxy(pathCache)) return []
+  if (state.indexedPathCache !== pathCache) reindexPathCache(pathCache)
+  const out = []
+  for (const filename of filenames) {
+    const keys = state.pathIndex.get(filename)
+    if (keys === undefined) continue
+    const list = typeof keys === 'string' ? [keys] : keys
+    const current = list.filter((key) => pathCache[key] === filename)
+    out.push(...current)
+    // Keys that other code deleted or pointed elsewhere are dropped from the index here.
+    if (current.length === 0) state.pathIndex.delete(filename)
+    else if (current.length !== list.length) state.pathIndex.set(filename, current)
+  }
+  return out
+}
+
+/** Forgets the index entries of `filenames` (their _pathCache entries were deleted). */
+function forgetPaths(filenames) {
+  for (const filename of filenames) state.pathIndex.delete(filename)
+}
+
+function reindexPathCache(pathCache) {
+  state.pathIndex = new Map()
+  state.indexedPathCache = pathCache
+  for (const key of Object.keys(pathCache)) {
+    const d = Object.getOwnPropertyDescriptor(pathCache, key)
+    if (d !== undefined && typeof d.value === 'string') indexPath(d.value, key)
+  }
+}
+
 /** The files of the stack frames now: the modules whose top-level code is running. */
 function filesOnStack() {
   const savedPrepare = Error.prepareStackTrace
@@ -185,6 +254,17 @@ function install() {
     state.originalModuleLoad = Module.prototype.load
     state.moduleLoadWrapper = wrapModuleLoad(Module.prototype.load)
     Module.prototype.load = state.moduleLoadWrapper
+  }
+  if (typeof Module._findPath === 'function' && Module._findPath !== state.findPathWrapper) {
+    // Entries made while another _findPath ran were not indexed: rebuild at next use.
+    state.indexedPathCache = null
+    state.originalFindPath = Module._findPath
+    state.findPathWrapper = wrapFindPath(Module._findPath)
+    Module._findPath = state.findPathWrapper
+  }
+  const pathCache = Module._pathCache
+  if (state.indexedPathCache !== pathCache && pathCache !== null && typeof pathCache === 'object' && !isProxy(pathCache)) {
+    reindexPathCache(pathCache)
   }
   if (replaced) state.loaderEpoch++
   return replaced
@@ -254,5 +334,7 @@ module.exports = {
   isUnloaded,
   isDisposing,
   duringDispose,
+  pathCacheKeysOf,
+  forgetPaths,
   markAbandoned: (m) => state.abandoned.add(m),
 }

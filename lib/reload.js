@@ -14,7 +14,7 @@ const native = require('./native.js')
 const live = require('./live.js')
 const registry = require('./registry.js')
 const hotState = require('./hot.js')
-const { prepareGraph, executePlan, unloadTrees } = require('./engine.js')
+const { prepareGraph, executePlan } = require('./engine.js')
 const { checkBoolean, parseUnloadOptions } = require('./options.js')
 const { invalidArgType, invalidArgValue, explain } = require('./errors.js')
 const { invalidateKeys } = require('./invalidate.js')
@@ -110,17 +110,6 @@ function thrownAt(cause) {
   return undefined
 }
 
-/**
- * The keys reload() unloads besides the target's importers: with `tree`, the target's tree as
- * uncacheTree would unload it (reference counted, `shared` and `keep` applied), so every file of
- * the target is read anew, not only the target.
- */
-function reloadRoots(cache, keys, opts) {
-  if (!opts.tree || keys.length === 0) return keys
-  const tree = unloadTrees(cache, keys, { shared: opts.shared, keep: opts.keep, dryRun: true }).removed
-  return [...new Set([...keys, ...tree])]
-}
-
 /** The options of reload(): uncacheTree's (no dryRun) and `tree`. */
 function parseReloadOptions(options) {
   const opts = parseUnloadOptions(options)
@@ -156,7 +145,7 @@ function reload(target, options) {
   if (typeof file !== 'string') {
     throw invalidArgType('target', 'a Module object with a filename', target)
   }
-  return reloadKeys(cache, reloadRoots(cache, keys, opts), file, fromFile, opts)
+  return reloadKeys(cache, keys, file, fromFile, opts)
 }
 
 module.exports = { reload, reloadKeys, fileToLoad }

@@ -9,7 +9,7 @@
 // argument and result conversion (seven typed arrays back) and buy no better complexity, and
 // the dominant cost of a restore is reading live `children` arrays, which only JS can do.
 //
-// Semantics (API.md, `snapshot`): every module loaded since is unloaded, whoever requires it now
+// Semantics (the API contract in README.md and index.d.ts, `snapshot`): every module loaded since is unloaded, whoever requires it now
 // (a module loaded before that required it since loses that edge), except boundaries (`.node`
 // addons, modules still loading, modules kept by option), which stay with everything loaded
 // since that they require.

@@ -9,9 +9,10 @@
 // - every Module whose code starts loading (registry.observeLoads: Module.prototype.load runs
 //   once per new Module, with its cache key), in load order;
 // - every require() made, with its requirer (registry.state.requireObservers): only these
-//   requirers can have gained an edge to a new module, only at the end of their `children`
-//   (Node appends), and only these requests can have made Module._pathCache entries that name a
-//   new module's file.
+//   requirers can have gained an edge to a new module, and only at the end of their `children`
+//   (Node appends).
+// Module._pathCache entries naming a removed file are found through the registry's index, as
+// for every unload.
 // restore() builds the small graph of both (live.flattenSince), plans it in plain JS
 // (restore-plan.js) and hands it to the engine's executePlan: the same report, dispose
 // handlers, cuts and weak references as every other unload.
@@ -76,19 +77,34 @@ class Recorder {
     }
     this.onRequire = (requirer, request) => {
       if (typeof request !== 'string') return
-      let record = this.requirers.get(requirer)
-      if (record === undefined) {
-        record = { ref: new WeakRef(requirer), start: live.childCount(requirer), requests: new Set() }
-        this.requirers.set(requirer, record)
-        this.records.push(record)
-      }
-      record.requests.add(request)
+      if (this.requirers.has(requirer)) return
+      const record = { ref: new WeakRef(requirer), start: live.childCount(requirer) }
+      this.requirers.set(requirer, record)
+      this.records.push(record)
     }
     registry.install()
+    // Bumped when other code replaced a loader wrapper: what was recorded may miss requires.
+    this.epoch = registry.state.loaderEpoch
     watchCuts()
     this.stopLoads = registry.observeLoads(this.onLoad)
     registry.state.requireObservers.add(this.onRequire)
     shared.recorders.add(this)
+  }
+
+  /**
+   * Every module that can hold one loaded since, each to be read whole: used instead of the
+   * recorded requirers when a loader wrapper was replaced while recording (mock-require's
+   * stopAll() puts back the `Module._load` it found, and requires made then were not seen).
+   * One full scan for that restore: exact, at the cost the recording normally saves.
+   */
+  allRequirers() {
+    const out = []
+    for (const key of Object.keys(this.cache)) {
+      const m = this.cache[key]
+      if (registry.isModuleLike(m)) out.push([m, 0])
+    }
+    for (const m of registry.outsideRequirers()) out.push([m, 0])
+    return out
   }
 
   stop() {
@@ -118,14 +134,14 @@ class Recorder {
   restore(keep) {
     assertNotReentrant('restore')
     const cache = this.cache
-    const requirers = []
-    const requests = []
+    const loaderReplaced = registry.install() || this.epoch !== registry.state.loaderEpoch
+    this.epoch = registry.state.loaderEpoch
+    let requirers = []
     for (const record of this.records) {
       const m = record.ref.deref()
-      if (m === undefined) continue
-      requirers.push([m, this.dirty ? 0 : record.start])
-      requests.push([m, record.requests])
+      if (m !== undefined) requirers.push([m, this.dirty ? 0 : record.start])
     }
+    if (loaderReplaced) requirers = this.allRequirers()
     const graph = live.flattenSince(cache, this.liveLoaded(), requirers)
     graph.ids = live.nodeIds(graph)
     graph.reasons = classifyBoundaries(graph)
@@ -142,10 +158,7 @@ class Recorder {
     shared.restoring = this
     let report
     try {
-      report = executePlan(cache, graph, plan, {
-        dryRun: false,
-        stalePathCacheKeys: (filenames) => live.stalePathCacheKeysFor(requests, filenames),
-      })
+      report = executePlan(cache, graph, plan, { dryRun: false })
     } finally {
       shared.restoring = previous
     }

@@ -3,6 +3,7 @@
 // into require.cache keys, exactly as require() would resolve them from the calling file.
 // Everything is validated here, before any module is touched: one bad element of an array
 // throws and nothing is unloaded.
+const fs = require('node:fs')
 const Module = require('node:module')
 const path = require('node:path')
 const { fileURLToPath, URL } = require('node:url')
@@ -87,10 +88,13 @@ function keyForSpecifier(cache, specifier, fromFile) {
     resolved = Module.createRequire(fromFile).resolve(file)
   } catch (cause) {
     // A file deleted from disk must stay unloadable: look it up in the cache as require would.
-    const key = path.isAbsolute(file) || isPathLike(file)
-      ? cachedKeyFor(cache, path.resolve(path.dirname(fromFile), file))
-      : undefined
+    const pathLike = path.isAbsolute(file) || isPathLike(file)
+    const candidate = pathLike ? path.resolve(path.dirname(fromFile), file) : undefined
+    const key = candidate === undefined ? undefined : cachedKeyFor(cache, candidate)
     if (key !== undefined) return key
+    // Not "not found" (e.g. Node could not record the resolution in a frozen Module._pathCache):
+    // an existing file that is not cached is simply not loaded.
+    if (cause?.code !== 'MODULE_NOT_FOUND' && candidate !== undefined && fs.existsSync(candidate)) return undefined
     throw explain.unresolved(specifier, fromFile, cause)
   }
   if (Module.isBuiltin(resolved)) throw explain.builtin(specifier)

@@ -4,7 +4,7 @@ const { explain } = require('./errors.js')
 const { parseUnloadOptions } = require('./options.js')
 const { callerFile, resolveTargets } = require('./targets.js')
 const { unloadTrees } = require('./engine.js')
-const { isDisposing } = require('./registry.js')
+const { isDisposing, install } = require('./registry.js')
 
 const PROBE_KEY = '\0uncache-tree:probe'
 
@@ -15,6 +15,9 @@ const PROBE_KEY = '\0uncache-tree:probe'
  * public function that asks, for the advice in the error.
  */
 function liveCache(api) {
+  // Other code may have replaced or restored a loader wrapper since the last call: put it back
+  // before anything relies on what it records (registry.install).
+  install()
   const cache = require.cache
   const probe = {}
   let works = false
