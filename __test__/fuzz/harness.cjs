@@ -432,7 +432,13 @@ class Sequence {
   ensureAnchor() {
     const anchor = path.join(this.dir, `anchor-${this.step}.js`)
     fs.writeFileSync(anchor, 'module.exports = { anchor: true }\n')
-    this.requires[0](anchor)
+    try {
+      this.requires[0](anchor)
+    } catch (error) {
+      // A frozen Module._pathCache: Node cannot resolve a new request, nor could the reload.
+      this.say(`proxy-0 cannot load ${path.basename(anchor)}: ${error.message}; no reload`)
+      return undefined
+    }
     return anchor
   }
 
@@ -469,6 +475,7 @@ class Sequence {
     const file = this.file(k)
     if (!(require.cache[file] instanceof Module)) return
     const anchor = this.ensureAnchor()
+    if (anchor === undefined) return
     this.rewrite(k, op.deps, op.throws)
     if (op.depThrows !== null && op.depThrows !== undefined) {
       const d = op.depThrows % this.graph.length
