@@ -126,6 +126,7 @@ const leafOps = [
   { weight: 1, arbitrary: fc.record({ t: fc.constant('edit'), e: fc.constant('mock'), shape: fc.constantFrom('plain', 'moduleShaped', 'nullChildren') }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('edit'), e: fc.constant('handCompiled'), deps: fc.array(fc.nat(7), { maxLength: 2 }) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('edit'), e: fc.constant('freezePathCache') }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('edit'), e: fc.constant('unpatchLoader'), which: fc.constantFrom('_load', 'load', '_findPath', 'all') }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('edit'), e: fc.constant('rewrite'), m: ref, deps: fc.array(fc.nat(7), { maxLength: 3 }), throws: rarely(fc.constant(true), 3) }) },
 ]
 
@@ -745,6 +746,26 @@ class Sequence {
         this.say(`require.cache[${path.basename(key)}] = new Module + _compile (requires ${deps.map((d) => fileName(d)).join(', ')}; loaded === false)`)
         return
       }
+      case 'unpatchLoader': {
+        // Another library that saved the loader before uncache-tree patched it puts it back
+        // (mock-require's stopAll()): requires made from now on are not seen by the wrappers.
+        const state = globalThis[Symbol.for('uncache-tree.state.v1')]
+        const restored = []
+        if ((op.which === '_load' || op.which === 'all') && typeof state.originalLoad === 'function' && Module._load !== state.originalLoad) {
+          Module._load = state.originalLoad
+          restored.push('Module._load')
+        }
+        if ((op.which === 'load' || op.which === 'all') && typeof state.originalModuleLoad === 'function' && Module.prototype.load !== state.originalModuleLoad) {
+          Module.prototype.load = state.originalModuleLoad
+          restored.push('Module.prototype.load')
+        }
+        if ((op.which === '_findPath' || op.which === 'all') && typeof state.originalFindPath === 'function' && Module._findPath !== state.originalFindPath) {
+          Module._findPath = state.originalFindPath
+          restored.push('Module._findPath')
+        }
+        if (restored.length > 0) this.say(`another library puts back the unpatched ${restored.join(', ')}`)
+        return
+      }
       case 'freezePathCache':
         if (Object.isFrozen(Module._pathCache)) return
         Object.freeze(Module._pathCache)
@@ -783,9 +804,14 @@ class Sequence {
     const prefix = this.dir + path.sep
     const under = (v) => typeof v === 'string' && v.startsWith(prefix)
     const pathCache = Module._pathCache
-    const fresh = { __proto__: null }
-    for (const key of Object.keys(pathCache)) if (!under(pathCache[key])) fresh[key] = pathCache[key]
-    Module._pathCache = fresh // a frozen one cannot be unfrozen; Node reads the property on every lookup
+    if (Object.isFrozen(pathCache)) {
+      // A frozen object cannot be unfrozen; Node reads Module._pathCache on every lookup (Node 20-26).
+      const fresh = { __proto__: null }
+      for (const key of Object.keys(pathCache)) if (!under(pathCache[key])) fresh[key] = pathCache[key]
+      Module._pathCache = fresh
+    } else {
+      for (const key of Object.keys(pathCache)) if (under(pathCache[key])) delete pathCache[key]
+    }
     const cache = require.cache
     for (const key of Object.keys(cache)) if (under(key)) delete cache[key]
     for (const key of Object.keys(cache)) {

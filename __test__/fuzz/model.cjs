@@ -660,6 +660,7 @@ function diffStates(a, b) {
     }
     if (na.parent !== nb.parent) out.push(`${idOf(a, m)}.parent changed`)
   }
+  if (/(^|,)pathCache(,|$)/.test(process.env.UNCACHE_FUZZ_SKIP ?? '')) return out
   const pa = new Map(a.pathCache)
   const pb = new Map(b.pathCache)
   const cachedB = new Set(b.keys)
