@@ -5,7 +5,21 @@ import type { URL } from 'node:url'
  * What to unload: an absolute path, a `file:` URL (string or `URL`), a relative (`./a`) or bare
  * (`left-pad`) specifier resolved exactly as `require` would resolve it from the calling file
  * (or from `options.from`), a `Module` object (`module`, `require.cache[id]`), or an array of
- * these (validated whole: one bad element throws and nothing is unloaded).
+ * these (validated whole: one bad element throws and nothing is unloaded). Any other URL (`http:`,
+ * `data:`, `file://otherhost/…`), as a URL object or a string, is a `RangeError` with code
+ * `ERR_INVALID_ARG_VALUE`, here and as `options.from`; `file://localhost/…` is this host.
+ *
+ * Options objects: every function checks the names in its options before it does anything, and an
+ * unknown name is a `RangeError` (`ERR_INVALID_ARG_VALUE`) naming the closest known one, so a typo
+ * never runs with defaults. Symbol keys are ignored.
+ *
+ * @example
+ * uncacheTree('./plugin', { dryrun: true })
+ * // RangeError [ERR_INVALID_ARG_VALUE]: The argument 'options.dryrun' is not an option of
+ * // uncacheTree() (did you mean 'dryRun'?); its options are 'from', 'shared', 'keep', 'dryRun'. Received true
+ * uncacheTree(new URL('http://example.com/plugin.js'))
+ * // RangeError [ERR_INVALID_ARG_VALUE]: The argument 'target' must be a file: URL of this host
+ * // (file:///path/to/file.js) or a path: 'http:' URLs cannot be required. Received 'http://example.com/plugin.js'
  */
 export type Target = string | URL | NodeModule | ReadonlyArray<string | URL | NodeModule>
 
@@ -59,7 +73,8 @@ export interface UnloadOptions {
  *
  * @throws {UncacheError} `ERR_UNCACHE_UNRESOLVED`, `ERR_UNCACHE_NATIVE_ADDON`, `ERR_UNCACHE_BUILTIN`,
  * `ERR_UNCACHE_MAIN`, `ERR_UNCACHE_LOADING`, `ERR_UNCACHE_UNSUPPORTED_RUNTIME`; a `TypeError`
- * (`ERR_INVALID_ARG_TYPE`) or `RangeError` (`ERR_INVALID_ARG_VALUE`) for bad arguments.
+ * (`ERR_INVALID_ARG_TYPE`) or `RangeError` (`ERR_INVALID_ARG_VALUE`) for bad arguments, an unknown
+ * option name, or a URL that is not a `file:` URL of this host (see {@link Target}).
  *
  * @example
  * const { uncacheTree } = require('uncache-tree')
@@ -109,12 +124,20 @@ export function invalidate(changed: Target, options?: InvalidateOptions): Unload
 export interface ReloadOptions {
   /** Where a relative or bare `target` resolves from, and the module that requires the new version. Default: the calling file. */
   from?: string | URL
-  /** Modules never unloaded (in the tree and among the importers), as in {@link uncacheTree}. */
+  /** Modules never unloaded (in the tree and among the importers), as in {@link uncacheTree} and {@link invalidate}. */
   keep?: RegExp | ((id: string) => boolean)
-  /** For the target's tree, as in {@link uncacheTree}: `'keep'` (default) leaves dependencies that live modules outside the tree use loaded, with their identity. */
-  shared?: 'keep' | 'remove'
-  /** `true` (default): unload the target's whole tree, reference counted, so every file of it is read anew. `false`: only the target and its importers (invalidate semantics). */
+  /**
+   * `true` (default): the target's whole tree is reloaded (as {@link uncacheTree} unloads it, with
+   * `shared`), with every importer of the target. `false`: only the target and its importers, as
+   * {@link invalidate} unloads them; the target's dependencies keep their instances.
+   *
+   * @example
+   * reload('./plugins/x')                  // plugins/x and every file it requires are fresh
+   * reload('./plugins/x', { tree: false }) // only plugins/x/index.js and its importers
+   */
   tree?: boolean
+  /** With `tree`: `'keep'` (default) keeps a dependency that a live module outside the tree still requires; `'remove'` reloads it too. */
+  shared?: 'keep' | 'remove'
 }
 
 /** What {@link reload} throws, and {@link watch} hands to `onError`, when the new code throws. */
@@ -267,6 +290,16 @@ export interface WatchOptions {
   debounceMs?: number
   /** Where `entry` resolves from and who requires it again. Default: the calling file. */
   from?: string | URL
+  /**
+   * Poll instead of `fs.watch`, for mounts where file events never arrive (Docker bind mounts of
+   * host folders, WSL2 `/mnt/*` drives, NFS/SMB shares): `true` stats every watched file each
+   * 100 ms, `{ intervalMs }` at that interval (>= 1). Files saved in the last 2 s are compared by
+   * contents too. Default: `false` (one `fs.watch` per directory).
+   *
+   * @example
+   * watch({ entry: './app', poll: { intervalMs: 250 }, onReload: (report, next) => { app = next } })
+   */
+  poll?: boolean | { intervalMs?: number }
   /** After each successful reload, with the invalidate report and the entry's new exports. An error it throws goes to `onError`. */
   onReload?: (report: UnloadReport, exports: any) => void
   /** A failed reload ({@link ReloadFailedError}: the old version keeps running), a watcher error, or what `onReload` threw. Default: `console.error`. */
@@ -285,7 +318,11 @@ export interface Watcher {
  * loaded later are added), batches the events of one save, then runs `invalidate` on the changed
  * loaded files and requires `entry` again, with {@link reload}'s rollback when the new code throws.
  * A file counts as changed when its inode, size, mtime, ctime or contents differ; one directory
- * watcher per directory survives editors' write-and-rename saves.
+ * watcher per directory survives editors' write-and-rename saves. A watched directory deleted and
+ * made again (`rm -rf dist && tsc`) is watched again: the files that went with it are waited for
+ * (no reload and no error meanwhile), compared once they are back, and later saves keep reloading.
+ * Options are checked first (an unknown name, e.g. chokidar's `usePolling`, is a `RangeError`
+ * naming `poll`).
  *
  * @example
  * const { watch } = require('uncache-tree')
@@ -305,6 +342,8 @@ export function watch(options: WatchOptions): Watcher
  * the current job ends), garbage collection is forced (no `--expose-gc` needed), waiting at most
  * `options.timeoutMs` (default 2000). Needs the report object itself (a JSON copy has no weak
  * references: `ERR_INVALID_ARG_VALUE`). A `dryRun` report gives `{ collected: [], alive: [] }`.
+ * A report made by another copy of this package in the same process verifies too (they share
+ * one registry).
  *
  * @example
  * const { uncacheTree, verifyCollected, explainRetainers } = require('uncache-tree')
@@ -377,7 +416,11 @@ export type UncacheErrorCode =
 /**
  * Every error this package throws for a request it cannot carry out. The message names the
  * module and says what to do instead; `cause` holds the error behind it, if any. Bad argument
- * types and values are `TypeError` / `RangeError` with Node's codes instead.
+ * types and values are `TypeError` / `RangeError` with Node's codes instead (`ERR_INVALID_ARG_VALUE`
+ * also for an unknown option name and a URL that is not a `file:` URL of this host).
+ *
+ * `instanceof UncacheError` holds for the errors of every copy of this package loaded in the
+ * process (two versions in `node_modules`): they carry `Symbol.for('uncache-tree.UncacheError')`.
  *
  * @example
  * try {

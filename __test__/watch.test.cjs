@@ -24,8 +24,11 @@ function recorder() {
     else queue.push(event)
   }
   return {
-    onReload: (report, exports) => deliver({ type: 'reload', report, exports }),
-    onError: (error) => deliver({ type: 'error', error }),
+    // Only these two go into watch()'s options: an unknown option name is an error.
+    callbacks: {
+      onReload: (report, exports) => deliver({ type: 'reload', report, exports }),
+      onError: (error) => deliver({ type: 'error', error }),
+    },
     next(timeoutMs = 5000) {
       if (queue.length > 0) return Promise.resolve(queue.shift())
       return new Promise((resolve, reject) => {
@@ -59,7 +62,7 @@ test('a saved change reloads the entry: onReload gets the report and the new exp
   const tree = appTree()
   const app = require(tree.file('app.js'))
   const rec = recorder()
-  const watcher = watch({ entry: tree.file('app.js'), debounceMs: 10, ...rec })
+  const watcher = watch({ entry: tree.file('app.js'), debounceMs: 10, ...rec.callbacks })
   t.after(() => watcher.close())
   assert.deepEqual(watcher.watchedFiles(), [tree.file('app.js'), tree.file('lib.js')])
 
@@ -77,7 +80,7 @@ test('the several events of one save make one reload', async (t) => {
   const tree = appTree()
   require(tree.file('app.js'))
   const rec = recorder()
-  const watcher = watch({ entry: tree.file('app.js'), debounceMs: 100, ...rec })
+  const watcher = watch({ entry: tree.file('app.js'), debounceMs: 100, ...rec.callbacks })
   t.after(() => watcher.close())
   // What editors do: truncate, write in pieces, touch the mode.
   const fd = fs.openSync(tree.file('lib.js'), 'w')
@@ -96,7 +99,7 @@ test('atomic saves (write a temp file, rename it over) are seen, again and again
   const tree = appTree()
   require(tree.file('app.js'))
   const rec = recorder()
-  const watcher = watch({ entry: tree.file('app.js'), debounceMs: 10, ...rec })
+  const watcher = watch({ entry: tree.file('app.js'), debounceMs: 10, ...rec.callbacks })
   t.after(() => watcher.close())
   for (const version of [2, 3, 4]) {
     const temp = tree.file(`.lib.js.${version}.tmp`)
@@ -112,7 +115,7 @@ test('new code that throws: onError gets ERR_UNCACHE_RELOAD_FAILED, the old vers
   const tree = appTree()
   const app = require(tree.file('app.js'))
   const rec = recorder()
-  const watcher = watch({ entry: tree.file('app.js'), debounceMs: 10, ...rec })
+  const watcher = watch({ entry: tree.file('app.js'), debounceMs: 10, ...rec.callbacks })
   t.after(() => watcher.close())
   const keys = Object.keys(require.cache)
   fs.writeFileSync(tree.file('lib.js'), 'module.exports = {\n')
@@ -133,7 +136,7 @@ test('a deleted file fails the reload and keeps the old version; its return relo
   const tree = appTree()
   const app = require(tree.file('app.js'))
   const rec = recorder()
-  const watcher = watch({ entry: tree.file('app.js'), debounceMs: 10, ...rec })
+  const watcher = watch({ entry: tree.file('app.js'), debounceMs: 10, ...rec.callbacks })
   t.after(() => watcher.close())
   fs.renameSync(tree.file('lib.js'), tree.file('lib.js.bak'))
   const failed = await rec.next()
@@ -152,21 +155,21 @@ test('node_modules is ignored unless asked for', async (t) => {
   })
   require(tree.file('app.js'))
   const rec = recorder()
-  const watcher = watch({ entry: tree.file('app.js'), debounceMs: 10, ...rec })
+  const watcher = watch({ entry: tree.file('app.js'), debounceMs: 10, ...rec.callbacks })
   assert.deepEqual(watcher.watchedFiles(), [tree.file('app.js')])
   fs.writeFileSync(tree.file('node_modules/dep/index.js'), 'module.exports = { version: 2 }\n')
   await sleep(150)
   assert.equal(rec.pending(), 0)
   await watcher.close()
 
-  const all = watch({ entry: tree.file('app.js'), debounceMs: 10, ignore: () => false, ...rec })
+  const all = watch({ entry: tree.file('app.js'), debounceMs: 10, ignore: () => false, ...rec.callbacks })
   assert.deepEqual(all.watchedFiles(), [tree.file('app.js'), tree.file('node_modules/dep/index.js')])
   fs.writeFileSync(tree.file('node_modules/dep/index.js'), 'module.exports = { version: 3 }\n')
   const event = await rec.next()
   assert.equal(event.exports.dep.version, 3)
   await all.close()
 
-  const named = watch({ entry: tree.file('app.js'), paths: tree.file('node_modules/dep'), debounceMs: 10, ...rec })
+  const named = watch({ entry: tree.file('app.js'), paths: tree.file('node_modules/dep'), debounceMs: 10, ...rec.callbacks })
   t.after(() => named.close())
   assert.deepEqual(named.watchedFiles(), [tree.file('node_modules/dep/index.js')], 'named in paths: watched')
   fs.writeFileSync(tree.file('node_modules/dep/index.js'), 'module.exports = { version: 4 }\n')
@@ -177,7 +180,7 @@ test('files loaded after a reload, or lazily later, are watched too', async (t) 
   const tree = appTree({ 'extra.js': 'module.exports = { extra: 1 }\n', 'lazy.js': 'module.exports = { lazy: 1 }\n' })
   require(tree.file('app.js'))
   const rec = recorder()
-  const watcher = watch({ entry: tree.file('app.js'), debounceMs: 10, ...rec })
+  const watcher = watch({ entry: tree.file('app.js'), debounceMs: 10, ...rec.callbacks })
   t.after(() => watcher.close())
   fs.writeFileSync(
     tree.file('app.js'),
@@ -203,7 +206,7 @@ test('paths: watches the given directories; a change of a loaded file there relo
   })
   require(tree.file('app.js'))
   const rec = recorder()
-  const watcher = watch({ entry: tree.file('app.js'), paths: [tree.file('conf')], debounceMs: 10, ...rec })
+  const watcher = watch({ entry: tree.file('app.js'), paths: [tree.file('conf')], debounceMs: 10, ...rec.callbacks })
   t.after(() => watcher.close())
   assert.deepEqual(watcher.watchedFiles(), [tree.file('conf/settings.js')], 'the paths instead of the loaded files')
   fs.writeFileSync(tree.file('conf/new.js'), 'module.exports = {}\n')
@@ -222,7 +225,7 @@ test('an edit of a declining module is refused and reported', async (t) => {
   })
   const app = require(tree.file('app.js'))
   const rec = recorder()
-  const watcher = watch({ entry: tree.file('app.js'), debounceMs: 10, ...rec })
+  const watcher = watch({ entry: tree.file('app.js'), debounceMs: 10, ...rec.callbacks })
   t.after(() => watcher.close())
   fs.writeFileSync(tree.file('state.js'), 'module.exports = { n: 2 }\n')
   const event = await rec.next()
@@ -242,10 +245,10 @@ test('an entry not loaded yet is loaded by its first save; an onReload that thro
     debounceMs: 10,
     onReload: (report, exports) => {
       calls++
-      rec.onReload(report, exports)
+      rec.callbacks.onReload(report, exports)
       throw new Error('onReload failed')
     },
-    onError: rec.onError,
+    onError: rec.callbacks.onError,
   })
   t.after(() => watcher.close())
   assert.deepEqual(watcher.watchedFiles(), [tree.file('later.js')])
@@ -265,7 +268,7 @@ test('close() returns a promise and releases every watcher; no callback after it
   const tree = writeTree({ 'app.js': "require('./sub/a')\n", 'sub/a.js': '' })
   require(tree.file('app.js'))
   const rec = recorder()
-  const watcher = watch({ entry: tree.file('app.js'), debounceMs: 10, ...rec })
+  const watcher = watch({ entry: tree.file('app.js'), debounceMs: 10, ...rec.callbacks })
   assert.equal(fsWatchers(), baseline + 2, 'one watcher per directory')
   const closing = watcher.close()
   assert.ok(closing instanceof Promise)
@@ -341,7 +344,7 @@ test(`soak: ${SOAK_RELOADS} watch reloads leave <= 1 old generation, < 2 MB of h
   const timersBefore = timers()
   require(tree.file('entry.js'))
   const rec = recorder()
-  const watcher = watch({ entry: tree.file('entry.js'), debounceMs: 1, ...rec })
+  const watcher = watch({ entry: tree.file('entry.js'), debounceMs: 1, ...rec.callbacks })
   t.after(async () => {
     await watcher.close()
     uncacheTree(tree.file('entry.js')) // stops the last interval, so the process can exit

@@ -9,19 +9,16 @@
 // "outer", then "outer > inner"), and a test that starts while one that is not its ancestor is
 // still running, or a test that ends while a later one is still running, is an overlap.
 const { openSnapshot } = require('./snapshot.js')
-const { checkObject, parseKeep } = require('./options.js')
-const { invalidArgType, explain } = require('./errors.js')
+const { parseIsolateOptions } = require('./options.js')
+const { explain } = require('./errors.js')
 
 /**
  * @param {{ keep?: RegExp | ((id: string) => boolean), onRestore?: (report: object, test: unknown) => void }} [options]
  * @returns {{ begin(test: unknown, name?: string): void, end(test: unknown, name?: string): object | undefined }}
  */
 function eachScope(options) {
-  const o = checkObject(options)
-  if (o.onRestore !== undefined && typeof o.onRestore !== 'function') {
-    throw invalidArgType('options.onRestore', 'a function (report, test) => void', o.onRestore)
-  }
-  parseKeep(o.keep) // a wrong option fails here, where it was written, not in the first test
+  // A wrong or unknown option fails here, where it was written, not in the first test.
+  const o = parseIsolateOptions(options, 'isolateEach')
   const snapshotOptions = { keep: o.keep }
   const active = [] // { test, name, snap, stop }, innermost last
   const label = (entry) => (entry.name === undefined ? 'a test' : `test '${entry.name}'`)

@@ -4,6 +4,12 @@
 // stable code and a message that names the module and says what to do instead.
 const { inspect } = require('node:util')
 
+// Two copies of this package in one process (two versions in node_modules, or one loaded from
+// two paths) each define their own class, so plain `instanceof` would fail for the other copy's
+// errors. Every instance carries this registered symbol through its prototype, and
+// `instanceof UncacheError` accepts any object that has it.
+const BRAND = Symbol.for('uncache-tree.UncacheError')
+
 class UncacheError extends Error {
   /**
    * @param {string} code stable, documented error code (`ERR_UNCACHE_*`)
@@ -25,7 +31,16 @@ class UncacheError extends Error {
   toString() {
     return `${this.name} [${this.code}]: ${this.message}`
   }
+
+  /** `error instanceof UncacheError` for the errors of every copy of this package. */
+  static [Symbol.hasInstance](value) {
+    // A subclass keeps the ordinary prototype-chain test.
+    if (this !== UncacheError) return Function.prototype[Symbol.hasInstance].call(this, value)
+    if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return false
+    return Function.prototype[Symbol.hasInstance].call(this, value) || value[BRAND] === true
+  }
 }
+Object.defineProperty(UncacheError.prototype, BRAND, { value: true })
 
 function describe(value) {
   if (value === null) return 'null'

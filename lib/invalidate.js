@@ -12,23 +12,13 @@ const native = require('./native.js')
 const live = require('./live.js')
 const hotState = require('./hot.js')
 const { prepareGraph, executePlan, withSkippedRoots } = require('./engine.js')
-const { checkObject, checkBoolean, parseKeep } = require('./options.js')
+const { parseInvalidateOptions } = require('./options.js')
 const { callerFile, parseFrom, resolveTargets } = require('./targets.js')
 const { liveCache, assertNotReentrant } = require('./unload.js')
 const { emptyReport, track } = require('./report.js')
 
 const SELF_ACCEPTS = 8 // mirrors src/graph.rs
 const SELF_DECLINES = 16 // mirrors src/invalidate.rs
-
-/** The options of invalidate() and reload(): where specifiers resolve from, what to keep. */
-function parseInvalidateOptions(options) {
-  const o = checkObject(options)
-  return {
-    from: parseFrom(o.from),
-    keep: parseKeep(o.keep),
-    dryRun: checkBoolean(o.dryRun, 'options.dryRun', false),
-  }
-}
 
 /**
  * Flags and accepted/declined edges from the modules' hot handles, and the keep option as

@@ -15,9 +15,9 @@ const live = require('./live.js')
 const registry = require('./registry.js')
 const hotState = require('./hot.js')
 const { prepareGraph, executePlan } = require('./engine.js')
-const { checkBoolean, parseUnloadOptions } = require('./options.js')
 const { invalidArgType, invalidArgValue, explain } = require('./errors.js')
 const { invalidateKeys } = require('./invalidate.js')
+const { parseReloadOptions } = require('./options.js')
 const { callerFile, resolveTargets, isOwnFile } = require('./targets.js')
 const { liveCache, assertNotReentrant } = require('./unload.js')
 
@@ -110,23 +110,9 @@ function thrownAt(cause) {
   return undefined
 }
 
-/** The options of reload(): uncacheTree's (no dryRun) and `tree`. */
-function parseReloadOptions(options) {
-  const opts = parseUnloadOptions(options)
-  if (opts.dryRun) {
-    throw invalidArgValue(
-      'options.dryRun',
-      true,
-      'is not supported by reload(), which must load the new code; use invalidate(target, { dryRun: true })',
-    )
-  }
-  opts.tree = checkBoolean(options?.tree, 'options.tree', true)
-  return opts
-}
-
 /** The file require() loads for a target that is not loaded (resolveTargets checked it resolves). */
 function fileToLoad(target, fromFile) {
-  if (registry.isModuleLike(target)) return target.filename
+  if (registry.isModuleLike(target)) return registry.ownValue(target, 'filename')
   const specifier = target instanceof URL ? fileURLToPath(target) : target
   return Module.createRequire(fromFile).resolve(specifier.startsWith('file:') ? fileURLToPath(specifier) : specifier)
 }
@@ -138,6 +124,13 @@ function reload(target, options) {
     throw invalidArgType('target', 'one path, file: URL, specifier or Module object (reload() takes no arrays)', target)
   }
   const opts = parseReloadOptions(options)
+  if (opts.dryRun) {
+    throw invalidArgValue(
+      'options.dryRun',
+      true,
+      'is not supported by reload(), which must load the new code; use invalidate(target, { dryRun: true })',
+    )
+  }
   const cache = liveCache('reload')
   const fromFile = opts.from ?? callerFile()
   const keys = resolveTargets(cache, target, fromFile)

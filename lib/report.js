@@ -1,14 +1,23 @@
 'use strict'
 // The UnloadReport every unloading function returns, and what verifyCollected() checks it
 // against. The tracking lives in a WeakMap keyed by the report object, not on the report:
-// JSON.stringify(report) stays the documented shape, and a JSON copy has none.
+// JSON.stringify(report) stays the documented shape, and a JSON copy has none. The WeakMap is
+// on the process-wide state (lib/registry.js), so that a report made by one copy of this
+// package verifies with another copy's verifyCollected(); the field is added on first use,
+// since the state object may have been made by an older copy that did not have it.
 //
 // Collection is observed with a FinalizationRegistry, not WeakRefs: `new WeakRef(m)` keeps `m`
 // alive until the job that created it ends (ECMAScript KeepDuringJob), so a program that unloads
 // and reloads in one synchronous loop would free nothing until the loop ends (4.16 GB peak in a
 // 1,000-cycle soak). Registering costs about a sixth of creating a WeakRef, too.
 
-const tracked = new WeakMap()
+const { state } = require('./registry.js')
+
+/** The process-wide report -> tracking map (shared by every copy of the package). */
+function trackedReports() {
+  if (!(state.reportTracking instanceof WeakMap)) state.reportTracking = new WeakMap()
+  return state.reportTracking
+}
 
 function emptyReport() {
   return { removed: [], kept: [], skipped: [], pinned: [], pathCacheEntries: 0, errors: [] }
@@ -39,7 +48,7 @@ function track(report, keys, values, dryRun) {
     tracking.collected = collected
     tracking.registry = registry // lives as long as the report: its callbacks fill `collected`
   }
-  tracked.set(report, tracking)
+  trackedReports().set(report, tracking)
   return report
 }
 
@@ -48,7 +57,7 @@ function track(report, keys, values, dryRun) {
  * was collected; undefined when the report did not come from an unload.
  */
 function trackedRefs(report) {
-  const tracking = tracked.get(report)
+  const tracking = trackedReports().get(report)
   if (tracking === undefined) return undefined
   const { keys, collected } = tracking
   const refs = keys.map((id, i) => [id, { deref: () => (collected[i] === 1 ? undefined : true) }])

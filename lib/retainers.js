@@ -29,10 +29,10 @@
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
-const { fileURLToPath } = require('node:url')
 const native = require('./native.js')
 const { invalidArgType, invalidArgValue } = require('./errors.js')
 const { checkObject } = require('./options.js')
+const { filePathOfUrl, isUrlLike } = require('./targets.js')
 
 /** Chunks of a snapshot file; larger chunks cost fewer JS → Rust calls, 1 MiB is plenty. */
 const FILE_CHUNK_BYTES = 1 << 20
@@ -50,7 +50,7 @@ function parseIds(ids) {
 /** `options.snapshot` as a file path, or undefined for a snapshot of this process. */
 function parseSnapshotPath(value) {
   if (value === undefined) return undefined
-  if (value instanceof URL) return fileURLToPath(value)
+  if (isUrlLike(value)) return filePathOfUrl(value, 'options.snapshot')
   if (typeof value !== 'string') throw invalidArgType('options.snapshot', 'a file path (string or file: URL)', value)
   if (value === '') throw invalidArgValue('options.snapshot', value, 'must name a .heapsnapshot file')
   return value
@@ -166,7 +166,7 @@ function unreadable(error, file) {
  */
 async function explainRetainers(ids, options) {
   const list = parseIds(ids)
-  const file = parseSnapshotPath(checkObject(options).snapshot)
+  const file = parseSnapshotPath(checkObject(options, 'options', 'explainRetainers').snapshot)
   if (list.length === 0) return []
   const parser = new native.HeapSnapshotParser()
   try {

@@ -23,7 +23,7 @@ const live = require('./live.js')
 const { executePlan, classifyBoundaries } = require('./engine.js')
 const { planRestore } = require('./restore-plan.js')
 const { liveCache, assertNotReentrant } = require('./unload.js')
-const { checkObject, parseKeep } = require('./options.js')
+const { parseSnapshotOptions, parseIsolateOptions } = require('./options.js')
 const { invalidArgType, explain } = require('./errors.js')
 const { isOwnFile } = require('./targets.js')
 
@@ -179,11 +179,6 @@ class Recorder {
 // Stops the recording of a snapshot nobody can restore any more (its handle was collected).
 const finalizer = new FinalizationRegistry((recorder) => recorder.stop())
 
-function parseSnapshotOptions(options) {
-  const o = checkObject(options)
-  return { keep: parseKeep(o.keep) }
-}
-
 /**
  * The snapshot object and a function that ends its recording (for isolate() and the test-runner
  * hooks, which know when a snapshot is done with; a snapshot a user drops is stopped when it is
@@ -266,10 +261,7 @@ function finishAfterError(finish) {
 /** See index.d.ts. */
 function isolate(fn, options) {
   if (typeof fn !== 'function') throw invalidArgType('fn', 'of type function', fn)
-  const o = checkObject(options)
-  if (o.onRestore !== undefined && typeof o.onRestore !== 'function') {
-    throw invalidArgType('options.onRestore', 'a function (report) => void', o.onRestore)
-  }
+  const o = parseIsolateOptions(options)
   liveCache('isolate')
   const { context, running } = shared
   const parent = context.getStore()

@@ -46,12 +46,72 @@ function callerFile() {
   return path.join(process.cwd(), '[caller]')
 }
 
+/**
+ * A URL scheme at the start of `value` (`http`, `file`, `data`...), or undefined. Two letters at
+ * least, so a Windows drive (`C:\\app.js`) is a path, not a scheme.
+ */
+function urlScheme(value) {
+  const match = /^([a-zA-Z][a-zA-Z\d+.-]+):/.exec(value)
+  return match === null ? undefined : match[1].toLowerCase()
+}
+
+/**
+ * The file path a URL names, for every place that takes one (targets, `options.from`, watch()'s
+ * `entry` and `paths`): `value` is a URL object or a string with a URL scheme. Anything but a
+ * `file:` URL of this host (`http://…`, `data:…`, `file://otherhost/…` on POSIX, a malformed one)
+ * is a RangeError with code ERR_INVALID_ARG_VALUE, the same for a URL object and a string:
+ * fileURLToPath would throw TypeErrors of several codes, depending on the shape.
+ * @param {URL | string} value
+ * @param {string} name the argument, for the message (`target`, `options.from`...)
+ * @returns {string} an absolute path
+ */
+function filePathOfUrl(value, name) {
+  const href = value instanceof URL ? value.href : String(value)
+  let url = value
+  if (!(value instanceof URL)) {
+    try {
+      url = new URL(href)
+    } catch (cause) {
+      throw withCause(invalidArgValue(name, href, 'is not a valid URL: pass a file: URL (file:///path/to/file.js) or a path'), cause)
+    }
+  }
+  if (url.protocol !== 'file:') {
+    throw invalidArgValue(
+      name,
+      href,
+      `must be a file: URL of this host (file:///path/to/file.js) or a path: '${url.protocol}' URLs cannot be required`,
+    )
+  }
+  try {
+    return fileURLToPath(url)
+  } catch (cause) {
+    const reason =
+      cause?.code === 'ERR_INVALID_FILE_URL_HOST'
+        ? `names a file on another host ('${url.hostname}'): only file:///… (or file://localhost/…) names a file of this machine`
+        : `is not a file: URL of this host (${cause?.message ?? cause})`
+    throw withCause(invalidArgValue(name, href, reason), cause)
+  }
+}
+
+function withCause(error, cause) {
+  Object.defineProperty(error, 'cause', { value: cause, writable: true, configurable: true })
+  return error
+}
+
+/** Whether `value` is a URL: a URL object, or a string that starts with a scheme other than `node:` (a built-in). */
+function isUrlLike(value) {
+  if (value instanceof URL) return true
+  if (typeof value !== 'string') return false
+  const scheme = urlScheme(value)
+  return scheme !== undefined && scheme !== 'node'
+}
+
 /** `options.from` as an absolute file path, validated like createRequire validates it. */
 function parseFrom(from) {
   if (from === undefined) return undefined
-  if (from instanceof URL) return fileURLToPath(from)
+  if (from instanceof URL) return filePathOfUrl(from, 'options.from')
   if (typeof from !== 'string') throw invalidArgType('options.from', 'a file path or a file: URL', from)
-  if (from.startsWith('file:')) return fileURLToPath(from)
+  if (isUrlLike(from)) return filePathOfUrl(from, 'options.from')
   if (!path.isAbsolute(from)) {
     throw invalidArgValue('options.from', from, 'must be an absolute file path or a file: URL')
   }
@@ -75,9 +135,10 @@ function isPathLike(specifier) {
 }
 
 /** The key for one string target, or undefined when it resolves to a module not loaded. */
-function keyForSpecifier(cache, specifier, fromFile) {
-  let file = specifier
-  if (file.startsWith('file:')) file = fileURLToPath(file)
+function keyForSpecifier(cache, specifier, fromFile, name = 'target') {
+  // Every URL but a file: URL of this host is refused here, before require() could be asked to
+  // resolve it (it would report a missing module); `node:` specifiers are built-ins.
+  const file = isUrlLike(specifier) ? filePathOfUrl(specifier, name) : specifier
   if (path.isAbsolute(file)) {
     if (cache[file] !== undefined) return file
   } else if (Module.isBuiltin(file)) {
@@ -117,20 +178,21 @@ function keyForModule(cache, m) {
  * @param {object} cache require.cache
  * @param {unknown} target
  * @param {string} fromFile absolute path that relative and bare specifiers resolve from
- * @param {{ allowMain?: boolean }} [rules] invalidate() reports the main module instead of throwing
+ * @param {{ allowMain?: boolean, name?: string }} [rules] `allowMain`: invalidate() reports the main
+ *   module instead of throwing; `name`: the argument in messages (default 'target')
  * @returns {string[]}
  */
 function resolveTargets(cache, target, fromFile, rules = {}) {
   const list = Array.isArray(target) ? target : [target]
+  const name = rules.name ?? 'target'
   const keys = new Set()
   for (const item of list) {
     let key
     if (typeof item === 'string') {
-      if (item === '') throw invalidArgValue('target', item, 'must not be empty')
-      key = keyForSpecifier(cache, item, fromFile)
+      if (item === '') throw invalidArgValue(name, item, 'must not be empty')
+      key = keyForSpecifier(cache, item, fromFile, name)
     } else if (item instanceof URL) {
-      if (item.protocol !== 'file:') throw invalidArgValue('target', item.href, 'must be a file: URL')
-      key = keyForSpecifier(cache, fileURLToPath(item), fromFile)
+      key = keyForSpecifier(cache, filePathOfUrl(item, name), fromFile, name)
     } else if (isModuleLike(item)) {
       key = keyForModule(cache, item)
       const filename = ownValue(item, 'filename')
@@ -139,7 +201,7 @@ function resolveTargets(cache, target, fromFile, rules = {}) {
       }
     } else {
       const expected = 'a path, a file: URL, a specifier, a Module object, or an array of these'
-      throw invalidArgType('target', expected, item)
+      throw invalidArgType(name, expected, item)
     }
     if (key === undefined) continue
     const value = cache[key]
@@ -153,4 +215,4 @@ function resolveTargets(cache, target, fromFile, rules = {}) {
   return [...keys]
 }
 
-module.exports = { callerFile, parseFrom, resolveTargets, isOwnFile }
+module.exports = { callerFile, parseFrom, resolveTargets, isOwnFile, filePathOfUrl, isUrlLike }

@@ -22,7 +22,7 @@ const nextTurn = () => new Promise((resolve) => setImmediate(resolve))
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
 function parseTimeout(options) {
-  const { timeoutMs = DEFAULT_TIMEOUT_MS } = checkObject(options)
+  const { timeoutMs = DEFAULT_TIMEOUT_MS } = checkObject(options, 'options', 'verifyCollected')
   if (typeof timeoutMs !== 'number') throw invalidArgType('options.timeoutMs', 'of type number', timeoutMs)
   if (!(timeoutMs >= 0) || !Number.isFinite(timeoutMs)) {
     throw invalidArgValue('options.timeoutMs', timeoutMs, 'must be a finite number >= 0')
@@ -37,7 +37,9 @@ function trackingOf(report, name) {
     throw invalidArgValue(
       name,
       '[object]',
-      'must be the report object an unload call returned (a copy, e.g. from JSON, has no weak references to check)',
+      // Reports of every copy of this package in the process are known (lib/report.js): an
+      // unknown object is a copy of a report or something else, never another copy's report.
+      'must be the report object an unload call returned in this process (a copy, e.g. from JSON or structuredClone, has no weak references to check)',
     )
   }
   return tracking

@@ -12,16 +12,31 @@
 // contents matter because Linux stamps files with a coarse clock (one tick, 1-4 ms): two saves
 // of the same size within one tick have the same signature. See ARCHITECTURE.md for why this
 // is not chokidar.
+//
+// A directory watcher is attached to the directory's inode: when the directory is deleted and
+// made again (`rm -rf dist && tsc`), it hears nothing more, and on Linux it says so only with a
+// last 'rename' event naming the directory itself, and no error. Every event checks the
+// directory's identity (device, inode, birth time: ext4 reuses the inode number at once); an
+// event naming the directory, an error or an unexpected close replace the watcher too. A gone
+// directory gets a new watcher as soon as it exists again (looked for every RETRY_MS), and its
+// files are compared then, so saves made while nothing watched are not lost. A file missing
+// because its whole directory is gone is waited for, not reloaded (the rebuild is still writing).
+//
+// `poll` replaces fs.watch (deaf on Docker bind mounts, WSL2 /mnt drives, NFS and other network
+// file systems) by one timer that stats every watched file (and, with `paths`, every watched
+// directory) each `intervalMs`. A changed stat signature starts the same debounce and flush; a
+// file modified in the last RECENT_MS is also compared by contents, since two saves of one size
+// within one clock tick have the same signature.
 const crypto = require('node:crypto')
 const fs = require('node:fs')
 const path = require('node:path')
-const { fileURLToPath, URL } = require('node:url')
+const { URL } = require('node:url')
 const native = require('./native.js')
 const live = require('./live.js')
 const registry = require('./registry.js')
 const { invalidArgType, invalidArgValue } = require('./errors.js')
-const { parseKeep } = require('./options.js')
-const { callerFile, parseFrom, resolveTargets, isOwnFile } = require('./targets.js')
+const { parseKeep, checkObject } = require('./options.js')
+const { callerFile, parseFrom, resolveTargets, isOwnFile, filePathOfUrl, isUrlLike } = require('./targets.js')
 const { liveCache } = require('./unload.js')
 const { reloadKeys, fileToLoad } = require('./reload.js')
 
@@ -29,6 +44,12 @@ const DEFAULT_IGNORE = /[\\/]node_modules[\\/]/
 const DEFAULT_DEBOUNCE_MS = 50
 // A module of the watched tree required something: look for new files this long after, once.
 const RESCAN_DELAY_MS = 100
+// How often a deleted watched directory is looked for again.
+const RETRY_MS = 100
+// poll: the default interval between two stat rounds (chokidar's default too).
+const DEFAULT_POLL_INTERVAL_MS = 100
+// poll: a file modified this recently is compared by contents too, not by stat signature only.
+const RECENT_MS = 2000
 
 function parseCallback(value, name) {
   if (value !== undefined && typeof value !== 'function') throw invalidArgType(name, 'a function', value)
@@ -40,12 +61,11 @@ function parsePaths(paths, baseDir) {
   const list = Array.isArray(paths) ? paths : [paths]
   return list.map((p) => {
     let file
-    if (p instanceof URL) {
-      if (p.protocol !== 'file:') throw invalidArgValue('options.paths', p.href, 'must hold file: URLs only')
-      file = fileURLToPath(p)
+    if (isUrlLike(p)) {
+      file = filePathOfUrl(p, 'options.paths')
     } else if (typeof p === 'string') {
       if (p === '') throw invalidArgValue('options.paths', p, 'must not hold empty strings')
-      file = p.startsWith('file:') ? fileURLToPath(p) : p
+      file = p
     } else {
       throw invalidArgType('options.paths', 'a path, a file: URL, or an array of these', p)
     }
@@ -53,8 +73,24 @@ function parsePaths(paths, baseDir) {
   })
 }
 
+/** `poll`: undefined (fs.watch), or the interval of the stat rounds that replace it. */
+function parsePoll(poll) {
+  if (poll === undefined || poll === false) return undefined
+  if (poll === true) return { intervalMs: DEFAULT_POLL_INTERVAL_MS }
+  if (poll === null || typeof poll !== 'object') {
+    throw invalidArgType('options.poll', 'a boolean or an object { intervalMs?: number }', poll)
+  }
+  const { intervalMs = DEFAULT_POLL_INTERVAL_MS } = checkObject(poll, 'options.poll', 'watch poll')
+  if (typeof intervalMs !== 'number') throw invalidArgType('options.poll.intervalMs', 'of type number', intervalMs)
+  if (!Number.isFinite(intervalMs) || intervalMs < 1) {
+    throw invalidArgValue('options.poll.intervalMs', intervalMs, 'must be a finite number >= 1')
+  }
+  return { intervalMs }
+}
+
 function parseWatchOptions(options) {
   if (options === null || typeof options !== 'object') throw invalidArgType('options', 'an object', options)
+  checkObject(options, 'options', 'watch')
   const entry = options.entry
   if (
     entry === undefined ||
@@ -91,6 +127,7 @@ function parseWatchOptions(options) {
     paths: options.paths,
     ignore,
     debounceMs,
+    poll: parsePoll(options.poll),
     onReload: parseCallback(options.onReload, 'options.onReload'),
     onError: parseCallback(options.onError, 'options.onError'),
   }
@@ -107,6 +144,30 @@ function signature(file) {
   if (st === undefined) return undefined
   if (st.isDirectory()) return 'dir'
   return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`
+}
+
+/** Whether a signature says the file was modified in the last RECENT_MS. */
+function recentlyModified(sig) {
+  if (sig === undefined || sig === 'dir') return false
+  const parts = sig.split(':')
+  return Date.now() - Math.max(Number(parts[2]), Number(parts[3])) < RECENT_MS
+}
+
+/**
+ * A directory's identity, with its mtime when `withTime`; undefined when it is not a directory.
+ * The inode alone is not enough: ext4 gives a directory made right after `rm -rf` the inode
+ * number the deleted one had. The birth time (where the file system keeps one) tells them apart.
+ */
+function dirIdentity(dir, withTime = false) {
+  let st
+  try {
+    st = fs.statSync(dir, { throwIfNoEntry: false })
+  } catch {
+    return undefined
+  }
+  if (st === undefined || !st.isDirectory()) return undefined
+  const id = `${st.dev}:${st.ino}:${st.birthtimeMs}`
+  return withTime ? `${id}:${st.mtimeMs}` : id
 }
 
 /** The signature and a digest of the contents of `file` (undefined when it cannot be read). */
@@ -161,15 +222,21 @@ function watch(options) {
   const opts = parseWatchOptions(options)
   const cache = liveCache('watch')
   const fromFile = opts.from ?? callerFile()
-  const entryKeys = resolveTargets(cache, opts.entry, fromFile)
+  const entryKeys = resolveTargets(cache, opts.entry, fromFile, { name: 'options.entry' })
   const entryFile = entryKeys.length > 0 ? entryKeys[0] : fileToLoad(opts.entry, fromFile)
   const roots = parsePaths(opts.paths, path.dirname(fromFile))
 
   const files = new Map() // watched file -> fingerprint when last seen
-  const dirWatchers = new Map() // directory -> fs.FSWatcher
+  const dirWatchers = new Map() // directory -> { watcher: fs.FSWatcher, id: identity it was attached to }
+  const missingDirs = new Set() // watched directories that are gone, waited for (not with poll)
+  const polled = new Map() // poll: watched file -> stat signature at the last round
+  const polledDirs = new Map() // poll with `paths`: watched directory -> identity and mtime at the last round
   const pending = new Set()
   let flushTimer
   let rescanTimer
+  let retryTimer
+  let pollTimer
+  let rescanWanted = false
   let cacheSizeAtRescan = -1
   let closed = false
 
@@ -196,26 +263,95 @@ function watch(options) {
     return wanted
   }
 
+  function scheduleFlush() {
+    clearTimeout(flushTimer)
+    flushTimer = setTimeout(flush, opts.debounceMs)
+  }
+
   function startDirWatcher(dir) {
+    const id = dirIdentity(dir)
+    if (id === undefined) {
+      waitForDir(dir)
+      return
+    }
     let watcher
     try {
       watcher = fs.watch(dir, { persistent: true }, (eventType, name) => onEvent(dir, name))
     } catch (error) {
-      if (error.code !== 'ENOENT' && error.code !== 'ENOTDIR') report(error)
+      if (error.code === 'ENOENT' || error.code === 'ENOTDIR') waitForDir(dir)
+      else report(error)
       return
     }
+    const entry = { watcher, id }
     watcher.on('error', (error) => {
-      dirWatchers.delete(dir)
-      watcher.close()
       // A directory that went away is not an error: it is watched again once it is back.
       if (error.code !== 'ENOENT' && error.code !== 'EPERM') report(error)
+      detach(dir, entry)
     })
-    dirWatchers.set(dir, watcher)
+    // Closed by something else than this watcher (we remove the entry before closing it).
+    watcher.on('close', () => detach(dir, entry))
+    dirWatchers.set(dir, entry)
+  }
+
+  /** Drops `entry`'s watcher of `dir`, and attaches a new one once the directory exists. */
+  function detach(dir, entry) {
+    if (closed || dirWatchers.get(dir) !== entry) return
+    dirWatchers.delete(dir)
+    entry.watcher.close()
+    waitForDir(dir)
+  }
+
+  function waitForDir(dir) {
+    if (closed) return
+    missingDirs.add(dir)
+    if (retryTimer === undefined) retryTimer = setTimeout(retryMissing, RETRY_MS)
+  }
+
+  /** Watches again the directories that are back, and compares their files now. */
+  function retryMissing() {
+    retryTimer = undefined
+    if (closed) return
+    let back = false
+    for (const dir of [...missingDirs]) {
+      if (dirIdentity(dir) === undefined) {
+        // A missing `paths` entry that came back as a file: the rescan watches it.
+        if (roots !== undefined && roots.includes(dir) && signature(dir) !== undefined) {
+          missingDirs.delete(dir)
+          back = true
+        }
+        continue
+      }
+      missingDirs.delete(dir)
+      startDirWatcher(dir)
+      // Saves made while nothing watched this directory are looked at now.
+      for (const file of files.keys()) if (file.startsWith(dir + path.sep)) pending.add(file)
+      back = true
+    }
+    if (back) {
+      if (roots !== undefined) rescanWanted = true // new files and directories below it
+      scheduleFlush()
+    }
+    if (missingDirs.size > 0 && retryTimer === undefined) retryTimer = setTimeout(retryMissing, RETRY_MS)
+  }
+
+  /**
+   * A watcher whose directory was deleted (and maybe made again) hears nothing more: replace it.
+   * `force`: the event named the directory itself, which is how Linux reports its deletion
+   * (a file inside with the directory's own name costs one needless new watcher).
+   */
+  function checkDir(dir, force = false) {
+    const entry = dirWatchers.get(dir)
+    if (entry === undefined || (!force && dirIdentity(dir) === entry.id)) return
+    detach(dir, entry)
+    // Now rather than in RETRY_MS: the directory is usually back already. One retry timer at most.
+    clearTimeout(retryTimer)
+    retryMissing()
   }
 
   /** Brings the watched files and directories in line with what should be watched now. */
   function rescan() {
     if (closed) return
+    rescanWanted = false
     cacheSizeAtRescan = Object.keys(cache).length
     const wantedDirs = new Set()
     let wanted
@@ -223,22 +359,42 @@ function watch(options) {
       wanted = loadedTree()
     } else {
       wanted = new Set()
-      for (const root of roots) walk(root, opts.ignore, wanted, wantedDirs)
+      for (const root of roots) {
+        walk(root, opts.ignore, wanted, wantedDirs)
+        // A `paths` directory that is gone now is waited for.
+        if (signature(root) === undefined) wantedDirs.add(root)
+      }
       // A loaded file deleted from disk stays watched: its return is a change too.
       for (const file of files.keys()) if (cache[file] !== undefined) wanted.add(file)
     }
-    for (const file of files.keys()) if (!wanted.has(file)) files.delete(file)
-    for (const file of wanted) {
-      if (!files.has(file)) files.set(file, fingerprint(file))
-      wantedDirs.add(path.dirname(file))
-    }
-    for (const [dir, watcher] of dirWatchers) {
-      if (!wantedDirs.has(dir)) {
-        watcher.close()
-        dirWatchers.delete(dir)
+    for (const file of files.keys()) {
+      if (!wanted.has(file)) {
+        files.delete(file)
+        polled.delete(file)
       }
     }
-    for (const dir of wantedDirs) if (!dirWatchers.has(dir)) startDirWatcher(dir)
+    for (const file of wanted) {
+      if (!files.has(file)) {
+        const fp = fingerprint(file)
+        files.set(file, fp)
+        polled.set(file, fp.sig)
+      }
+      wantedDirs.add(path.dirname(file))
+    }
+    if (opts.poll !== undefined) {
+      if (roots === undefined) return // the files' own stats say everything in this mode
+      for (const dir of polledDirs.keys()) if (!wantedDirs.has(dir)) polledDirs.delete(dir)
+      for (const dir of wantedDirs) if (!polledDirs.has(dir)) polledDirs.set(dir, dirIdentity(dir, true))
+      return
+    }
+    for (const [dir, entry] of dirWatchers) {
+      if (!wantedDirs.has(dir)) {
+        dirWatchers.delete(dir)
+        entry.watcher.close()
+      }
+    }
+    for (const dir of missingDirs) if (!wantedDirs.has(dir)) missingDirs.delete(dir)
+    for (const dir of wantedDirs) if (!dirWatchers.has(dir) && !missingDirs.has(dir)) startDirWatcher(dir)
   }
 
   /** The `paths` entry `file` is in, or undefined. */
@@ -248,6 +404,7 @@ function watch(options) {
 
   function onEvent(dir, name) {
     if (closed) return
+    checkDir(dir, name !== null && name !== undefined && String(name) === path.basename(dir))
     if (name === null || name === undefined) {
       // Some platforms do not say which entry changed: look at all of this directory's files.
       for (const file of files.keys()) if (path.dirname(file) === dir) pending.add(file)
@@ -257,18 +414,67 @@ function watch(options) {
       else if (roots !== undefined && rootOf(file) !== undefined && !opts.ignore(file, rootOf(file))) pending.add(file)
       else return
     }
-    clearTimeout(flushTimer)
-    flushTimer = setTimeout(flush, opts.debounceMs)
+    scheduleFlush()
+  }
+
+  /** One stat round (poll mode): what changed since the last round starts the debounce. */
+  function pollRound() {
+    pollTimer = undefined
+    if (closed) return
+    let changed = false
+    for (const file of files.keys()) {
+      const sig = signature(file)
+      const last = polled.get(file)
+      polled.set(file, sig)
+      if (sig !== last) {
+        pending.add(file)
+        changed = true
+      } else if (!pending.has(file) && recentlyModified(sig) && !sameFingerprint(files.get(file), fingerprint(file))) {
+        pending.add(file)
+        changed = true
+      }
+    }
+    // With `paths`, a directory whose entries changed may hold new files or directories.
+    for (const [dir, last] of polledDirs) {
+      const now = dirIdentity(dir, true)
+      if (now === undefined && roots.includes(dir) && signature(dir) !== undefined && !files.has(dir)) {
+        pending.add(dir) // a missing `paths` entry that came back as a file
+        changed = true
+        continue
+      }
+      if (now === last) continue
+      polledDirs.set(dir, now)
+      let entries = []
+      try {
+        entries = fs.readdirSync(dir)
+      } catch {}
+      for (const name of entries) {
+        const full = path.join(dir, name)
+        const root = rootOf(full)
+        if (!files.has(full) && name !== '.git' && root !== undefined && !opts.ignore(full, root)) {
+          pending.add(full)
+          changed = true
+        }
+      }
+    }
+    if (changed) scheduleFlush()
+    pollTimer = setTimeout(pollRound, opts.poll.intervalMs)
   }
 
   function flush() {
     flushTimer = undefined
     if (closed) return
     const changed = []
-    let treeChanged = false
+    let treeChanged = rescanWanted
     for (const file of pending) {
       if (files.has(file)) {
         const now = fingerprint(file)
+        // Gone with its whole directory (a rebuild deleted the output folder): wait for the
+        // rebuild to write it again instead of reloading without it.
+        if (now.sig === undefined && dirIdentity(path.dirname(file)) === undefined) {
+          if (opts.poll === undefined && !missingDirs.has(path.dirname(file))) checkDir(path.dirname(file))
+          continue
+        }
         if (!sameFingerprint(files.get(file), now)) changed.push(file)
         files.set(file, now)
       } else {
@@ -314,6 +520,7 @@ function watch(options) {
 
   rescan()
   if (roots === undefined) registry.state.requireObservers.add(onRequire)
+  if (opts.poll !== undefined) pollTimer = setTimeout(pollRound, opts.poll.intervalMs)
 
   return {
     /** The files watched now, sorted. */
@@ -325,10 +532,15 @@ function watch(options) {
       closed = true
       clearTimeout(flushTimer)
       clearTimeout(rescanTimer)
+      clearTimeout(retryTimer)
+      clearTimeout(pollTimer)
       registry.state.requireObservers.delete(onRequire)
-      const watchers = [...dirWatchers.values()]
+      const watchers = [...dirWatchers.values()].map((entry) => entry.watcher)
       dirWatchers.clear()
+      missingDirs.clear()
       files.clear()
+      polled.clear()
+      polledDirs.clear()
       pending.clear()
       return Promise.all(
         watchers.map(
