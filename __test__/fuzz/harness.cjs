@@ -16,7 +16,7 @@ const { binaryName } = require('../../lib/platform.js')
 const model = require('./model.cjs')
 
 const ADDON = path.join(__dirname, '..', '..', binaryName())
-const BEHAVIOURS = ['throw', 'lazy', 'async', 'reenter-uncacheTree', 'reenter-invalidate', 'reenter-reload', 'reenter-restore']
+const BEHAVIOURS = ['throw', 'lazy', 'async', 'replace', 'reenter-uncacheTree', 'reenter-invalidate', 'reenter-reload', 'reenter-restore']
 const NODE_MAJOR = Number(process.versions.node.split('.')[0])
 const { fail, Violation } = model
 
@@ -181,6 +181,16 @@ globalThis.__uncacheFuzz = {
         if (current !== null && current.disposeRuns !== null) current.disposeRuns.add(m)
         if (kind === 'throw') throw Object.assign(new Error(`dispose handler of ${file} throws`), { fuzzKind: `throw:${file}` })
         if (kind === 'lazy') m.require(`./cleanup-${path.basename(file)}`)
+        if (kind === 'replace' && require.cache[file] === m) {
+          // A fresh instance under the key the unload is about to delete: it must stay.
+          delete require.cache[file]
+          if (current !== null) current.replaced.add(file)
+          try {
+            m.require(file)
+          } catch {
+            // new code that throws: Node drops the failed instance; nothing to keep
+          }
+        }
         if (kind === 'async') return Promise.reject(Object.assign(new Error(`async dispose of ${file} rejects`), { fuzzKind: `async:${file}` }))
         if (kind === 'reenter-uncacheTree') api.uncacheTree(file)
         if (kind === 'reenter-invalidate') api.invalidate(file)
@@ -239,6 +249,7 @@ class Sequence {
     this.snapshots = []
     this.openIsolates = 0
     this.disposeRuns = null
+    this.replaced = new Set()
     this.asyncChecks = []
     this.step = 0
   }
@@ -280,6 +291,7 @@ class Sequence {
     const before = this.capture()
     const plan = model.expectedPlan(before, modelOp)
     this.disposeRuns = new Set()
+    this.replaced = new Set()
     let result
     let thrown
     let threw = false
@@ -309,6 +321,7 @@ class Sequence {
       fail(`${label}: threw ${thrown?.stack ?? thrown}${diff.length ? `\n  and changed the graph:\n    ${diff.join('\n    ')}` : ''}`)
     }
     const report = loads ? result.report : result
+    this.acceptReplaced(plan)
     model.checkReport(before, plan, report, label)
     if (dryRun) {
       const diff = model.diffStates(before, after)
@@ -318,10 +331,22 @@ class Sequence {
       return { report }
     }
     this.checkDispose(label, plan, runs, report)
-    model.checkLive(before, after, plan, report, label, { loads, restore, allowedNewKeys: (k) => path.basename(k).startsWith('cleanup-') })
+    model.checkLive(before, after, plan, report, label, { loads, restore, replaced: this.replaced, allowedNewKeys: (k) => path.basename(k).startsWith('cleanup-') || this.replaced.size > 0 })
     this.checkLazyParents(label, plan, before, after)
     count(report)
     return { report, result, before, after, plan }
+  }
+
+  /**
+   * Keys that a dispose handler filled with a fresh instance during the call (`replace`): the
+   * contract's identity rule keeps the fresh one, and the report does not list the key.
+   */
+  acceptReplaced(plan) {
+    if (this.replaced.size === 0) return
+    // (When the fresh instance threw, the key is simply gone: other code deleted it, not the unload.)
+    plan.removedKeys = plan.removedKeys.filter((k) => !this.replaced.has(k))
+    // Not listed, so not listable as pinned either.
+    plan.pinnedMust = new Set([...plan.pinnedMust].filter((k) => !this.replaced.has(k)))
   }
 
   checkDispose(label, plan, runs, report) {
@@ -504,6 +529,7 @@ class Sequence {
     const either = before.pathCacheFrozen
     const old = require.cache[file]
     this.disposeRuns = new Set()
+    this.replaced = new Set()
     let result
     let thrown
     let threw = false
@@ -530,14 +556,15 @@ class Sequence {
     }
     if (predicted) fail(`${label}: the new code throws, but reload() returned`)
     const report = result.report
+    this.acceptReplaced(plan)
     model.checkReport(before, plan, report, label)
     this.checkDispose(label, plan, runs, report)
-    model.checkLive(before, after, plan, report, label, { loads: true })
+    model.checkLive(before, after, plan, report, label, { loads: true, replaced: this.replaced })
     const fresh = require.cache[file]
     if (fresh === old) fail(`${label}: require.cache still holds the old module`)
     if (!(fresh instanceof Module)) fail(`${label}: ${file} is not cached after the reload`)
     if (this.graph[k].kind !== 'addon' && fresh.exports.version !== this.versions[k]) fail(`${label}: the reloaded exports are version ${fresh.exports.version}, not ${this.versions[k]}`)
-    if (model.slotParent(fresh) !== require.cache[anchor]) fail(`${label}: the new module's parent is not the calling file (options.from)`)
+    if (!this.replaced.has(file) && model.slotParent(fresh) !== require.cache[anchor]) fail(`${label}: the new module's parent is not the calling file (options.from)`)
     stats.reloadsOk++
     count(report)
   }
@@ -574,6 +601,7 @@ class Sequence {
       const before = this.capture()
       expectation = { before, plan: model.expectedPlan(before, { api: 'restore', baseline }) }
       this.disposeRuns = new Set()
+      this.replaced = new Set()
       this.say(`} restore of ${label}`)
       if (op.ending === 'throw') throw marker
       if (op.ending === 'thenThrows') {
@@ -605,9 +633,10 @@ class Sequence {
       if (op.ending === 'thenThrows' && threw && value !== marker) fail(`${label}: isolate threw ${value?.stack ?? value}`)
       const after = this.capture()
       const { before, plan } = expectation
+      this.acceptReplaced(plan)
       model.checkReport(before, plan, restoreReport, `${label} (its restore)`)
       this.checkDispose(`${label} (its restore)`, plan, restoreRuns, restoreReport)
-      model.checkLive(before, after, plan, restoreReport, `${label} (its restore)`, { restore: true, allowedNewKeys: (k) => path.basename(k).startsWith('cleanup-') })
+      model.checkLive(before, after, plan, restoreReport, `${label} (its restore)`, { restore: true, replaced: this.replaced, allowedNewKeys: (k) => path.basename(k).startsWith('cleanup-') || this.replaced.size > 0 })
       stats.isolates++
       count(restoreReport)
     }

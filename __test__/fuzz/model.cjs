@@ -569,7 +569,7 @@ function checkErrors(plan, report, label) {
  * survivor's dependency still loaded with its identity, nothing outside the plan changed.
  * `loads` is true for reload (new modules may appear, removed keys may come back fresh).
  */
-function checkLive(before, after, plan, report, label, { loads = false, restore = false, allowedNewKeys = () => false } = {}) {
+function checkLive(before, after, plan, report, label, { loads = false, restore = false, replaced = new Set(), allowedNewKeys = () => false } = {}) {
   const pinned = new Set((report.pinned ?? []).map((p) => p.id))
   const removed = plan.removed
   const removedId = (m) => before.keyOf.get(m) ?? before.nodes.get(m)?.filename
@@ -579,7 +579,7 @@ function checkLive(before, after, plan, report, label, { loads = false, restore 
   const isPinned = (m) => pinned.has(before.keyOf.get(m))
   // A stale module (other code deleted its cache key) that the unload cut has no id to be listed
   // under: an unwritable reference to it is all that can be, and it cannot be reported.
-  const excused = (m, unwritable) => isPinned(m) || (unwritable && !before.keyOf.has(m))
+  const excused = (m, unwritable) => isPinned(m) || (unwritable && (!before.keyOf.has(m) || replaced.has(before.keyOf.get(m))))
   for (const s of survivors) {
     const n = after.nodes.get(s)
     if (!n) continue
@@ -625,6 +625,7 @@ function checkLive(before, after, plan, report, label, { loads = false, restore 
   const beforeCache = new Map(before.keys.map((k, i) => [k, before.values[i]]))
   const removedKeySet = new Set(plan.removedKeys)
   for (const [k, v] of beforeCache) {
+    if (replaced.has(k)) continue // a dispose handler put a fresh instance there: it stays
     if (removedKeySet.has(k)) {
       if (afterCache.has(k) && afterCache.get(k) === v) fail(`${label}: ${k} was to be removed but is still cached`)
       if (afterCache.has(k) && !loads) fail(`${label}: ${k} was removed and something cached it again`)
