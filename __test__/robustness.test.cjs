@@ -565,3 +565,37 @@ test('fuzz F18: a locked array of a module that is already unloaded pins nothing
   assert.deepEqual(report.removed, [t.file('b.js')])
   assert.deepEqual(report.pinned, [])
 })
+
+test("fuzz F19: _pathCache entries a failed reload put back are dropped by the next unload", () => {
+  const t = writeTree({ 'a.js': 'module.exports = 1\n', 'b.js': "require('./a.js')\n", 'anchor.js': '' })
+  const host = Module.createRequire(t.file('h.js'))
+  host(t.file('b.js'))
+  host(t.file('a.js'))
+  host(t.file('anchor.js'))
+  fs.writeFileSync(t.file('a.js'), "throw new Error('new code throws')\n")
+  assert.throws(() => reload(t.file('a.js'), { from: t.file('anchor.js') }), { code: 'ERR_UNCACHE_RELOAD_FAILED' })
+  const naming = () => Object.keys(Module._pathCache).filter((k) => Module._pathCache[k] === t.file('a.js'))
+  const before = naming().length
+  assert.ok(before >= 2, `${before} entries were put back`)
+  const report = uncacheTree(t.file('a.js'))
+  assert.equal(report.pathCacheEntries, before)
+  assert.deepEqual(naming(), [])
+})
+
+test('fuzz F20: the abandoned instance of a failed load pins nothing (no false last-parent)', () => {
+  const t = writeTree({ 'a.js': 'module.exports = 1\n' })
+  const host = Module.createRequire(t.file('h.js'))
+  host(t.file('a.js'))
+  let report
+  isolate(
+    () => {
+      fs.writeFileSync(t.file('anchor.js'), '')
+      host(t.file('anchor.js'))
+      fs.writeFileSync(t.file('a.js'), "require('./a.js'); throw new Error('new code throws')\n")
+      assert.throws(() => reload(t.file('a.js'), { from: t.file('anchor.js') }), { code: 'ERR_UNCACHE_RELOAD_FAILED' })
+    },
+    { onRestore: (r) => (report = r) },
+  )
+  assert.deepEqual(report.removed, [t.file('anchor.js')])
+  assert.deepEqual(report.pinned, [])
+})

@@ -78,6 +78,8 @@ function describePlan(graph, plan, reasons, entries) {
     const keyed = new Set(report.removed)
     const removedNodes = new Set(plan.removed)
     for (const s of plan.resetParentOf) {
+      // Only a live survivor pins: a stale or abandoned instance is garbage once cut.
+      if ((graph.flags[s] & live.HOLDER) === 0) continue
       // The survivor's private last-parent slot holds its removed parent, and that parent's own
       // slot holds *its* first requirer: the pin runs up the chain of removed parents (a kept
       // shared.js pins b.js, and b.js pins a.js; heap snapshot on Node 22-26). Each slot was set

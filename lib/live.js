@@ -687,6 +687,7 @@ function restoreCuts(cache, capture) {
   for (const [key, value] of capture.pathEntries) {
     try {
       pathCache[key] = value
+      registry.rememberPath(value, key)
     } catch {
       // A locked _pathCache: the entry was not deleted either (applyCuts), nothing to put back.
     }

@@ -145,6 +145,11 @@ function wrapModuleLoad(originalModuleLoad) {
     state.loading.add(this)
     try {
       return originalModuleLoad.call(this, filename)
+    } catch (error) {
+      // Node drops an instance whose load threw from the cache: it is never live again, and a
+      // stale edge to it must not make it count as a requirer that holds (or pins).
+      state.abandoned.add(this)
+      throw error
     } finally {
       state.loading.delete(this)
     }
@@ -336,5 +341,6 @@ module.exports = {
   duringDispose,
   pathCacheKeysOf,
   forgetPaths,
+  rememberPath: indexPath,
   markAbandoned: (m) => state.abandoned.add(m),
 }
