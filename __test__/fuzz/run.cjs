@@ -18,7 +18,14 @@ async function main() {
     process.exit(2)
   }
   console.log(`uncache-tree fuzz: ${runs} sequences, seed ${seed}, Node ${process.version}`)
+  const started = Date.now()
+  // Progress on long runs (the counter includes shrinking runs after a failure).
+  const progress = setInterval(() => {
+    console.log(`  … ${stats.sequences} sequences after ${((Date.now() - started) / 1000).toFixed(0)} s`)
+  }, 60_000)
+  progress.unref()
   const out = await fuzz({ runs, seed, reproDir: values['repro-dir'] })
+  clearInterval(progress)
   const rate = (out.runs / (out.ms / 1000)).toFixed(0)
   console.log(`exercised: ${JSON.stringify(stats)}`)
   if (!out.failed) {
