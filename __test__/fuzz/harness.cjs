@@ -11,6 +11,7 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const Module = require('node:module')
+const { pathToFileURL } = require('node:url')
 const api = require('../..')
 const { binaryName } = require('../../lib/platform.js')
 const model = require('./model.cjs')
@@ -93,6 +94,7 @@ const leafOps = [
       targets: fc.array(ref, { minLength: 1, maxLength: 3 }),
       bad: rarely(fc.constantFrom('addon', 'builtin', 'missing'), 10),
       typo: rarely(fc.constantFrom('dryrun', 'Shared', 'keeps'), 12),
+      form: fc.constantFrom('path', 'path', 'fileUrl', 'URL', 'module', 'relative'),
       shared: sharedArb,
       keep: keepArb,
       dryRun: rarely(fc.constant(true), 4),
@@ -100,7 +102,13 @@ const leafOps = [
   },
   {
     weight: 3,
-    arbitrary: fc.record({ t: fc.constant('invalidate'), targets: fc.array(ref, { minLength: 1, maxLength: 2 }), keep: keepArb, dryRun: rarely(fc.constant(true), 4) }),
+    arbitrary: fc.record({
+      t: fc.constant('invalidate'),
+      targets: fc.array(ref, { minLength: 1, maxLength: 2 }),
+      keep: keepArb,
+      dryRun: rarely(fc.constant(true), 4),
+      form: fc.constantFrom('path', 'path', 'fileUrl', 'URL', 'module', 'relative'),
+    }),
   },
   {
     weight: 3,
@@ -424,6 +432,27 @@ class Sequence {
     return path.join(this.dir, 'missing.js')
   }
 
+  /**
+   * A target key in the form `form` (every form the contract accepts names the same key): an
+   * absolute path, a file: URL string or URL object, the cached Module object, or a relative
+   * specifier resolved from `options.from`. Keys that are not files of this sequence, and
+   * entries that are not Modules, stay paths.
+   */
+  targetIn(form, key, options) {
+    if (!key.startsWith(this.dir + path.sep)) return key
+    if (form === 'fileUrl') return pathToFileURL(key).href
+    if (form === 'URL') return pathToFileURL(key)
+    if (form === 'module' && require.cache[key] instanceof Module) return require.cache[key]
+    if (form === 'relative' && fs.existsSync(key) && !Object.isFrozen(Module._pathCache)) {
+      options.from = path.join(this.dir, 'proxy-0.js')
+      // Resolved once here as the call will resolve it, so that the _pathCache entry the
+      // resolution makes is in the state the model plans on.
+      Module.createRequire(options.from).resolve(`./${path.basename(key)}`)
+      return `./${path.basename(key)}`
+    }
+    return key
+  }
+
   opUncache(op) {
     const targets = op.targets.map((r) => this.entity(r))
     if (op.bad !== null && op.bad !== undefined) targets.push(this.badTarget(op.bad))
@@ -433,8 +462,9 @@ class Sequence {
     if (keep.option !== undefined) options.keep = keep.option
     if (op.dryRun) options.dryRun = true
     if (op.typo && REJECTS_UNKNOWN_OPTIONS) options[op.typo] = true
-    const target = targets.length === 1 ? targets[0] : targets
-    const label = `step ${this.step}: uncacheTree(${describeTargets(this, targets)}, ${describeOptions(options)})`
+    const given = targets.map((k) => this.targetIn(op.form, k, options))
+    const target = given.length === 1 ? given[0] : given
+    const label = `step ${this.step}: uncacheTree(${describeTargets(this, targets)}${op.form && op.form !== 'path' ? ` as ${op.form}` : ''}, ${describeOptions(options)})`
     this.say(label)
     this.checked(label, { api: 'uncacheTree', targets, shared: op.shared, keep: keep.predicate, dryRun: op.dryRun, unknownOption: options[op.typo] === true ? op.typo : undefined }, () => api.uncacheTree(target, options), { dryRun: op.dryRun })
   }
@@ -445,9 +475,10 @@ class Sequence {
     const options = {}
     if (keep.option !== undefined) options.keep = keep.option
     if (op.dryRun) options.dryRun = true
-    const label = `step ${this.step}: invalidate(${describeTargets(this, targets)}, ${describeOptions(options)})`
+    const given = targets.map((k) => this.targetIn(op.form, k, options))
+    const label = `step ${this.step}: invalidate(${describeTargets(this, targets)}${op.form && op.form !== 'path' ? ` as ${op.form}` : ''}, ${describeOptions(options)})`
     this.say(label)
-    this.checked(label, { api: 'invalidate', targets, keep: keep.predicate, dryRun: op.dryRun }, () => api.invalidate(targets.length === 1 ? targets[0] : targets, options), { dryRun: op.dryRun })
+    this.checked(label, { api: 'invalidate', targets, keep: keep.predicate, dryRun: op.dryRun }, () => api.invalidate(given.length === 1 ? given[0] : given, options), { dryRun: op.dryRun })
   }
 
   /**
