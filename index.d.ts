@@ -412,6 +412,7 @@ export type UncacheErrorCode =
   | 'ERR_UNCACHE_ISOLATE_OVERLAP'
   | 'ERR_UNCACHE_REENTRANT'
   | 'ERR_UNCACHE_DOCTOR_LOAD_FAILED'
+  | 'ERR_UNCACHE_NATIVE_BINARY'
 
 /**
  * Every error this package throws for a request it cannot carry out. The message names the
@@ -438,5 +439,9 @@ export class UncacheError extends Error {
   readonly id?: string
   /** `ERR_UNCACHE_RELOAD_FAILED`: what was unloaded and put back. */
   readonly report?: UnloadReport
+  /** `ERR_UNCACHE_NATIVE_BINARY`: this process's platform, e.g. `linux-x64-gnu`. */
+  readonly platform?: string
+  /** `ERR_UNCACHE_NATIVE_BINARY`: the prebuilt package looked for, e.g. `uncache-tree-linux-x64-gnu`. */
+  readonly packageName?: string
   readonly cause?: unknown
 }

@@ -9,8 +9,13 @@
 const fs = require('node:fs')
 const path = require('node:path')
 const { parseArgs } = require('node:util')
-const { doctor, DEFAULT_CYCLES, MAX_CYCLES } = require('../lib/doctor.js')
 const { formatText, formatHtml, formatBytes, displayPath } = require('./render.js')
+
+// The doctor (and with it the native core) is loaded only to run a command, so that `--help`,
+// `--version` and usage errors work where the native binary is missing. These two equal
+// lib/doctor.js's DEFAULT_CYCLES and MAX_CYCLES (__test__/packaging.test.cjs checks).
+const DEFAULT_CYCLES = 20
+const MAX_CYCLES = 100_000
 
 const EXIT = { OK: 0, SURVIVORS: 1, USAGE: 2, FAILED: 3 }
 
@@ -183,6 +188,14 @@ async function main(argv) {
   }
   if (options.help) return finish(HELP, EXIT.OK)
   if (options.version) return finish(`${require('../package.json').version}\n`, EXIT.OK)
+
+  let doctor
+  try {
+    ;({ doctor } = require('../lib/doctor.js'))
+  } catch (error) {
+    if (error?.code !== 'ERR_UNCACHE_NATIVE_BINARY') throw error
+    return fail(error.message, EXIT.FAILED)
+  }
 
   const cwd = process.cwd()
   const progress = options.quiet ? () => {} : progressReporter(process.stderr, options.entry)

@@ -137,6 +137,29 @@ const explain = {
         'An unload cannot start inside another one (both would cut the same graph). Schedule it for after the ' +
         'running one returns, e.g. setImmediate(() => ' + api + '(...)).',
     ),
+  // `runner` is 'Vitest' or 'Jest': uncache-tree/node-test was loaded by a file another runner runs.
+  notNodeTest: (runner) =>
+    new UncacheError(
+      'ERR_UNCACHE_UNSUPPORTED_RUNTIME',
+      `uncache-tree/node-test registers node:test hooks, but this file runs under ${runner}: node:test would ` +
+        `start a second, separate test run beside ${runner}'s, and no ${runner} test would be isolated. ` +
+        (runner === 'Vitest'
+          ? "Inside Vitest, take a snapshot() from 'uncache-tree' in beforeEach and call its restore() in afterEach " +
+            '(vi.resetModules() does not touch require.cache).'
+          : 'Inside Jest, use jest.isolateModules(fn) or jest.resetModules() in beforeEach.'),
+    ),
+  // `platform` is the napi-rs platform name, `tried` one line per place looked at, `fix` what to
+  // run. The package loads the native core when it is required, so this is what require() throws.
+  nativeBinary: (platform, packageName, tried, fix) => {
+    const error = new UncacheError(
+      'ERR_UNCACHE_NATIVE_BINARY',
+      `No usable native binary of uncache-tree for ${platform} (Node ${process.version}). ` +
+        `Looked for:\n  ${tried.join('\n  ')}\n${fix}`,
+    )
+    error.platform = platform
+    error.packageName = packageName
+    return error
+  },
   // `running` and `starting` say which isolate (or test) is which, with where it was started.
   isolateOverlap: (running, starting) =>
     new UncacheError(

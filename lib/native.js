@@ -1,28 +1,94 @@
 'use strict'
-// Loads the native core: the binary built next to package.json (a clone, `npm run build`), else
-// the per-platform package (`uncache-tree-linux-x64-gnu`, ...) that npm installed as an optional
-// dependency. UNCACHE_TREE_NATIVE_PATH points at a binary explicitly (tests of other builds).
+// Loads the native core, in this order:
+//   1. UNCACHE_TREE_NATIVE_PATH, when set (a binary of another build; nothing else is tried);
+//   2. `uncache-tree.<platform>.node` next to package.json: a clone (`npm run build`), or a
+//      build from source on a platform without a prebuilt package;
+//   3. the prebuilt package `uncache-tree-<platform>` that npm installs from optionalDependencies.
+// A binary is used only when its coreVersion() equals package.json's version. When none is
+// usable, require('uncache-tree') throws one ERR_UNCACHE_NATIVE_BINARY that lists what was
+// looked at and why each was refused, and says what to run.
+const fs = require('node:fs')
 const path = require('node:path')
-const { platformTriple, binaryName } = require('./platform.js')
+const { explain } = require('./errors.js')
+const { platformTriple, binaryName, packageName, hasPrebuilt, glibcVersion } = require('./platform.js')
+const { version } = require('../package.json')
+
+const root = path.join(__dirname, '..')
+
+const firstLine = (error) => String(error?.message ?? error).split('\n')[0]
+
+/** The binding at `specifier`, or null with the reason pushed onto `tried`. */
+function attempt(label, specifier, tried) {
+  let binding
+  try {
+    binding = require(specifier)
+  } catch (error) {
+    const missing = error?.code === 'MODULE_NOT_FOUND' && firstLine(error).includes(`'${specifier}'`)
+    const absent = path.isAbsolute(specifier) ? 'not found' : 'not installed'
+    tried.push(`${label}: ${missing ? absent : `cannot be loaded (${firstLine(error)})`}`)
+    return null
+  }
+  const built = typeof binding.coreVersion === 'function' ? binding.coreVersion() : 'unknown'
+  if (built !== version) {
+    tried.push(`${label}: is version ${built}, but this uncache-tree is ${version}`)
+    return null
+  }
+  return binding
+}
+
+function fixFor(platform, pkg, tried) {
+  const clone = fs.existsSync(path.join(root, '.git'))
+  if (process.env.UNCACHE_TREE_NATIVE_PATH) {
+    return 'Fix: point UNCACHE_TREE_NATIVE_PATH at a binary built from this version, or unset it.'
+  }
+  if (clone) {
+    return (
+      'Fix: this is a clone of the repository, which builds the binary from source: install Rust ' +
+      '(https://rustup.rs), then run `npm run build`.'
+    )
+  }
+  const source = 'install Rust (https://rustup.rs), then run `npm rebuild uncache-tree` (it builds the binary with cargo).'
+  if (!hasPrebuilt(platform)) {
+    return `Fix: there is no prebuilt package for ${platform}; build from source: ${source}`
+  }
+  const wrongVersion = tried.some((line) => line.startsWith(pkg) && line.includes('is version'))
+  return (
+    `Fix: install the prebuilt package of the same version: \`npm install ${pkg}@${version}\`. ` +
+    (wrongVersion
+      ? ''
+      : 'npm installs it as an optional dependency of uncache-tree, but skips it with --omit=optional ' +
+        'or --no-optional, and when package-lock.json was written on another platform. ') +
+    `Or build from source: ${source}`
+  )
+}
 
 function load() {
+  const platform = platformTriple()
+  const pkg = packageName(platform)
   const tried = []
-  const candidates = process.env.UNCACHE_TREE_NATIVE_PATH
-    ? [process.env.UNCACHE_TREE_NATIVE_PATH]
-    : [path.join(__dirname, '..', binaryName()), `uncache-tree-${platformTriple()}`]
-  for (const candidate of candidates) {
-    try {
-      return require(candidate)
-    } catch (error) {
-      tried.push(`${candidate}: ${error.message.split('\n')[0]}`)
+  const explicit = process.env.UNCACHE_TREE_NATIVE_PATH
+  if (explicit) {
+    const binding = attempt(`UNCACHE_TREE_NATIVE_PATH=${explicit}`, path.resolve(explicit), tried)
+    if (binding) return binding
+  } else {
+    const local = path.join(root, binaryName(platform))
+    if (fs.existsSync(local)) {
+      const binding = attempt(local, local, tried)
+      if (binding) return binding
+    } else {
+      tried.push(`${local}: not built`)
+    }
+    if (hasPrebuilt(platform)) {
+      const binding = attempt(pkg, pkg, tried)
+      if (binding) return binding
+    } else {
+      tried.push(`${pkg}: no such package (no prebuilt binary is published for ${platform})`)
     }
   }
-  const error = new Error(
-    `uncache-tree: no native binary for ${platformTriple()}. Tried:\n  ${tried.join('\n  ')}\n` +
-      'Reinstall with optional dependencies enabled, or build it from a clone with `npm run build` (needs Rust).',
-  )
-  error.code = 'ERR_UNCACHE_NATIVE_BINARY'
-  throw error
+  if (tried.some((line) => line.includes('GLIBC_'))) {
+    tried.push(`(this system has glibc ${glibcVersion()}; the prebuilt linux-*-gnu binaries need glibc 2.17 or later)`)
+  }
+  throw explain.nativeBinary(platform, pkg, tried, fixFor(platform, pkg, tried))
 }
 
 module.exports = load()

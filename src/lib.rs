@@ -204,3 +204,11 @@ pub fn plan_invalidate(
     reset_parent_of: p.reset_parent_of.into(),
   })
 }
+
+/// The version of the crate this binary was built from (Cargo.toml, kept equal to package.json's
+/// version). lib/native.js refuses a binary of another version: a stale build in a clone, or a
+/// platform package left over from another release.
+#[napi]
+pub fn core_version() -> &'static str {
+  env!("CARGO_PKG_VERSION")
+}
