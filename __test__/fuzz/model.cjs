@@ -12,21 +12,32 @@
 //   `createRequire` proxies, which modules registered which dispose handlers and whether they
 //   ran. Hand edits, requires and reloads therefore never need a model of their own: whatever
 //   they did is in the next capture.
-// - `expectedPlan(state, op)` says what the call must do, straight from ../../README and the
-//   contract's wording: the removed set (reference counting over every live holder, roots
-//   always removed, boundaries not walked), `kept` with its direct holders, `skipped` with
-//   reasons (boundaries of the unloaded tree only), the ids that must be `pinned` (removed
-//   modules that an unwritable reference still reaches), those that may be (`last-parent` on
-//   Node >= 22), the `_pathCache` entries dropped, the dispose handlers that must run and the
-//   errors they must leave in `report.errors`, or the error code the call must throw.
-// - `checkAfter(before, after, plan, report)` compares the call's report with the plan (exact
-//   sets for removed, kept with heldBy, skipped; importers before their dependencies in
-//   `removed`) and scans the live objects after the call: no removed module is reachable from
-//   require.cache values, the `children` or `parent` of a survivor, or Module._pathCache, unless
-//   the report lists it as pinned; every survivor's dependencies that were cached are still
-//   cached under the same key with the same identity; nothing outside the plan changed.
+// - `expectedPlan(state, op)` says what the call must do, from the contract as the README and
+//   index.d.ts state it: the removed set (reference counting over every live holder, roots always
+//   removed, boundaries not walked), `kept` with its direct holders, `skipped` with reasons
+//   (boundaries that a removed module requires, and roots kept by `keep`), the ids that must be
+//   `pinned` (removed modules that an unwritable `children` or `parent` still reaches) and those
+//   that may be (`last-parent` on Node >= 22), the `_pathCache` entries dropped, the dispose
+//   handlers that must run and the errors they must leave in `report.errors`, or the error code
+//   the call must throw. ops: uncacheTree, invalidate, reload (tree or not), restore.
+// - `checkReport` compares the report with the plan (exact sets for removed, kept with heldBy,
+//   skipped; importers before their dependencies in `removed` outside cycles; every pin
+//   justified), `checkErrors` the dispose errors, and `checkLive` scans the live objects after
+//   the call: no removed module is reachable from require.cache values, the `children` or
+//   `parent` of a survivor, or Module._pathCache, unless the report lists it as pinned; every
+//   survivor's dependencies that were cached are still cached under the same key with the same
+//   identity; no key outside the plan changed.
 // - `diffStates(a, b)` is the "a call that threw changed nothing" check: cache keys and their
 //   order and values, every `children` array's contents, parents, `_pathCache`.
+// Readings where the contract leaves room (each agreed with the engine's author):
+// - reload's tree: an importer of the target inside the tree (a require cycle) is a root of the
+//   tree plan; one outside the tree still holds what it requires (a singleton keeps identity).
+// - a stale module (other code deleted its cache key) met in a tree is cut but has no id to be
+//   listed under: it is neither in `removed` nor in `pinned`, and its file's `_pathCache`
+//   entries are not the unload's business.
+// - an entry of a frozen `_pathCache` names a file, not a module: nothing to pin.
+// - a dispose handler that puts a fresh instance under a key being unloaded: the key keeps it
+//   and is not listed (the harness adjusts the plan after the call, `acceptReplaced`).
 // The full scans make this slow on purpose (a few hundred objects per step): it is an oracle,
 // usable as the differential check of a faster engine.
 const Module = require('node:module')
@@ -53,23 +64,19 @@ function isObject(v) {
   return v !== null && (typeof v === 'object' || typeof v === 'function')
 }
 
-/** A value that a graph walk treats as a module: a Module, or an object with a children array. */
+/**
+ * A value that a graph walk treats as a module: a Module, or an object with a children array.
+ * (The test never puts Proxies into the cache or into `children`; exports may be Proxies, and
+ * nothing here reads exports.)
+ */
 function isModuleish(v) {
-  return v instanceof Module || (isObject(v) && !isProxyLike(v) && Array.isArray(safeOwn(v, 'children')))
+  return v instanceof Module || (isObject(v) && Array.isArray(safeOwn(v, 'children')))
 }
 
-// The test never puts Proxies into the cache or children; exports may be Proxies but are never read.
-function isProxyLike() {
-  return false
-}
-
+/** An own data property's value (Module fields are own data properties); never calls a getter. */
 function safeOwn(v, name) {
   const d = Object.getOwnPropertyDescriptor(v, name)
-  if (d === undefined) {
-    // Module fields are own data properties; a plain object's inherited fields are not read.
-    return undefined
-  }
-  return 'value' in d ? d.value : undefined
+  return d !== undefined && 'value' in d ? d.value : undefined
 }
 
 /** Whether the `children` reference of `m` cannot be changed (a frozen array, or a non-writable property). */
@@ -107,7 +114,7 @@ function capture(ctx) {
   for (const p of ctx.proxies) visit(p)
   for (let q = 0; q < queue.length; q++) {
     const m = queue[q]
-    const childrenArray = isModuleish(m) || m instanceof Module ? safeOwn(m, 'children') : undefined
+    const childrenArray = isModuleish(m) ? safeOwn(m, 'children') : undefined
     const children = Array.isArray(childrenArray) ? childrenArray.slice() : null
     const parent = isModuleish(m) ? slotParent(m) : undefined
     const shown = isModuleish(m) ? visibleParent(m) : undefined
@@ -120,7 +127,7 @@ function capture(ctx) {
       shownParent: shown,
       parentUnwritable: parentUnwritable(m),
       loaded: isModuleish(m) ? safeOwn(m, 'loaded') : undefined,
-      filename: isModuleish(m) || m instanceof Module ? safeOwn(m, 'filename') : undefined,
+      filename: isModuleish(m) ? safeOwn(m, 'filename') : undefined,
       moduleInstance: m instanceof Module,
       handlers: b !== undefined && !b.ran ? b.list.slice() : [],
     })
@@ -171,8 +178,6 @@ function boundaryReason(state, m, keep) {
   if (key !== undefined && keep !== undefined && keep(key)) return 'kept-by-option'
   return undefined
 }
-
-class ModelError extends Error {}
 
 /**
  * Roots of a call: require.cache values of the targets, in order, deduplicated; or the error the
@@ -432,7 +437,7 @@ function expectedPlan(state, op) {
       else removed.add(v)
     }
   } else {
-    throw new ModelError(`unknown op ${op.api}`)
+    throw new Error(`model: unknown op ${op.api}`)
   }
   const pins = pinnedExpectations(state, removed)
   return {
