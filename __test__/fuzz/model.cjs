@@ -29,7 +29,7 @@
 //   identity; no key outside the plan changed.
 // - `diffStates(a, b)` is the "a call that threw changed nothing" check: cache keys and their
 //   order and values, every `children` array's contents, parents, `_pathCache`.
-// Readings where the contract leaves room (each agreed with the engine's author):
+// Readings where the contract leaves room (each as lib/ implements and documents it):
 // - reload's tree: an importer of the target inside the tree (a require cycle) is a root of the
 //   tree plan; one outside the tree still holds what it requires (a singleton keeps identity).
 // - a stale module (other code deleted its cache key) met in a tree is cut but has no id to be
