@@ -200,10 +200,22 @@ globalThis.__uncacheFuzz = {
           }
         }
         if (kind === 'async') return Promise.reject(Object.assign(new Error(`async dispose of ${file} rejects`), { fuzzKind: `async:${file}` }))
-        if (kind === 'reenter-uncacheTree') api.uncacheTree(file)
-        if (kind === 'reenter-invalidate') api.invalidate(file)
-        if (kind === 'reenter-reload') api.reload(file, { from: file })
-        if (kind === 'reenter-restore') api.snapshot().restore()
+        if (kind.startsWith('reenter-')) {
+          // Dispose handlers only ever run inside an unload, reload (its rollback included) or
+          // restore: a call back in must throw ERR_UNCACHE_REENTRANT, whatever ran the handler.
+          try {
+            if (kind === 'reenter-uncacheTree') api.uncacheTree(file)
+            if (kind === 'reenter-invalidate') api.invalidate(file)
+            if (kind === 'reenter-reload') api.reload(file, { from: file })
+            if (kind === 'reenter-restore') api.snapshot().restore()
+          } catch (error) {
+            if (error?.code !== 'ERR_UNCACHE_REENTRANT' && current !== null) {
+              current.reentryFailures.push(`${kind} from the dispose handler of ${file} threw ${error?.code ?? error}`)
+            }
+            throw error
+          }
+          if (current !== null) current.reentryFailures.push(`${kind} from the dispose handler of ${file} ran (no ERR_UNCACHE_REENTRANT)`)
+        }
         return undefined
       })
     }
@@ -258,6 +270,7 @@ class Sequence {
     this.openIsolates = 0
     this.disposeRuns = null
     this.replaced = new Set()
+    this.reentryFailures = []
     this.asyncChecks = []
     this.step = 0
   }
@@ -843,6 +856,7 @@ class Sequence {
   }
 
   async finish() {
+    if (this.reentryFailures.length > 0) fail(`re-entrant calls not refused: ${this.reentryFailures.slice(0, 3).join('; ')}`)
     // Async dispose rejections land in their report's errors; none may be unhandled.
     await new Promise((resolve) => setImmediate(resolve))
     for (const { label, report, kinds } of this.asyncChecks) {
