@@ -599,3 +599,67 @@ test('fuzz F20: the abandoned instance of a failed load pins nothing (no false l
   assert.deepEqual(report.removed, [t.file('anchor.js')])
   assert.deepEqual(report.pinned, [])
 })
+
+test('fuzz F21: a restore finds the modules loaded after another library put back Module.prototype.load', () => {
+  const t = writeTree({ 'a.js': 'module.exports = 1\n', 'b.js': "module.exports = require('./c.js')\n", 'c.js': '' })
+  const host = Module.createRequire(t.file('host.js'))
+  host(t.file('a.js'))
+  const state = globalThis[Symbol.for('uncache-tree.state.v1')]
+  let report
+  isolate(
+    () => {
+      // What a library that saved the loader before uncache-tree was required puts back.
+      Module._load = state.originalLoad
+      Module.prototype.load = state.originalModuleLoad
+      Module._findPath = state.originalFindPath
+      host(t.file('b.js'))
+    },
+    { onRestore: (r) => (report = r) },
+  )
+  assert.deepEqual(report.removed.slice().sort(), [t.file('b.js'), t.file('c.js')])
+  assert.equal(require.cache[t.file('b.js')], undefined)
+  assert.equal(Module.prototype.load, state.moduleLoadWrapper, 'the wrappers are back')
+  assert.equal(Module._load, state.loadWrapper)
+})
+
+test('fuzz F22: a dispose handler that loads its module afresh keeps it, even in a restore (identity wins)', () => {
+  const t = writeTree({
+    'a.js': "require('./b.js')\n",
+    'b.js': `
+      const { hot } = require(${PKG})
+      hot(module).dispose(() => {
+        if (require.cache[__filename] === module) { delete require.cache[__filename]; module.require(__filename) }
+      })
+    `,
+  })
+  Module.createRequire(t.file('host.js'))(t.file('a.js'))
+  const snap = snapshot()
+  assert.deepEqual(uncacheTree(t.file('a.js')).removed, [t.file('a.js')], 'the fresh b.js under the key stays')
+  assert.deepEqual(snap.loadedSince(), [t.file('b.js')])
+  const fresh = require.cache[t.file('b.js')]
+  const report = snap.restore()
+  // The restore plans to unload that b.js; its handler loads yet another instance under the
+  // key, which the identity rule keeps (not listed), as every unload does.
+  assert.deepEqual(report.removed, [])
+  assert.notEqual(require.cache[t.file('b.js')], fresh)
+  assert.ok(require.cache[t.file('b.js')] instanceof Module)
+})
+
+test('fuzz F23: _pathCache entries made by a require() in a dispose handler are dropped by a later unload', () => {
+  const t = writeTree({
+    'a.js': "require('./b.js')\n",
+    'b.js': `
+      const { hot } = require(${PKG})
+      hot(module).dispose(() => {
+        if (require.cache[__filename] === module) { delete require.cache[__filename]; module.require(__filename) }
+      })
+    `,
+  })
+  Module.createRequire(t.file('host.js'))(t.file('a.js'))
+  uncacheTree(t.file('a.js'))
+  const naming = () => Object.keys(Module._pathCache).filter((k) => Module._pathCache[k] === t.file('b.js'))
+  const before = naming().length
+  assert.ok(before >= 1)
+  const report = uncacheTree(t.file('b.js'))
+  assert.equal(report.pathCacheEntries, before)
+})

@@ -506,12 +506,12 @@ function applyCuts(cache, graph, plan, entries, staleKeys, { lateRequirers = [],
   }
   let pathCacheEntries = 0
   const pathCache = Module._pathCache
-  const forgotten = new Set()
+  const forgotten = []
   for (const key of staleKeys) {
     // A locked entry holds a filename string, not a module: the next require() of that request
     // finds the file again and loads it anew. Nothing to report as pinned.
     if (Object.getOwnPropertyDescriptor(pathCache, key)?.configurable === false) continue
-    forgotten.add(pathCache[key])
+    forgotten.push([pathCache[key], key])
     if (write) delete pathCache[key]
     pathCacheEntries++
   }

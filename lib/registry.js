@@ -62,6 +62,10 @@ state.moduleLoadWrapper ??= null
 state.originalFindPath ??= null
 state.findPathWrapper ??= null
 state.loaderEpoch ??= 0
+// The require.cache key of the module whose load started last: Node inserts each new module's
+// key just before its load, so the keys after it in require.cache order were inserted later (a
+// snapshot's fallback when the load wrapper was replaced and loads went unseen).
+state.lastLoadedKey ??= undefined
 // filename -> the Module._pathCache keys that resolved to it (a string, or an array when there
 // are several), for the _pathCache object `indexedPathCache`. Entries can be stale (deleted or
 // overwritten by other code): every use checks the current value.
@@ -139,6 +143,7 @@ function wrapLoad(originalLoad) {
 
 function wrapModuleLoad(originalModuleLoad) {
   return function uncacheTreeModuleLoad(filename) {
+    state.lastLoadedKey = filename
     if (state.loadObservers.size > 0) {
       for (const notify of state.loadObservers) notify(this, filename)
     }
@@ -200,9 +205,17 @@ function pathCacheKeysOf(filenames) {
   return out
 }
 
-/** Forgets the index entries of `filenames` (their _pathCache entries were deleted). */
-function forgetPaths(filenames) {
-  for (const filename of filenames) state.pathIndex.delete(filename)
+/** Forgets the index entries of the deleted _pathCache entries `[filename, key]`. */
+function forgetPaths(entries) {
+  for (const [filename, key] of entries) {
+    const keys = state.pathIndex.get(filename)
+    if (keys === key) state.pathIndex.delete(filename)
+    else if (Array.isArray(keys)) {
+      const rest = keys.filter((k) => k !== key)
+      if (rest.length === 0) state.pathIndex.delete(filename)
+      else state.pathIndex.set(filename, rest.length === 1 ? rest[0] : rest)
+    }
+  }
 }
 
 function reindexPathCache(pathCache) {

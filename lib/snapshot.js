@@ -85,10 +85,37 @@ class Recorder {
     registry.install()
     // Bumped when other code replaced a loader wrapper: what was recorded may miss requires.
     this.epoch = registry.state.loaderEpoch
+    this.markLoads()
     watchCuts()
     this.stopLoads = registry.observeLoads(this.onLoad)
     registry.state.requireObservers.add(this.onRequire)
     shared.recorders.add(this)
+  }
+
+  /**
+   * Remembers the last key inserted into require.cache now (the module whose load started last),
+   * for `insertedSince`. One weak reference per snapshot (or restore), none per module.
+   */
+  markLoads() {
+    const key = registry.state.lastLoadedKey
+    const m = key === undefined ? undefined : this.cache[key]
+    this.mark = m === undefined ? undefined : { key, ref: new WeakRef(m) }
+  }
+
+  /**
+   * [key, module] of the cache entries inserted after the mark, in require.cache order: the loads
+   * a replaced `Module.prototype.load` wrapper did not report. When the marked entry is gone
+   * (unloaded since), nothing can be attributed and only the recorded loads count.
+   */
+  insertedSince() {
+    const mark = this.mark
+    if (mark === undefined) return []
+    const m = mark.ref.deref()
+    if (m === undefined || this.cache[mark.key] !== m) return []
+    const keys = Object.keys(this.cache)
+    const out = []
+    for (let k = keys.lastIndexOf(mark.key) + 1; k > 0 && k < keys.length; k++) out.push([keys[k], this.cache[keys[k]]])
+    return out
   }
 
   /**
@@ -141,8 +168,13 @@ class Recorder {
       const m = record.ref.deref()
       if (m !== undefined) requirers.push([m, this.dirty ? 0 : record.start])
     }
-    if (loaderReplaced) requirers = this.allRequirers()
-    const graph = live.flattenSince(cache, this.liveLoaded(), requirers)
+    const loaded = this.liveLoaded()
+    if (loaderReplaced) {
+      requirers = this.allRequirers()
+      const known = new Set(loaded.map(([, m]) => m))
+      for (const [key, m] of this.insertedSince()) if (!known.has(m)) loaded.push([key, m])
+    }
+    const graph = live.flattenSince(cache, loaded, requirers)
     graph.ids = live.nodeIds(graph)
     graph.reasons = classifyBoundaries(graph)
     if (keep !== undefined) {

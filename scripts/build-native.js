@@ -9,9 +9,9 @@
 //            ... --force --zig              `npm run build:release`: linux-x64-gnu against glibc 2.17
 //                                           with cargo-zigbuild (from PyPI, into .venv-zig/)
 //
-// The install hook runs in a clone (`npm install`) and in every project that installs the
-// package. A user's install must never fail because of it, so it only builds when no binary is
-// there (no prebuilt package for this platform, or optional dependencies were left out) and
+// The install hook runs in a clone (`npm install`: it always builds there, incrementally, so the
+// binary matches the sources) and in every project that installs the package. A user's install
+// must never fail because of it, so there it only builds when no binary is there (no prebuilt package for this platform, or optional dependencies were left out) and
 // cargo exists; anything else prints what is missing and what to do, and exits 0 (require()
 // then throws ERR_UNCACHE_NATIVE_BINARY with the same advice). Outside a clone the build uses a
 // temporary CARGO_TARGET_DIR, removed afterwards: no `target/` is left inside node_modules.
@@ -114,6 +114,16 @@ function build() {
 }
 
 function installHookMain() {
+  // In a clone the sources may be newer than the binary (a pull, a branch switch): cargo's
+  // incremental build takes about a second when nothing changed, so a clone always builds.
+  if (isClone && fs.existsSync(path.join(root, 'Cargo.toml')) && cargoVersion()) {
+    try {
+      build()
+    } catch (error) {
+      say(`the build failed: ${error.message}. Fix it and run \`npm run build\`.`)
+    }
+    return
+  }
   if (fs.existsSync(dest) || prebuiltInstalled()) return
   const missing = hasPrebuilt(platform)
     ? `the prebuilt package ${packageName(platform)} is not installed (npm skips optional dependencies with ` +
