@@ -13,6 +13,7 @@ const uncache = require('..')
 const { uncacheTree, invalidate, reload, snapshot, isolate, watch, verifyCollected, explainRetainers, UncacheError } = uncache
 const { createMochaHooks } = require('../mocha.js')
 const { writeTree } = require('./helpers/fixtures.cjs')
+const { recorder } = require('./helpers/watch-recorder.cjs')
 
 const ROOT = path.join(__dirname, '..')
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -310,38 +311,6 @@ test('item 10: a registry state made by an older copy (no report tracking field)
 // ---------------------------------------------------------------------------------------------
 // Item 11: watch() after a directory is deleted and re-created; polling
 
-/** onReload/onError that queue what they get; next() waits for the next one. */
-function recorder() {
-  const queue = []
-  const waiting = []
-  const deliver = (event) => {
-    const waiter = waiting.shift()
-    if (waiter !== undefined) waiter(event)
-    else queue.push(event)
-  }
-  return {
-    // Only these two go into watch()'s options: an unknown option name is an error.
-    callbacks: {
-      onReload: (report, exports) => deliver({ type: 'reload', report, exports }),
-      onError: (error) => deliver({ type: 'error', error }),
-    },
-    next(timeoutMs = 5000) {
-      if (queue.length > 0) return Promise.resolve(queue.shift())
-      return new Promise((resolve, reject) => {
-        const done = (event) => {
-          clearTimeout(timer)
-          resolve(event)
-        }
-        const timer = setTimeout(() => {
-          waiting.splice(waiting.indexOf(done), 1)
-          reject(new Error(`no watch event within ${timeoutMs} ms`))
-        }, timeoutMs)
-        waiting.push(done)
-      })
-    },
-    pending: () => queue.length,
-  }
-}
 
 function distTree() {
   return writeTree({

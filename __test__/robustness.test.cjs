@@ -622,8 +622,9 @@ test('fuzz F21: a restore finds the modules loaded after another library put bac
   assert.equal(Module._load, state.loadWrapper)
 })
 
-test('fuzz F22: a dispose handler that loads its module afresh keeps it, even in a restore (identity wins)', () => {
-  const t = writeTree({
+/** a.js requires b.js, whose dispose handler loads a fresh b.js under its own key, every time. */
+function selfReloadingTree() {
+  return writeTree({
     'a.js': "require('./b.js')\n",
     'b.js': `
       const { hot } = require(${PKG})
@@ -632,6 +633,10 @@ test('fuzz F22: a dispose handler that loads its module afresh keeps it, even in
       })
     `,
   })
+}
+
+test('fuzz F22: a dispose handler that loads its module afresh keeps it, even in a restore (identity wins)', () => {
+  const t = selfReloadingTree()
   Module.createRequire(t.file('host.js'))(t.file('a.js'))
   const snap = snapshot()
   assert.deepEqual(uncacheTree(t.file('a.js')).removed, [t.file('a.js')], 'the fresh b.js under the key stays')
@@ -646,15 +651,7 @@ test('fuzz F22: a dispose handler that loads its module afresh keeps it, even in
 })
 
 test('fuzz F23: _pathCache entries made by a require() in a dispose handler are dropped by a later unload', () => {
-  const t = writeTree({
-    'a.js': "require('./b.js')\n",
-    'b.js': `
-      const { hot } = require(${PKG})
-      hot(module).dispose(() => {
-        if (require.cache[__filename] === module) { delete require.cache[__filename]; module.require(__filename) }
-      })
-    `,
-  })
+  const t = selfReloadingTree()
   Module.createRequire(t.file('host.js'))(t.file('a.js'))
   uncacheTree(t.file('a.js'))
   const naming = () => Object.keys(Module._pathCache).filter((k) => Module._pathCache[k] === t.file('b.js'))
@@ -662,4 +659,44 @@ test('fuzz F23: _pathCache entries made by a require() in a dispose handler are 
   assert.ok(before >= 1)
   const report = uncacheTree(t.file('b.js'))
   assert.equal(report.pathCacheEntries, before)
+})
+
+test("fuzz F24: a failed reload's rollback runs the abandoned instance's handlers inside the guard", () => {
+  const src = (v, throws) =>
+    `require(${PKG}).hot(module).dispose(() => require(${PKG}).reload(__filename, { from: __filename }))\n` +
+    `module.exports = ${v}\n${throws ? `throw new Error('v${v} throws')\n` : ''}`
+  const t = writeTree({ 'a.js': src(1, false), 'anchor.js': '' })
+  const host = Module.createRequire(t.file('h.js'))
+  const old = host(t.file('a.js'))
+  host(t.file('anchor.js'))
+  fs.writeFileSync(t.file('a.js'), src(2, true))
+  let error
+  assert.throws(
+    () => reload(t.file('a.js'), { from: t.file('anchor.js') }),
+    (e) => (error = e).code === 'ERR_UNCACHE_RELOAD_FAILED',
+  )
+  // The old instance's handler (before the new code ran) and the abandoned v2's (in the rollback)
+  // were both refused; no nested reload ran.
+  assert.deepEqual(error.report.errors.map((e) => e.code), ['ERR_UNCACHE_REENTRANT', 'ERR_UNCACHE_REENTRANT'])
+  assert.equal(require.cache[t.file('a.js')].exports, old)
+})
+
+test('fuzz F25: the fallback restore after a replaced Module._load leaves entries from before the snapshot', () => {
+  const t = writeTree({ 'a.js': 'module.exports = 1\n' })
+  Module.createRequire(t.file('h.js'))(t.file('a.js'))
+  require.cache[t.file('mock.js')] = { exports: 'mock' }
+  const state = globalThis[Symbol.for('uncache-tree.state.v1')]
+  let report
+  try {
+    isolate(
+      () => {
+        Module._load = state.originalLoad
+      },
+      { onRestore: (r) => (report = r) },
+    )
+    assert.deepEqual(report.removed, [])
+    assert.deepEqual(require.cache[t.file('mock.js')], { exports: 'mock' })
+  } finally {
+    delete require.cache[t.file('mock.js')]
+  }
 })

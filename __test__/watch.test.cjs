@@ -10,42 +10,11 @@ const vm = require('node:vm')
 const { watch, uncacheTree } = require('..')
 const { forceGc } = require('../lib/gc.js')
 const { writeTree } = require('./helpers/fixtures.cjs')
+const { recorder } = require('./helpers/watch-recorder.cjs')
 
 const PKG = JSON.stringify(require.resolve('..'))
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
-/** onReload/onError that queue what they get; next() waits for the next one. */
-function recorder() {
-  const queue = []
-  const waiting = []
-  const deliver = (event) => {
-    const waiter = waiting.shift()
-    if (waiter !== undefined) waiter(event)
-    else queue.push(event)
-  }
-  return {
-    // Only these two go into watch()'s options: an unknown option name is an error.
-    callbacks: {
-      onReload: (report, exports) => deliver({ type: 'reload', report, exports }),
-      onError: (error) => deliver({ type: 'error', error }),
-    },
-    next(timeoutMs = 5000) {
-      if (queue.length > 0) return Promise.resolve(queue.shift())
-      return new Promise((resolve, reject) => {
-        const done = (event) => {
-          clearTimeout(timer)
-          resolve(event)
-        }
-        const timer = setTimeout(() => {
-          waiting.splice(waiting.indexOf(done), 1)
-          reject(new Error(`no watch event within ${timeoutMs} ms`))
-        }, timeoutMs)
-        waiting.push(done)
-      })
-    },
-    pending: () => queue.length,
-  }
-}
 
 const fsWatchers = () => process.getActiveResourcesInfo().filter((r) => r === 'FSEventWrap').length
 const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length

@@ -62,6 +62,8 @@ state.moduleLoadWrapper ??= null
 state.originalFindPath ??= null
 state.findPathWrapper ??= null
 state.loaderEpoch ??= 0
+// Bumped only when the Module.prototype.load wrapper was the one replaced (loads went unseen).
+state.moduleLoadEpoch ??= 0
 // The require.cache key of the module whose load started last: Node inserts each new module's
 // key just before its load, so the keys after it in require.cache order were inserted later (a
 // snapshot's fallback when the load wrapper was replaced and loads went unseen).
@@ -268,7 +270,10 @@ function install() {
     Module._load = state.loadWrapper
   }
   if (Module.prototype.load !== state.moduleLoadWrapper) {
-    replaced ||= state.moduleLoadWrapper !== null
+    if (state.moduleLoadWrapper !== null) {
+      replaced = true
+      state.moduleLoadEpoch++
+    }
     state.originalModuleLoad = Module.prototype.load
     state.moduleLoadWrapper = wrapModuleLoad(Module.prototype.load)
     Module.prototype.load = state.moduleLoadWrapper

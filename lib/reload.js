@@ -49,7 +49,8 @@ function rollback(cache, capture, created, dataAfterDispose, errors) {
   // Instances that threw while loading are out of the cache already, but may have started
   // timers before throwing: run the dispose handlers they registered.
   const abandoned = created.filter((m) => !capture.graph.index.has(m) && cache[m.filename] !== m)
-  hotState.disposeAbandoned(abandoned, errors)
+  // Inside the dispose phase's guard, like every dispose: a handler that calls back in is refused.
+  registry.duringDispose(abandoned, hotState.disposeAbandoned, errors)
   for (const m of abandoned) registry.markAbandoned(m)
   unloadAdded(cache, capture, errors)
   live.restoreCuts(cache, capture)

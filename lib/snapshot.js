@@ -17,6 +17,8 @@
 // (restore-plan.js) and hands it to the engine's executePlan: the same report, dispose
 // handlers, cuts and weak references as every other unload.
 const { AsyncLocalStorage } = require('node:async_hooks')
+const Module = require('node:module')
+const { isProxy } = require('node:util').types
 const { fileURLToPath } = require('node:url')
 const registry = require('./registry.js')
 const live = require('./live.js')
@@ -85,6 +87,7 @@ class Recorder {
     registry.install()
     // Bumped when other code replaced a loader wrapper: what was recorded may miss requires.
     this.epoch = registry.state.loaderEpoch
+    this.loadEpoch = registry.state.moduleLoadEpoch
     this.markLoads()
     watchCuts()
     this.stopLoads = registry.observeLoads(this.onLoad)
@@ -114,7 +117,11 @@ class Recorder {
     if (m === undefined || this.cache[mark.key] !== m) return []
     const keys = Object.keys(this.cache)
     const out = []
-    for (let k = keys.lastIndexOf(mark.key) + 1; k > 0 && k < keys.length; k++) out.push([keys[k], this.cache[keys[k]]])
+    for (let k = keys.lastIndexOf(mark.key) + 1; k > 0 && k < keys.length; k++) {
+      // Only what Node loads: a Module under its own filename (a mock put in by hand is not).
+      const m = this.cache[keys[k]]
+      if (m instanceof Module && !isProxy(m) && live.filenameOf(m) === keys[k]) out.push([keys[k], m])
+    }
     return out
   }
 
@@ -162,15 +169,17 @@ class Recorder {
     assertNotReentrant('restore')
     const cache = this.cache
     const loaderReplaced = registry.install() || this.epoch !== registry.state.loaderEpoch
+    const loadsUnseen = this.loadEpoch !== registry.state.moduleLoadEpoch
     this.epoch = registry.state.loaderEpoch
+    this.loadEpoch = registry.state.moduleLoadEpoch
     let requirers = []
     for (const record of this.records) {
       const m = record.ref.deref()
       if (m !== undefined) requirers.push([m, this.dirty ? 0 : record.start])
     }
     const loaded = this.liveLoaded()
-    if (loaderReplaced) {
-      requirers = this.allRequirers()
+    if (loaderReplaced) requirers = this.allRequirers()
+    if (loadsUnseen) {
       const known = new Set(loaded.map(([, m]) => m))
       for (const [key, m] of this.insertedSince()) if (!known.has(m)) loaded.push([key, m])
     }
