@@ -415,9 +415,10 @@ function expectedPlan(state, op) {
       removed = new Set([...importers.removed, ...t.removed])
       for (const [c, holders] of t.direct) kept.push({ id: idOf(state, c), heldBy: [...holders].map((h) => idOf(state, h)).sort() })
       boundariesOfTree = t.boundaries
-      // Skipped modules are the tree's boundaries: those a removed module requires.
+      // Skipped modules are the tree's boundaries: those a removed module *of the tree* requires
+      // (reload's importers outside the tree are not walked down).
       for (const [b, reason] of t.boundaries) {
-        if ([...removed].some((m) => childrenOf(state, m).includes(b))) skipped.push({ id: idOf(state, b), reason })
+        if ([...t.removed].some((m) => childrenOf(state, m).includes(b))) skipped.push({ id: idOf(state, b), reason })
       }
       for (const [b, reason] of importers.boundaries) {
         if (!skipped.some((s) => s.id === idOf(state, b))) skipped.push({ id: idOf(state, b), reason })
