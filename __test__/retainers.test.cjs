@@ -11,7 +11,7 @@ const os = require('node:os')
 const path = require('node:path')
 const v8 = require('node:v8')
 const { pathToFileURL } = require('node:url')
-const { explainRetainers } = require('../lib/retainers.js')
+const { explainRetainers, renderRequireCache } = require('../lib/retainers.js')
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'uncache-tree-retainers-'))
 const EVENT = 'uncache-tree-test:reload'
@@ -37,6 +37,13 @@ module.exports = { get: (key) => table.get(key), stop: () => {} }
 module.exports = { ticks: 0, stop: () => clearInterval(timer) }
 `,
   'weakly-held.js': 'module.exports = { stop: () => {} }\n',
+  // A module that stays loaded (a bus), and a plugin whose listener on it reads `module`.
+  'bus.js': "module.exports = new (require('node:events').EventEmitter)()\n",
+  'on-bus.js': `const bus = require('./bus.js')
+function onTick() { module.exports.ticks++ }
+bus.on('tick', onTick)
+module.exports = { ticks: 0, stop: () => bus.off('tick', onTick) }
+`,
 }
 const file = Object.fromEntries(Object.keys(SOURCES).map((name) => [name, path.join(dir, name)]))
 for (const [name, source] of Object.entries(SOURCES)) fs.writeFileSync(file[name], source)
@@ -218,4 +225,40 @@ test('options.snapshot: a missing file rejects as fs does, a file that is not a 
     code: 'ERR_INVALID_ARG_VALUE',
     message: /ends early inside `(nodes|edges|strings)`/,
   })
+})
+
+test('a chain through a module that stays loaded starts at require.cache, not at the package\'s own state', async () => {
+  require(file['bus.js'])
+  // Reached only through require.cache, as a module another module loaded (not this test's child).
+  module.children = module.children.filter((child) => child.id !== file['bus.js'])
+  loadAndDrop(file['on-bus.js'])
+  const steps = retainerOf(await explainRetainers([file['on-bus.js']]), file['on-bus.js'])
+  assertWellFormed(steps, file['on-bus.js'])
+  assert.deepEqual(steps.slice(0, 2), [
+    { node: 'require.cache', edge: file['bus.js'] },
+    { node: `Module ${file['bus.js']}`, edge: 'exports' },
+  ], chain(steps))
+  assert.ok(!steps.some((s) => s.edge.includes('uncache-tree.state')), chain(steps))
+  assert.ok(steps.some((s) => s.edge === '_events'), chain(steps))
+})
+
+test('renderRequireCache folds everything down to Module._cache into one step', () => {
+  const steps = [
+    { node: 'global', edge: '<symbol uncache-tree.state.v1>' },
+    { node: 'Object', edge: 'originalLoad' },
+    { node: '(closure Module in node:internal/modules/cjs/loader:297:16)', edge: '_cache' },
+    { node: 'Object', edge: '/app/bus.js' },
+    { node: 'Module /app/bus.js', edge: 'exports' },
+    { node: 'EventEmitter', edge: '' },
+  ]
+  assert.deepEqual(renderRequireCache(steps), {
+    path: [
+      { node: 'require.cache', edge: '/app/bus.js' },
+      { node: 'Module /app/bus.js', edge: 'exports' },
+      { node: 'EventEmitter', edge: '' },
+    ],
+    removed: 3,
+  })
+  const plain = [{ node: 'global', edge: 'x' }, { node: 'Object', edge: '' }]
+  assert.deepEqual(renderRequireCache(plain), { path: plain, removed: 0 })
 })

@@ -3,7 +3,7 @@
 // Heap-snapshot analysis: how long it takes, and how much memory, to read a V8 heap snapshot and
 // explain why unloaded modules are still alive.
 //
-//   node benchmark/heapsnapshot.js [--regen] [--rounds N]
+//   node benchmark/heapsnapshot.js [--regen] [--rounds N] [--diff-only] [--diff-mb N]
 //
 // Makes two snapshots of about 50 MB and 200 MB into benchmark/.fixtures/ (git-ignored; kept
 // between runs, `--regen` remakes them): a child process loads a generated graph of 3,000
@@ -17,6 +17,18 @@
 // - memlab (`@memlab/core`): `utils.getSnapshotFromFile()` (its parser), then its
 //   `TraceFinder` shortest paths for the same Module objects.
 //
+// Then the three-snapshot leak diff (what the doctor does to name what grows): one child process
+// fills its heap to about --diff-mb (default 200) MB and writes three snapshots 5 leaking reloads
+// apart (each reload leaves a timer over a 256 KB buffer and a registry entry holding 2,000
+// objects); then, each in its own child process:
+//
+// - uncache-tree: `HeapSnapshotDiff`, the baseline and target streamed ids-only, the final parsed
+//   whole, the new objects still alive grouped by retainer chain;
+// - plain JS: `JSON.parse` of each file in turn (ids of the first two kept as Sets), then the same
+//   grouping written in JavaScript;
+// - memlab (`@memlab/api`): `findLeaksBySnapshotFilePaths(baseline, target, final)`, its own leak
+//   finder on the same files.
+//
 // Prints a markdown table: median time, ratio to memlab, peak RSS (VmHWM), plus the machine and
 // Node version. memlab is not a devDependency: its `puppeteer` dependency downloads a browser on
 // install, which fails without network access and would break `npm install` of this package, so
@@ -29,6 +41,8 @@ const path = require('node:path')
 const FIXTURES = path.join(__dirname, '.fixtures')
 const MEMLAB_DIR = path.join(FIXTURES, 'memlab')
 const MEMLAB_VERSION = '2.0.5'
+const DIFF_CYCLES = 5
+const DIFF_ROUNDS = 3
 const SIZES_MB = [50, 200]
 const DEFAULT_ROUNDS = { 50: 5, 200: 3 }
 const GRAPH_MODULES = 3000
@@ -179,7 +193,7 @@ async function runPlainJs(file, ids) {
 }
 
 /**
- * The same search as src/heapsnapshot.rs, in JavaScript over the parsed JSON: Module objects by
+ * The same search as src/heapsnapshot/mod.rs, in JavaScript over the parsed JSON: Module objects by
  * id, the live one from `Module._cache`, breadth-first from the root over strong edges with the
  * bookkeeping roots last and the WeakRef keep-alive list never, paths rendered with names.
  */
@@ -313,6 +327,244 @@ async function childRun(contender, file) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The three-snapshot diff
+// ---------------------------------------------------------------------------------------------
+
+const DIFF_PLUGIN = `const big = new ArrayBuffer(256 * 1024)
+setInterval(function tick() { return big.byteLength }, 3600000).unref()
+const rows = Array.from({ length: 2000 }, (_, i) => ({ i, label: 'row ' + i }))
+globalThis.benchmarkHandlers ??= []
+globalThis.benchmarkHandlers.push({ name: 'lookup', handle: (i) => rows[i] })
+module.exports = { name: 'leaky' }
+`
+
+/** One process, three snapshots DIFF_CYCLES leaking reloads apart, in a heap of about `targetMb`. */
+function childMakeDiff(targetMb, prefix) {
+  const dir = path.join(FIXTURES, 'diff-plugin')
+  fs.mkdirSync(dir, { recursive: true })
+  const id = path.join(dir, 'leaky.js')
+  fs.writeFileSync(id, DIFF_PLUGIN)
+  const reload = () => {
+    delete require.cache[id]
+    module.children = module.children.filter((child) => child.id !== id)
+    require(id)
+  }
+  const filler = []
+  const count = Math.max(0, Math.round((targetMb * 1e6 - 15e6) / BYTES_PER_FILLER))
+  for (let i = 0; i < count; i++) filler.push({ i, text: `value ${i}`, inner: { n: i, tag: `t${i % 100}` }, get: () => i })
+  globalThis.benchmarkFiller = filler
+  for (let i = 0; i < 3; i++) reload() // warm-up
+  for (const name of ['baseline', 'target', 'final']) {
+    require('node:v8').writeHeapSnapshot(`${prefix}-${name}.heapsnapshot`)
+    for (let i = 0; i < DIFF_CYCLES; i++) reload()
+  }
+}
+
+async function streamInto(file, sink) {
+  const handle = await fs.promises.open(file, 'r')
+  try {
+    const buffer = Buffer.allocUnsafe(1 << 20)
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null)
+      if (bytesRead === 0) break
+      sink.push(buffer.subarray(0, bytesRead))
+    }
+  } finally {
+    await handle.close()
+  }
+}
+
+const chainText = (steps) => steps.map((s) => (s.edge ? `${s.node} --${s.edge}-->` : s.node)).join(' ')
+
+async function runDiffUncacheTree(files) {
+  const native = require('../lib/native.js')
+  const elapsed = stopwatch()
+  const diff = new native.HeapSnapshotDiff()
+  for (const file of files) {
+    await streamInto(file, diff)
+    diff.endSnapshot()
+  }
+  const growth = diff.growth(5)
+  diff.close()
+  return {
+    ...elapsed(),
+    groups: growth.groupCount,
+    top: growth.groups.map((g) => ({ bytes: g.bytes, objects: g.objects, chain: chainText(g.path) })),
+  }
+}
+
+/** The same diff in JavaScript: JSON.parse each file, Sets of ids, BFS, leak roots, groups. */
+async function runDiffPlainJs(files) {
+  const elapsed = stopwatch()
+  const idsOf = (file) => {
+    const snap = JSON.parse(fs.readFileSync(file, 'utf8'))
+    const nf = snap.snapshot.meta.node_fields
+    const [stride, at] = [nf.length, nf.indexOf('id')]
+    const ids = new Set()
+    for (let i = at; i < snap.nodes.length; i += stride) ids.add(snap.nodes[i])
+    return ids
+  }
+  let before = idsOf(files[0])
+  const fresh = new Set()
+  for (const id of idsOf(files[1])) if (!before.has(id)) fresh.add(id)
+  before = undefined
+  const snap = JSON.parse(fs.readFileSync(files[2], 'utf8'))
+  const { meta } = snap.snapshot
+  const { nodes, edges, strings } = snap
+  const nf = meta.node_fields
+  const ef = meta.edge_fields
+  const [NS, ES] = [nf.length, ef.length]
+  const [nType, nName, nId, nSize, nEdges] = ['type', 'name', 'id', 'self_size', 'edge_count'].map((f) => nf.indexOf(f))
+  const [eType, eName, eTo] = ['type', 'name_or_index', 'to_node'].map((f) => ef.indexOf(f))
+  const edgeTypes = meta.edge_types[eType]
+  const [WEAK, ELEMENT, HIDDEN] = ['weak', 'element', 'hidden'].map((t) => edgeTypes.indexOf(t))
+  const count = nodes.length / NS
+  const firstEdge = new Uint32Array(count + 1)
+  for (let n = 0; n < count; n++) firstEdge[n + 1] = firstEdge[n] + nodes[n * NS + nEdges]
+  const isNew = new Uint8Array(count)
+  for (let n = 0; n < count; n++) if (fresh.has(nodes[n * NS + nId])) isNew[n] = 1
+  const parentEdge = new Int32Array(count).fill(-1)
+  const parent = new Int32Array(count).fill(-1)
+  const queue = new Uint32Array(count)
+  let [head, tail] = [0, 0]
+  queue[tail++] = 0
+  parent[0] = 0
+  while (head < tail) {
+    const n = queue[head++]
+    for (let e = firstEdge[n]; e < firstEdge[n + 1]; e++) {
+      const to = edges[e * ES + eTo] / NS
+      if (edges[e * ES + eType] === WEAK || parent[to] !== -1) continue
+      parent[to] = n
+      parentEdge[to] = e
+      queue[tail++] = to
+    }
+  }
+  const name = (n) => strings[nodes[n * NS + nName]]
+  const edgeName = (e) => {
+    const t = edges[e * ES + eType]
+    return t === ELEMENT || t === HIDDEN ? '[]' : strings[edges[e * ES + eName]]
+  }
+  const rootOf = new Map()
+  const groups = new Map()
+  const groupOfRoot = new Map()
+  for (let q = 0; q < tail; q++) {
+    const n = queue[q]
+    if (!isNew[n]) continue
+    const p = parent[n]
+    const root = isNew[p] ? rootOf.get(p) : n
+    rootOf.set(n, root)
+    let group = groupOfRoot.get(root)
+    if (group === undefined) {
+      const labels = []
+      for (let m = root; m !== 0; m = parent[m]) labels.push(`${name(parent[m])}.${edgeName(parentEdge[m])}`)
+      const key = labels.reverse().filter((l, i, all) => l !== all[i + 1]).join(' / ') + ` / ${name(root)}`
+      group = groups.get(key)
+      if (group === undefined) groups.set(key, (group = { key, bytes: 0, objects: 0 }))
+      groupOfRoot.set(root, group)
+    }
+    group.bytes += nodes[n * NS + nSize]
+    group.objects++
+  }
+  const top = [...groups.values()].sort((a, b) => b.bytes - a.bytes).slice(0, 5)
+  return { ...elapsed(), groups: groups.size, top: top.map((g) => ({ bytes: g.bytes, objects: g.objects, chain: g.key })) }
+}
+
+async function runDiffMemlab(files) {
+  const api = require(require.resolve('@memlab/api', { paths: [MEMLAB_DIR] }))
+  const core = require(require.resolve('@memlab/core', { paths: [MEMLAB_DIR] }))
+  core.config.muteConsole = true
+  // memlab's default filter looks for browser leaks (detached DOM, unmounted React fibers) and
+  // finds nothing in a Node heap. Its "trace all objects" setting counts every object allocated
+  // between baseline and target and alive in the final snapshot, as the doctor does.
+  core.config.oversizeObjectAsLeak = true
+  core.config.oversizeThreshold = 0
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'memlab-bench-'))
+  const elapsed = stopwatch()
+  const leaks = await api.findLeaksBySnapshotFilePaths(files[0], files[1], files[2], { workDir })
+  const time = elapsed()
+  fs.rmSync(workDir, { recursive: true, force: true })
+  // Each leak trace: the path from a GC root to the leaked object, as memlab serializes it (one
+  // key per step, `N: --edge---> [name](type) @id $retained-size:…`).
+  const describe = (trace) =>
+    Object.keys(trace)
+      .filter((key) => /^\d+:/.test(key))
+      .map((key) => key.replace(/^\d+:\s*/, '').replace(/\s*\$retained-size.*$/s, '').replace(/\s+/g, ' '))
+      .join(' ')
+  return { ...time, groups: leaks.length, top: leaks.slice(0, 5).map((trace) => ({ chain: describe(trace) })) }
+}
+
+const DIFF_CONTENDERS = { 'uncache-tree': runDiffUncacheTree, 'plain-js': runDiffPlainJs, memlab: runDiffMemlab }
+
+async function childRunDiff(contender, prefix) {
+  const files = ['baseline', 'target', 'final'].map((name) => `${prefix}-${name}.heapsnapshot`)
+  const result = await DIFF_CONTENDERS[contender](files)
+  process.stdout.write(`${JSON.stringify({ ...result, peakRss: peakRssBytes() })}\n`)
+}
+
+function ensureDiffSnapshots(targetMb, regen) {
+  const prefix = path.join(FIXTURES, `diff-${targetMb}mb`)
+  if (regen || !fs.existsSync(`${prefix}-final.heapsnapshot`)) {
+    process.stderr.write(`making ${path.relative(process.cwd(), prefix)}-{baseline,target,final}.heapsnapshot ...\n`)
+    spawnChild(['--make-diff', String(targetMb), prefix], JS_HEAP_FLAGS)
+  }
+  return prefix
+}
+
+function ensureMemlabApi() {
+  try {
+    require.resolve('@memlab/api', { paths: [MEMLAB_DIR] })
+    return true
+  } catch {}
+  fs.mkdirSync(MEMLAB_DIR, { recursive: true })
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
+  const out = spawnSync(
+    npm,
+    ['install', '--no-save', '--no-audit', '--no-fund', '--prefix', MEMLAB_DIR, `@memlab/api@${MEMLAB_VERSION}`],
+    { encoding: 'utf8', env: { ...process.env, PUPPETEER_SKIP_DOWNLOAD: '1' } },
+  )
+  if (out.status !== 0) process.stderr.write(`@memlab/api could not be installed; it is left out:\n${out.stderr}\n`)
+  return out.status === 0
+}
+
+function diffSection(targetMb, regen, rounds) {
+  const prefix = ensureDiffSnapshots(targetMb, regen)
+  const contenders = ['uncache-tree', 'plain-js']
+  if (ensureMemlabApi()) contenders.push('memlab')
+  const results = Object.fromEntries(contenders.map((c) => [c, []]))
+  for (let round = 0; round < rounds; round++) {
+    for (const contender of contenders.map((_, i) => contenders[(i + round) % contenders.length])) {
+      const flags = contender === 'uncache-tree' ? [] : JS_HEAP_FLAGS
+      results[contender].push(JSON.parse(spawnChild(['--run-diff', contender, prefix], flags).trim().split('\n').at(-1)))
+      process.stderr.write(`  diff round ${round + 1}/${rounds}: ${contender} done\n`)
+    }
+  }
+  const sizes = ['baseline', 'target', 'final'].map((n) => fs.statSync(`${prefix}-${n}.heapsnapshot`).size)
+  const lines = [
+    `## Three-snapshot leak diff (baseline, target, final: ${sizes.map((b) => `${Math.round(b / 1e6)} MB`).join(', ')})\n`,
+    `Median of ${rounds} interleaved runs, each in its own child process.\n`,
+    row(['contender', 'wall time', 'CPU time', 'speed-up vs memlab (wall / CPU)', 'peak RSS', 'RSS vs memlab', 'groups found']),
+    row(['---', '---:', '---:', '---:', '---:', '---:', '---:']),
+  ]
+  const medianOf = (runs, key) => median(runs.map((r) => r[key]))
+  const memlab = results.memlab
+  for (const contender of contenders) {
+    const runs = results[contender]
+    const [wall, cpu, rss] = [medianOf(runs, 'ms'), medianOf(runs, 'cpuMs'), medianOf(runs, 'peakRss')]
+    const speed = memlab ? `${(medianOf(memlab, 'ms') / wall).toFixed(1)}× / ${(medianOf(memlab, 'cpuMs') / cpu).toFixed(1)}×` : 'n/a'
+    const rssRatio = memlab ? `${(rss / medianOf(memlab, 'peakRss')).toFixed(2)}×` : 'n/a'
+    lines.push(row([contender, seconds(wall), seconds(cpu), speed, megabytes(rss), rssRatio, String(runs[0].groups)]))
+  }
+  for (const contender of contenders) {
+    lines.push('', `Top groups, ${contender}:`)
+    for (const g of results[contender][0].top) {
+      const size = g.bytes === undefined ? '' : `${megabytes(g.bytes)} in ${g.objects} objects: `
+      lines.push(`- ${size}${g.chain.slice(0, 400)}`)
+    }
+  }
+  return lines.join('\n')
+}
+
+// ---------------------------------------------------------------------------------------------
 // Parent: orchestrate, print
 // ---------------------------------------------------------------------------------------------
 
@@ -429,10 +681,19 @@ async function main() {
   const args = process.argv.slice(2)
   if (args[0] === '--make') return childMake(Number(args[1]), args[2])
   if (args[0] === '--run') return childRun(args[1], args[2])
+  if (args[0] === '--make-diff') return childMakeDiff(Number(args[1]), args[2])
+  if (args[0] === '--run-diff') return childRunDiff(args[1], args[2])
   const regen = args.includes('--regen')
   const roundsArg = args.indexOf('--rounds')
   const roundsOverride = roundsArg !== -1 ? Number(args[roundsArg + 1]) : undefined
+  const diffMbArg = args.indexOf('--diff-mb')
+  const diffMb = diffMbArg !== -1 ? Number(args[diffMbArg + 1]) : 200
   fs.mkdirSync(FIXTURES, { recursive: true })
+  if (args.includes('--diff-only')) {
+    console.log(`Machine: ${machine()}\n`)
+    console.log(diffSection(diffMb, regen, roundsOverride ?? DIFF_ROUNDS))
+    return
+  }
   const contenders = ['uncache-tree', 'plain-js']
   if (ensureMemlab()) contenders.push('memlab')
   const allResults = []
@@ -454,6 +715,8 @@ async function main() {
     console.log(`\nExample chain (uncache-tree, ${path.basename(sample.id)}):`)
     console.log(`  ${sample.path.map((s) => (s.edge ? `${s.node} --${s.edge}-->` : s.node)).join('\n  ')}`)
   }
+  console.log('')
+  console.log(diffSection(diffMb, regen, roundsOverride ?? DIFF_ROUNDS))
 }
 
 main().catch((error) => {

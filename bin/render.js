@@ -59,7 +59,7 @@ function displayPath(file, cwd) {
  * are merged (the maximum of each group: a chart must not hide a peak).
  * @returns {string[]} lines, none longer than `width`
  */
-function terminalChart(samples, { width = 80, height = 8 } = {}) {
+function terminalChart(samples, { width = 80, height = 8, trend } = {}) {
   const values = samples.map(totalOf)
   const top = niceCeil(Math.max(...values) / MB) * MB
   const labels = [formatBytes(top), formatBytes(top / 2), '0 MB']
@@ -85,10 +85,19 @@ function terminalChart(samples, { width = 80, height = 8 } = {}) {
     [0, labels[0]],
     [Math.floor(height / 2), labels[1]],
   ])
+  // The fitted trend (after warm-up) as dots in the empty cells above the bars.
+  const trendLevel = columns.map((c) =>
+    trend === undefined || c.cycle < trend.fromCycle ? -1 : Math.round(((trend.intercept + trend.slope * c.cycle) / top) * levels),
+  )
   for (let row = 0; row < height; row++) {
     const base = (height - 1 - row) * 8
     let bar = ''
-    for (const l of level) bar += BLOCKS[Math.max(0, Math.min(8, l - base))].repeat(per)
+    level.forEach((l, i) => {
+      const glyph = BLOCKS[Math.max(0, Math.min(8, l - base))]
+      const t = trendLevel[i]
+      const onTrend = t >= base && t < base + 8 && t <= levels
+      bar += (onTrend && glyph === ' ' ? '·' : glyph).repeat(per)
+    })
     const label = labelRows.get(row)
     lines.push(`${(label ?? '').padStart(labelWidth)} ${label === undefined ? '│' : '┤'}${bar.trimEnd()}`)
   }
@@ -130,6 +139,29 @@ function chainLines(chain) {
 }
 
 /** Two lines: which module and how many generations survived, then who holds them. */
+/** The growth verdict in one sentence, the per-cycle figure and the total along the same line. */
+function growthLine(result) {
+  const g = result.growth
+  const window = `cycles ${g.fromCycle}–${g.toCycle}, after ${result.warmup} warm-up cycle(s)`
+  const trend = `${signed(g.perCycle)} per cycle (${signed(g.total)} over ${window})`
+  return g.growing
+    ? `Trend: ${trend}, far above the noise (±${formatBytes(g.noise)}): memory GROWS with every reload.`
+    : `Trend: ${trend}, noise ±${formatBytes(g.noise)}: no growth.`
+}
+
+/** The growing groups as lines: size per reload and chain, then the fix. */
+function growingLines(result, cwd, width) {
+  const out = []
+  if (result.growing.length === 0) return out
+  const [first, second, last] = result.snapshots
+  out.push(...wrap(`What grows (objects allocated in cycles ${first + 1}–${second} still alive after cycle ${last}), biggest first:`, width))
+  result.growing.forEach((g, i) => {
+    out.push(...wrap(`${i + 1}. ${formatBytes(g.perCycle)} per reload: ${relativize(g.summary, cwd)}`, width, '  ', '       '))
+    out.push(...wrap(`Fix: ${g.fix}`, width, '     ', '       '))
+  })
+  return out
+}
+
 function survivorHeadline(s, cwd) {
   const who = s.heldBy === 'node' ? "held by Node itself, not by your code" : 'held by the program'
   return [`${displayPath(s.id, cwd)}: ${s.alive} of ${s.of} old generations alive`, `(${who})`]
@@ -146,17 +178,13 @@ function formatText(result, { cwd, width = 80 } = {}) {
   out.push(`uncache-tree doctor: ${entry}`)
   out.push(`Node ${result.node} (${result.platform}), ${result.cycles} unload/reload cycles, ${result.modules.perCycle} module(s) per cycle`)
   out.push('')
-  out.push('Heap after a forced GC (heapUsed + arrayBuffers)')
-  out.push(...terminalChart(result.samples, { width }))
   const g = result.growth
-  out.push(
-    ...wrap(
-      `Growth over ${result.cycles} cycles: ${signed(g.total)}, about ${signed(g.perCycle)} per cycle` +
-        ` (heapUsed ${signed(g.heapUsed)}, arrayBuffers ${signed(g.arrayBuffers)})`,
-      width,
-    ),
-  )
+  out.push('Heap after a forced GC (heapUsed + arrayBuffers); · the fitted trend')
+  out.push(...terminalChart(result.samples, { width, trend: { fromCycle: g.fromCycle, intercept: g.intercept, slope: g.perCycle } }))
+  out.push(...wrap(growthLine(result), width))
   out.push('')
+  const grows = growingLines(result, cwd, width)
+  if (grows.length > 0) out.push(...grows, '')
 
   const program = result.survivors.filter((s) => s.heldBy === 'program')
   const node = result.survivors.filter((s) => s.heldBy === 'node')
@@ -222,15 +250,24 @@ function formatText(result, { cwd, width = 80 } = {}) {
   if (program.length > 0) {
     out.push(
       ...wrap(
-        `LEAK: ${program.length} module(s) kept old generations alive. Free the references shown above in a ` +
+        `LEAK: ${program.length} module(s) kept old generations alive${g.growing ? ', and memory grows by ' + formatBytes(g.perCycle) + ' per reload' : ''}. ` +
+          'Free the references shown above in a ' +
           'hot(module).dispose() handler (clear timers, remove listeners, take the module out of global registries).',
         width,
       ),
     )
+  } else if (g.growing) {
+    out.push(
+      ...wrap(
+        `LEAK: memory grows by ${formatBytes(g.perCycle)} per reload although every old module generation was collected. ` +
+          (result.growing.length > 0 ? 'Apply the fix shown under "What grows".' : 'See the notes above.'),
+        width,
+      ),
+    )
   } else if (node.length > 0) {
-    out.push(...wrap('OK: nothing your code holds survived; the survivors above are held by Node itself and do not grow.', width))
+    out.push(...wrap('OK: no growth, and nothing your code holds survived; the survivors above are held by Node itself and do not grow.', width))
   } else {
-    out.push('OK: every unloaded generation was collected.')
+    out.push('OK: no growth, and every unloaded generation was collected.')
   }
   return out.join('\n') + '\n'
 }
@@ -257,7 +294,7 @@ const escapeHtml = (text) =>
   String(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c])
 
 /** An SVG line chart of heapUsed + arrayBuffers, heapUsed and arrayBuffers per cycle, in MB. */
-function svgChart(samples, { width = 880, height = 380 } = {}) {
+function svgChart(samples, { width = 880, height = 380, trend } = {}) {
   const margin = { top: 36, right: 24, bottom: 52, left: 70 }
   const plotW = width - margin.left - margin.right
   const plotH = height - margin.top - margin.bottom
@@ -298,6 +335,12 @@ function svgChart(samples, { width = 880, height = 380 } = {}) {
     const points = samples.map((p) => `${fmt(x(p.cycle))},${fmt(y(s.value(p) / MB))}`).join(' ')
     parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="${s.width}"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''} points="${points}"/>`)
   }
+  if (trend !== undefined && maxCycle > trend.fromCycle) {
+    const at = (c) => Math.max(0, (trend.intercept + trend.slope * c) / MB)
+    parts.push(
+      `<line class="trend" x1="${fmt(x(trend.fromCycle))}" y1="${fmt(y(Math.min(yTop, at(trend.fromCycle))))}" x2="${fmt(x(maxCycle))}" y2="${fmt(y(Math.min(yTop, at(maxCycle))))}" stroke="#000" stroke-width="1.5" stroke-dasharray="2 4"><title>trend after warm-up: ${escapeHtml(signed(trend.slope))} per cycle</title></line>`,
+    )
+  }
   if (samples.length <= 80) {
     for (const p of samples) {
       parts.push(`<circle cx="${fmt(x(p.cycle))}" cy="${fmt(y(totalOf(p) / MB))}" r="3" fill="${series[0].color}"><title>cycle ${p.cycle}: ${escapeHtml(formatBytes(totalOf(p)))}</title></circle>`)
@@ -308,6 +351,11 @@ function svgChart(samples, { width = 880, height = 380 } = {}) {
     parts.push(`<line x1="${lx}" y1="16" x2="${lx + 24}" y2="16" stroke="${s.color}" stroke-width="${s.width}"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`)
     parts.push(`<text x="${lx + 30}" y="16" dominant-baseline="middle" font-size="12" fill="#222">${escapeHtml(s.name)}</text>`)
   })
+  if (trend !== undefined) {
+    const lx = margin.left + 10 + series.length * 210
+    parts.push(`<line x1="${lx}" y1="16" x2="${lx + 24}" y2="16" stroke="#000" stroke-width="1.5" stroke-dasharray="2 4"/>`)
+    parts.push(`<text x="${lx + 30}" y="16" dominant-baseline="middle" font-size="12" fill="#222">trend</text>`)
+  }
   parts.push('</svg>')
   return parts.join('\n')
 }
@@ -324,9 +372,11 @@ function formatHtml(result, { cwd } = {}) {
   const verdict =
     program.length > 0
       ? `<p class="verdict leak">Leak: ${program.length} module(s) kept old generations alive.</p>`
+      : g.growing
+        ? `<p class="verdict leak">Leak: memory grows by ${escapeHtml(formatBytes(g.perCycle))} per reload.</p>`
       : result.survivors.length > 0
-        ? '<p class="verdict ok">OK: nothing your code holds survived; the survivors below are held by Node itself and do not grow.</p>'
-        : '<p class="verdict ok">OK: every unloaded generation was collected.</p>'
+        ? '<p class="verdict ok">OK: no growth, and nothing your code holds survived; the survivors below are held by Node itself and do not grow.</p>'
+        : '<p class="verdict ok">OK: no growth, and every unloaded generation was collected.</p>'
   const survivors = result.survivors
     .map((s) => {
       const pins = s.nodePins.map((p) => `<p class="pin">${p.generations} held by ${escapeHtml(p.why)}</p>`).join('')
@@ -343,6 +393,17 @@ function formatHtml(result, { cwd } = {}) {
       }</p>${pins}${chains}</section>`
     })
     .join('\n')
+  const growingHtml =
+    result.growing.length === 0
+      ? ''
+      : `<h2>What grows</h2><ol class="growing">${result.growing
+          .map(
+            (group) =>
+              `<li><b>${escapeHtml(formatBytes(group.perCycle))} per reload</b>: <code>${escapeHtml(relativize(group.summary, cwd))}</code><p class="fix">Fix: ${escapeHtml(group.fix)}</p><ol class="chain">${group.path
+                .map((step, i, all) => `<li${i >= group.firstNew ? ' class="new"' : ''}>${i > 0 ? `<span class="edge">${escapeHtml(all[i - 1].edge || '?')}</span> → ` : ''}<span class="node">${escapeHtml(relativize(step.node, cwd))}</span></li>`)
+                .join('')}</ol></li>`,
+          )
+          .join('')}</ol>`
   const list = (title, items) => (items.length === 0 ? '' : `<h2>${title}</h2><ul>${items.map((i) => `<li>${escapeHtml(i)}</li>`).join('')}</ul>`)
   return `<!doctype html>
 <html lang="en">
@@ -357,6 +418,7 @@ h1 { font-size: 20px; margin: 0 0 4px; } h2 { font-size: 17px; margin-top: 28px;
 .verdict.ok { background: #e6f4ea; color: #1e6b34; } .verdict.leak { background: #fdecea; color: #a1261b; }
 .survivor { border-left: 4px solid #c0392b; padding: 4px 12px; margin: 12px 0; } .survivor.node { border-color: #7f8c8d; }
 .chain { font: 13px ui-monospace, monospace; margin: 4px 0; padding-left: 28px; } .edge { color: #2c6fbb; }
+.growing > li { margin: 8px 0; } .fix { margin: 2px 0; color: #1e6b34; } .chain li.new .node { color: #a1261b; font-weight: 600; }
 figure { margin: 8px 0; } figcaption { color: #555; font-size: 13px; } .pin { color: #555; }
 </style>
 </head>
@@ -364,8 +426,9 @@ figure { margin: 8px 0; } figcaption { color: #555; font-size: 13px; } .pin { co
 <h1>uncache-tree doctor: ${escapeHtml(entry)}</h1>
 <p class="meta">Node ${escapeHtml(result.node)} (${escapeHtml(result.platform)}) · ${result.cycles} unload/reload cycles · ${result.modules.perCycle} module(s) per cycle</p>
 ${verdict}
-${svgChart(result.samples)}
-<p class="growth">Growth over ${result.cycles} cycles: <b>${escapeHtml(signed(g.total))}</b> (about ${escapeHtml(signed(g.perCycle))} per cycle); heapUsed ${escapeHtml(signed(g.heapUsed))}, arrayBuffers ${escapeHtml(signed(g.arrayBuffers))}.</p>
+${svgChart(result.samples, { trend: { fromCycle: g.fromCycle, intercept: g.intercept, slope: g.perCycle } })}
+<p class="growth">${escapeHtml(growthLine(result))}</p>
+${growingHtml}
 <h2>${result.survivors.length === 0 ? 'No survivors' : `Survivors: ${result.modules.alive} of ${result.modules.unloaded} unloaded module generations`}</h2>
 ${survivors}
 ${list('Warnings Node emitted during the run', result.warnings.map((w) => `${w.message}${w.count > 1 ? ` (×${w.count})` : ''}`))}
@@ -376,4 +439,4 @@ ${list('Notes', result.notes)}
 `
 }
 
-module.exports = { formatText, formatHtml, terminalChart, svgChart, formatBytes, chainLines, displayPath }
+module.exports = { formatText, formatHtml, terminalChart, svgChart, formatBytes, chainLines, displayPath, growthLine }

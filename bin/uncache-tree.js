@@ -22,27 +22,37 @@ const EXIT = { OK: 0, SURVIVORS: 1, USAGE: 2, FAILED: 3 }
 const HELP = `Usage: uncache-tree doctor <entry> [options]
 
 Loads <entry> (a file, or an installed package), then unloads it with uncacheTree()
-and loads it again, N times, in this process. Reports the heap after each reload,
-the old module generations that are still alive, and for each survivor the chain
-of references from a GC root that holds it.
+and loads it again, N times, in this process, and answers: does memory grow with
+every reload? It fits a trend to the heap after a forced GC at each cycle, names
+what grows (objects that outlive the reloads, by the chain that holds them, with
+the fix), and lists the old module generations still alive with their chains.
 
 Options:
   --cycles N       unload/reload cycles (default ${DEFAULT_CYCLES}, at most ${MAX_CYCLES})
-  --json           print the result as JSON on stdout instead of the text report
+  --json           print only the result, as JSON, on stdout (the entry's own
+                   output goes to stderr)
   --html FILE      also write a self-contained HTML page with the chart and chains
+  --require MOD    preload MOD before the entry, e.g. tsx/cjs (repeatable); it
+                   stays loaded across cycles
+  --keep RE        keep modules whose path matches the regular expression RE
+                   loaded across cycles (a shared package your host keeps)
   --timeout MS     how long to force garbage collection before a generation counts
                    as alive (default 2000)
-  --no-retainers   skip the heap snapshot: faster on big heaps, but survivors get
-                   no retainer chains
+  --no-retainers   take no heap snapshots: faster on big heaps, but what grows is
+                   not named and survivors get no retainer chains
   --quiet          no progress messages on stderr
   -h, --help       show this help
   -v, --version    print the version of uncache-tree
 
 Exit status:
-  0  every old generation was collected (or only Node's own bounded pins survived)
-  1  old generations survived, held by the program
-  2  bad usage: unknown option, missing or unresolvable entry, bad number
-  3  the entry threw while loading or running, or the doctor could not finish
+  0  no growth, and every old generation was collected (or only Node's own
+     bounded pins survived)
+  1  a leak: memory grows with the reloads, or old generations survived, held
+     by the program
+  2  bad usage: unknown option, missing or unresolvable entry, bad number,
+     unwritable --html, or an entry that cannot be reloaded (an ES module)
+  3  the entry threw or called process.exit() while loading or running, or the
+     doctor could not finish
 
 Example:
   npx uncache-tree doctor ./plugins/metrics.js --cycles 50 --html doctor.html
@@ -71,6 +81,8 @@ function parseCommandLine(argv) {
         html: { type: 'string' },
         timeout: { type: 'string' },
         'no-retainers': { type: 'boolean' },
+        require: { type: 'string', multiple: true },
+        keep: { type: 'string' },
         quiet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
@@ -96,18 +108,36 @@ function parseCommandLine(argv) {
     html: values.html,
     retainers: values['no-retainers'] !== true,
     quiet: values.quiet === true,
+    require: values.require ?? [],
+    keep: undefined,
   }
-  if (options.html !== undefined) {
-    if (options.html === '') throw new UsageError('--html needs a file name')
-    // Fail now, not after a long run: the directory must exist and be writable.
-    const dir = path.dirname(path.resolve(options.html))
+  for (const name of options.require) if (name === '') throw new UsageError('--require needs a module name, e.g. --require tsx/cjs')
+  if (values.keep !== undefined) {
     try {
-      fs.accessSync(dir, fs.constants.W_OK)
-    } catch {
-      throw new UsageError(`--html ${options.html}: the directory ${dir} does not exist or is not writable`)
+      options.keep = new RegExp(values.keep)
+    } catch (error) {
+      throw new UsageError(`--keep ${values.keep}: not a regular expression (${error.message})`)
     }
   }
+  if (options.html !== undefined) checkHtmlTarget(options.html)
   return options
+}
+
+/** Fails now, not after a long run: --html must name a file that can be written. */
+function checkHtmlTarget(file) {
+  if (file === '') throw new UsageError('--html needs a file name')
+  const target = path.resolve(file)
+  let stat
+  try {
+    stat = fs.statSync(target)
+  } catch {}
+  if (stat?.isDirectory()) throw new UsageError(`--html ${file}: ${target} is a directory; name a file, e.g. ${path.join(file, 'doctor.html')}`)
+  try {
+    fs.accessSync(stat === undefined ? path.dirname(target) : target, fs.constants.W_OK)
+  } catch {
+    const what = stat === undefined ? `the directory ${path.dirname(target)} does not exist or is not writable` : 'the file is not writable'
+    throw new UsageError(`--html ${file}: ${what}`)
+  }
 }
 
 /**
@@ -153,6 +183,9 @@ function progressReporter(stream, entryLabel) {
       case 'verify':
         show('doctor: forcing garbage collection, checking which old generations are gone', true)
         break
+      case 'snapshot':
+        show(`doctor: heap snapshot ${event.snapshot}/${event.of} after cycle ${event.cycle} (to name what grows)`, true)
+        break
       case 'retainers':
         show(`doctor: taking a heap snapshot to explain ${event.survivors} survivor(s)`, true)
         break
@@ -165,12 +198,19 @@ function progressReporter(stream, entryLabel) {
   return report
 }
 
+// The doctor's own output. While the entry runs, process.stdout.write goes to stderr instead, so
+// that stdout carries only the report (--json stays one JSON document however the entry logs).
+const writeStdout = process.stdout.write.bind(process.stdout)
+const exitProcess = process.exit.bind(process)
+let finished = false
+
 /** Writes `text` to stdout, then exits with `code` once it is flushed (pipes may lag). */
 function finish(text, code) {
+  finished = true
   process.exitCode = code
-  if (text === '') process.exit(code)
-  process.stdout.on('error', () => process.exit(code))
-  process.stdout.write(text, () => process.exit(code))
+  if (text === '') exitProcess(code)
+  process.stdout.on('error', () => exitProcess(code))
+  writeStdout(text, () => exitProcess(code))
 }
 
 function fail(message, code) {
@@ -199,14 +239,14 @@ async function main(argv) {
 
   const cwd = process.cwd()
   const progress = options.quiet ? () => {} : progressReporter(process.stderr, options.entry)
-  // The entry's own code may throw later, from a timer or a rejected promise; that ends the
-  // diagnosis with the entry's error, not with a leak verdict.
-  const onAsyncError = (error) => {
-    progress.done?.()
-    fail(`the entry threw while the doctor was running:\n${error?.stack ?? error}`, EXIT.FAILED)
-  }
-  process.on('uncaughtException', onAsyncError)
-  process.on('unhandledRejection', onAsyncError)
+  process.stdout.write = process.stderr.write.bind(process.stderr)
+  // A last resort: whatever ends this process before a report was written (a native exit, a
+  // signal handler of the entry) must not look like success.
+  process.on('exit', (code) => {
+    if (finished) return
+    process.stderr.write('uncache-tree: the process ended before the doctor could finish (the entry exited?)\n')
+    if (code === 0) process.exitCode = EXIT.FAILED
+  })
 
   let result
   try {
@@ -215,6 +255,9 @@ async function main(argv) {
       cycles: options.cycles,
       timeoutMs: options.timeoutMs,
       retainers: options.retainers,
+      growthSnapshots: options.retainers,
+      require: options.require,
+      keep: options.keep,
       onProgress: progress,
     })
   } catch (error) {
@@ -222,12 +265,15 @@ async function main(argv) {
     const usage =
       error instanceof TypeError ||
       error instanceof RangeError ||
-      ['ERR_UNCACHE_UNRESOLVED', 'ERR_UNCACHE_NATIVE_ADDON', 'ERR_UNCACHE_BUILTIN', 'ERR_UNCACHE_MAIN'].includes(error?.code)
+      ['ERR_UNCACHE_UNRESOLVED', 'ERR_UNCACHE_NATIVE_ADDON', 'ERR_UNCACHE_BUILTIN', 'ERR_UNCACHE_MAIN', 'ERR_UNCACHE_DOCTOR_ESM'].includes(error?.code)
     if (usage) return fail(`${error.message}\nRun \`uncache-tree --help\` for usage.`, EXIT.USAGE)
-    const cause = error?.cause instanceof Error ? `\n${error.cause.stack}` : ''
+    const cause = error?.cause instanceof Error && error.cause.constructor.name !== 'EntryExit' ? `\n${error.cause.stack}` : ''
     return fail(`${error?.message ?? error}${cause}`, EXIT.FAILED)
   }
   progress.done?.()
+  // The verdict is in; what the entry's timers throw from now on does not change it.
+  process.on('uncaughtException', () => {})
+  process.on('unhandledRejection', () => {})
 
   if (options.html !== undefined) {
     fs.writeFileSync(options.html, formatHtml(result, { cwd }))

@@ -11,11 +11,12 @@
 const Module = require('node:module')
 const path = require('node:path')
 const { invalidArgType, invalidArgValue, explain, UncacheError } = require('./errors.js')
-const { checkObject, checkBoolean } = require('./options.js')
+const { checkObject, checkBoolean, parseKeep } = require('./options.js')
 const { uncacheTree } = require('./unload.js')
 const { verifyReports, DEFAULT_TIMEOUT_MS } = require('./verify.js')
 const { forceGc } = require('./gc.js')
-const { explainRetainers } = require('./retainers.js')
+const { explainRetainers, snapshotSeries, renderRequireCache } = require('./retainers.js')
+const native = require('./native.js')
 // The whole package, loaded (and held) by the doctor before the entry: it installs the requirer
 // registry, and an entry that requires 'uncache-tree' then finds it loaded and held here, instead
 // of pulling the package's own files into its tree and unloading them every cycle.
@@ -25,10 +26,19 @@ const DEFAULT_CYCLES = 20
 const MAX_CYCLES = 100_000
 // At most this many heap samples (a chart of 60 points fits 80 columns); more cycles sample
 // every k-th one. Each sample costs a full collection, which is slow on a large heap.
-const MAX_SAMPLES = 60
-// Below this growth per cycle a trend is noise (JIT code, inline caches, the doctor's own
-// reports), not a leak worth a warning.
-const NOISE_BYTES_PER_CYCLE = 64 * 1024
+const MAX_SAMPLES = 200
+// Below this growth per cycle a trend is not a leak worth failing a build for: JIT code, inline
+// caches and the doctor's own per-cycle bookkeeping (its reports) stay well under it.
+const MIN_GROWTH_PER_CYCLE = 64 * 1024
+// One-sided Mann-Kendall test at p < 0.01: the samples after warm-up rise more often than they
+// fall by more than chance would give.
+const TREND_Z = 2.33
+// A rise over the whole window smaller than this many noise widths is not told from noise.
+const NOISE_WIDTHS = 3
+// How many of the biggest growing groups the result lists.
+const MAX_GROUPS = 8
+// Groups smaller than this per cycle are not worth naming (one-off allocations spread over k cycles).
+const MIN_GROUP_BYTES_PER_CYCLE = 4 * 1024
 
 /** Why Node itself, not the program, holds a generation (report.pinned[].by), in words. */
 const NODE_PIN_REASONS = {
@@ -66,7 +76,39 @@ function resolveEntry(entry, cwd) {
     }
   }
   if (resolved.endsWith('.node')) throw explain.nativeAddon(resolved)
+  if (isEsm(resolved)) throw esmEntry(resolved)
   return resolved
+}
+
+/** Whether `file` is an ES module by its name or its package's `type`. */
+function isEsm(file) {
+  if (/\.m[jt]s$/.test(file)) return true
+  if (!/\.[jt]s$/.test(file)) return false
+  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
+    let text
+    try {
+      text = require('node:fs').readFileSync(path.join(dir, 'package.json'), 'utf8')
+    } catch {
+      if (dir === path.dirname(dir)) return false
+      continue
+    }
+    try {
+      return JSON.parse(text).type === 'module'
+    } catch {
+      return false
+    }
+  }
+}
+
+function esmEntry(id) {
+  return new UncacheError(
+    'ERR_UNCACHE_DOCTOR_ESM',
+    `${id} is an ES module: Node's ESM loader keeps every module it evaluated for the life of the process ` +
+      'and never evaluates it again, so it cannot be reloaded and the doctor has nothing to measure. ' +
+      'Point the doctor at CommonJS code (a .js/.cjs file in a package without "type": "module", or the output of ' +
+      'your build), or use a loader that compiles to CommonJS with --require (e.g. --require tsx/cjs).',
+    { id },
+  )
 }
 
 /** The smallest 1, 2 or 5 × 10^k >= n: samples at round cycle numbers make a readable axis. */
@@ -99,6 +141,11 @@ function parseDoctorOptions(options) {
   if (!(timeoutMs >= 0) || !Number.isFinite(timeoutMs)) {
     throw invalidArgValue('options.timeoutMs', timeoutMs, 'must be a finite number >= 0')
   }
+  const requires = o.require === undefined ? [] : o.require
+  if (!Array.isArray(requires)) throw invalidArgType('options.require', 'an array of module names', requires)
+  requires.forEach((r, i) => {
+    if (typeof r !== 'string' || r === '') throw invalidArgType(`options.require[${i}]`, 'a non-empty string', r)
+  })
   if (o.onProgress !== undefined && typeof o.onProgress !== 'function') {
     throw invalidArgType('options.onProgress', 'a function', o.onProgress)
   }
@@ -108,6 +155,9 @@ function parseDoctorOptions(options) {
     sampleEvery,
     timeoutMs,
     retainers: checkBoolean(o.retainers, 'options.retainers', true),
+    growthSnapshots: checkBoolean(o.growthSnapshots, 'options.growthSnapshots', true),
+    keep: parseKeep(o.keep),
+    requires,
     onProgress: o.onProgress ?? (() => {}),
   }
 }
@@ -129,45 +179,122 @@ async function sampleHeap(cycle) {
 
 const totalOf = (s) => s.heapUsed + s.arrayBuffers
 
-/** Least-squares slope of heapUsed + arrayBuffers over the cycle number, in bytes per cycle. */
-function slope(samples) {
-  const n = samples.length
-  if (n < 2) return 0
-  let sx = 0
-  let sy = 0
-  for (const s of samples) {
-    sx += s.cycle
-    sy += totalOf(s)
-  }
-  const mx = sx / n
-  const my = sy / n
-  let num = 0
-  let den = 0
-  for (const s of samples) {
-    num += (s.cycle - mx) * (totalOf(s) - my)
-    den += (s.cycle - mx) ** 2
-  }
-  return den === 0 ? 0 : num / den
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length === 0 ? 0 : sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
 
-function growthOf(samples) {
-  const first = samples[0]
+/**
+ * A trend robust to noise over points `{ x, y }`: the Theil–Sen slope (the median of the slopes
+ * between every pair of points: one freak sample cannot tilt it), its intercept, the noise around
+ * the line (1.4826 × the median absolute residual: the standard deviation for normal noise,
+ * untouched by outliers) and the Mann–Kendall statistic z (how much more often later points are
+ * above earlier ones than below, in standard deviations of what chance gives).
+ */
+function fitTrend(points) {
+  const n = points.length
+  if (n < 3) return { slope: 0, intercept: n > 0 ? points[0].y : 0, noise: 0, z: 0 }
+  const slopes = []
+  let s = 0
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      const dy = points[j].y - points[i].y
+      if (points[j].x !== points[i].x) slopes.push(dy / (points[j].x - points[i].x))
+      s += Math.sign(dy)
+    }
+  }
+  const slope = median(slopes)
+  const intercept = median(points.map((p) => p.y - slope * p.x))
+  const noise = 1.4826 * median(points.map((p) => Math.abs(p.y - intercept - slope * p.x)))
+  const variance = (n * (n - 1) * (2 * n + 5)) / 18
+  const z = s === 0 ? 0 : (s - Math.sign(s)) / Math.sqrt(variance)
+  return { slope, intercept, noise, z }
+}
+
+/**
+ * The growth verdict over the samples after warm-up: growing when the samples rise steadily
+ * (Mann–Kendall, p < 0.01), by at least MIN_GROWTH_PER_CYCLE, by more over the window than
+ * NOISE_WIDTHS widths of the noise around the trend, and still rise in the later half. A clean plugin that allocates and frees a lot
+ * has a noisy but flat line; a leak of 1 MB per cycle rises far above any noise.
+ */
+function growthOf(samples, warmup) {
+  const window = samples.filter((s) => s.cycle >= warmup)
+  const points = window.map((s) => ({ x: s.cycle, y: totalOf(s) }))
+  const { slope, intercept, noise, z } = fitTrend(points)
+  const from = window.length > 0 ? window[0].cycle : 0
+  const to = window.length > 0 ? window[window.length - 1].cycle : 0
+  const span = to - from
+  // A leak goes on growing: the later half of the window must rise too. A one-time step (a
+  // lazily built table, V8's first heap snapshot setting up its bookkeeping) tilts the line over
+  // the whole window but leaves the later half flat.
+  const late = fitTrend(points.slice(Math.floor(points.length / 2)))
+  const growing =
+    points.length >= 3 &&
+    z > TREND_Z &&
+    slope >= MIN_GROWTH_PER_CYCLE &&
+    slope * span > NOISE_WIDTHS * noise &&
+    late.slope >= MIN_GROWTH_PER_CYCLE / 2
+  const first = window[0] ?? samples[0]
   const last = samples[samples.length - 1]
   return {
-    heapUsed: last.heapUsed - first.heapUsed,
-    arrayBuffers: last.arrayBuffers - first.arrayBuffers,
-    total: totalOf(last) - totalOf(first),
-    perCycle: Math.round(slope(samples)),
+    fromCycle: from,
+    toCycle: to,
+    // Along the fitted line, so that the total and the per-cycle figure always agree.
+    perCycle: Math.round(slope),
+    total: Math.round(slope * span),
+    intercept: Math.round(intercept),
+    noise: Math.round(noise),
+    z: Math.round(z * 100) / 100,
+    growing,
+    // What the samples themselves say, first sample after warm-up to the last.
+    measured: {
+      heapUsed: last.heapUsed - first.heapUsed,
+      arrayBuffers: last.arrayBuffers - first.arrayBuffers,
+      total: totalOf(last) - totalOf(first),
+    },
   }
+}
+
+/** Thrown in place of exiting when the entry calls process.exit() during the run. */
+class EntryExit extends Error {
+  constructor(code) {
+    super(`called process.exit(${code === undefined ? '' : code})`)
+    this.exitCode = code
+  }
+}
+
+/** Why a load failed, and what to do: the hint depends on the error. */
+function hintFor(cause, cycle) {
+  if (cause instanceof EntryExit) {
+    return 'The doctor runs the entry inside its own process, so the entry must not exit: ' +
+      'move the process.exit() call to your host, or point the doctor at a module that only sets things up.'
+  }
+  if (cause?.code === 'EADDRINUSE' && cycle > 0) {
+    return 'The previous copy still listens on that port: close the server in a hot(module).dispose() handler ' +
+      '(server.close(), and server.closeAllConnections() on Node >= 18.2) so that the next load can listen again.'
+  }
+  return 'The doctor needs an entry that loads by itself with require(); fix the error (its stack is in `cause`), ' +
+    'or point the doctor at the module that your host loads.'
 }
 
 function loadFailed(entryId, cycle, cause) {
   const when = cycle === 0 ? 'on its first load' : `when it was loaded again in cycle ${cycle}`
+  const what = cause instanceof EntryExit ? cause.message : cause instanceof Error ? cause.message : String(cause)
+  const verb = cause instanceof EntryExit ? '' : 'threw '
+  return new UncacheError('ERR_UNCACHE_DOCTOR_LOAD_FAILED', `${entryId} ${verb}${when}: ${what}. ${hintFor(cause, cycle)}`, {
+    cause,
+    id: entryId,
+  })
+}
+
+/** The same, for an error the entry threw later, from a timer or a listener, or an exit there. */
+function asyncFailed(entryId, cycle, cause) {
   const what = cause instanceof Error ? cause.message : String(cause)
+  const verb = cause instanceof EntryExit ? '' : 'threw '
   return new UncacheError(
     'ERR_UNCACHE_DOCTOR_LOAD_FAILED',
-    `${entryId} threw ${when}: ${what}. The doctor needs an entry that loads by itself with require(); ` +
-      'fix the error (its stack is in `cause`), or point the doctor at the module that your host loads.',
+    `${entryId} ${verb}while the doctor was running (after cycle ${cycle}): ${what}. ${hintFor(cause, cycle)}`,
     { cause, id: entryId },
   )
 }
@@ -254,12 +381,115 @@ function describeSurvivor(s, cycles, chains) {
   }
 }
 
+/** This package's own code: what its bookkeeping (the doctor's reports, the engine's JIT code)
+ * keeps per cycle is small, bounded by the run, and not the user's to fix. */
+const OWN_FILES = [__dirname + path.sep, path.join(__dirname, '..', 'bin') + path.sep]
+
+/** A retainer chain, bottom up, in a few words: `ArrayBuffer ← big (closure at plugin.js:2:28) ← _onTimeout ← Timeout`. */
+function chainSummary(steps, firstNew) {
+  const parts = []
+  let last = steps.length - 1
+  // V8 shows a buffer's memory as a node below the ArrayBuffer: name the ArrayBuffer.
+  if (last > 0 && /^system \/ JSArrayBufferData$/.test(steps[last].node)) last--
+  parts.push(steps[last].node)
+  const stop = Math.max(0, Math.min(firstNew, last))
+  for (let i = last - 1; i >= stop; i--) {
+    const { node, edge } = steps[i]
+    if (!['context', 'backing_store', ''].includes(edge)) parts.push(`← ${edge}`)
+    const closure = /^\((?:suspended )?(?:anonymous )?closure (?:(\S+) )?in (.+)\)$/.exec(node)
+    if (closure) {
+      parts.push(`(closure${closure[1] && closure[1] !== 'in' ? ` ${closure[1]}` : ''} at ${closure[2]})`)
+    } else if (node !== '(closure scope)') {
+      parts.push(`← ${node}`)
+    }
+  }
+  // The old holders just above the first new object say where it hangs, as a property path:
+  // `global.handlerRegistry[5]`, `EventEmitter._events.tick[0]`, `TimersList._idlePrev…`.
+  if (stop > 0) {
+    const from = Math.max(0, stop - 3)
+    let where = steps[from].node
+    let lastEdge
+    for (let i = from; i < stop; i++) {
+      const edge = steps[i].edge
+      if (edge === lastEdge) {
+        if (!where.endsWith('…')) where += '…'
+        continue
+      }
+      lastEdge = edge
+      where += /^\[.*\]$/.test(edge) ? edge : `.${edge}`
+    }
+    parts.push(`← ${where}`)
+  }
+  return parts.join(' ')
+}
+
+/** What to do about a growing group, read from its chain. */
+function fixFor(steps) {
+  const nodes = steps.map((s) => s.node)
+  const edges = steps.map((s) => s.edge)
+  const timer = steps.findIndex((s) => s.node === 'Timeout' && s.edge === '_onTimeout')
+  if (timer !== -1 || nodes.includes('Timeout')) {
+    return 'A timer started on each load keeps running after the unload: keep its handle and clear it ' +
+      '(clearInterval/clearTimeout) in a hot(module).dispose() handler; a setTimeout that reschedules itself must ' +
+      'also check a "disposed" flag before scheduling again.'
+  }
+  const events = edges.indexOf('_events')
+  if (events !== -1) {
+    const emitter = nodes[events]
+    const event = edges[events + 1]
+    const where = emitter === 'process' ? 'process' : `a long-lived ${emitter}`
+    return `A listener${event ? ` for '${event}'` : ''} is added to ${where} on each load and never removed: ` +
+      'remove it (emitter.off(event, listener)) in a hot(module).dispose() handler.'
+  }
+  if (nodes[0] === 'global' && edges[0]) {
+    return `Each load adds to globalThis.${edges[0]} and nothing takes it out: remove this load's entry in a ` +
+      'hot(module).dispose() handler, or key the registry by module id so that a reload replaces its entry.'
+  }
+  if (nodes[0] === 'require.cache') {
+    return `A module that stays loaded (${edges[0]}) keeps what each load gives it: take it back in a ` +
+      'hot(module).dispose() handler of the module that hands it over.'
+  }
+  return 'Something each load creates stays reachable from the chain above: release it in a hot(module).dispose() handler.'
+}
+
+/** A growth group of the native diff, for people: per-cycle size, chain, summary and fix. */
+function describeGroup(group, cyclesBetween) {
+  let { path: chain, removed } = renderRequireCache(group.path)
+  // Newer V8 reaches the global object from its native context (`system / NativeContext →
+  // global_object → global (global*)`): the chain starts at `global` either way.
+  if (chain.length > 1 && /^system \/ NativeContext\b/.test(chain[0].node) && chain[0].edge === 'global_object') {
+    chain = chain.slice(1)
+    removed++
+  }
+  if (/^global\b/.test(chain[0].node)) chain = [{ ...chain[0], node: 'global' }, ...chain.slice(1)]
+  const firstNew = Math.max(0, group.firstNew - removed)
+  return {
+    perCycle: Math.round(group.bytes / cyclesBetween),
+    bytes: group.bytes,
+    objects: group.objects,
+    roots: group.roots,
+    summary: chainSummary(chain, firstNew),
+    fix: fixFor(chain),
+    firstNew,
+    path: chain,
+  }
+}
+
+const isOwn = (group) => group.path.some((s) => OWN_FILES.some((f) => s.node.includes(f)))
+
 /**
- * Loads `entry`, unloads and reloads it `cycles` times, and reports heap growth, the old
- * generations that survived and, for each survivor, the chains of references that hold it.
+ * Loads `entry`, unloads and reloads it `cycles` times, and reports whether memory grows with
+ * the reloads (a robust trend over the heap after forced collections, and what grows, named from
+ * three heap snapshots), the old generations that survived and, for each survivor, the chains of
+ * references that hold it.
+ *
+ * The entry runs in this process: while the doctor runs, a `process.exit()` of the entry throws
+ * instead of exiting, and an error the entry throws later (from a timer or a listener it does not
+ * handle itself) ends the run with ERR_UNCACHE_DOCTOR_LOAD_FAILED.
  *
  * @param {string} entry a file (relative to `options.cwd`) or a package name
  * @param {{ cycles?: number, sampleEvery?: number, timeoutMs?: number, retainers?: boolean,
+ *   growthSnapshots?: boolean, keep?: RegExp | ((id: string) => boolean), require?: string[],
  *   cwd?: string, onProgress?: (event: object) => void }} [options]
  * @returns {Promise<DoctorResult>} see bin/uncache-tree.js --help and README "Doctor"
  */
@@ -267,22 +497,73 @@ async function doctor(entry, options) {
   const opts = parseDoctorOptions(options)
   const entryId = resolveEntry(entry, opts.cwd)
   const started = Date.now()
-  // Warnings Node emits during the run belong in the diagnosis: a MaxListenersExceededWarning
-  // is often the first visible sign of a listener leak.
+  // Warnings Node emits during the run belong in the diagnosis (a MaxListenersExceededWarning is
+  // often the first sign of a listener leak), once each with a count: Node's own printer is set
+  // aside meanwhile, or a reloaded library's warning would be printed once per cycle.
   const warnings = new Map()
   const onWarning = (warning) => {
     const key = `${warning.name}: ${warning.message}`
     warnings.set(key, (warnings.get(key) ?? 0) + 1)
   }
+  const printers = process.listeners('warning')
+  for (const listener of printers) process.removeListener('warning', listener)
   process.on('warning', onWarning)
+  // The entry's own failures after it loaded: from a timer, a listener, a rejected promise.
+  const failure = { error: undefined, cycle: 0 }
+  const record = (error) => {
+    if (failure.error === undefined) failure.error = error
+  }
+  const onException = (error) => {
+    // An entry that handles its own uncaught exceptions has said what to do with them.
+    if (!(error instanceof EntryExit) && process.listenerCount('uncaughtException') > 1) return
+    record(error)
+  }
+  const onRejection = (reason) => {
+    if (process.listenerCount('unhandledRejection') > 1) return
+    record(reason)
+  }
+  process.on('uncaughtException', onException)
+  process.on('unhandledRejection', onRejection)
+  const exit = process.exit
+  process.exit = (code) => {
+    throw new EntryExit(code)
+  }
   try {
-    return await run(entryId, opts, warnings, started)
+    return await run(entryId, opts, warnings, started, failure)
   } finally {
+    process.exit = exit
+    process.removeListener('uncaughtException', onException)
+    process.removeListener('unhandledRejection', onRejection)
     process.removeListener('warning', onWarning)
+    for (const listener of printers) process.on('warning', listener)
   }
 }
 
-async function run(entryId, opts, warnings, started) {
+function preload(requires, cwd) {
+  const fromCwd = Module.createRequire(path.join(cwd, '[doctor]'))
+  const before = new Set(Object.keys(require.cache))
+  for (const name of requires) {
+    let resolved
+    try {
+      resolved = fromCwd.resolve(name)
+    } catch (error) {
+      throw explain.unresolved(name, cwd, error)
+    }
+    try {
+      fromCwd(resolved)
+    } catch (error) {
+      throw new UncacheError(
+        'ERR_UNCACHE_DOCTOR_LOAD_FAILED',
+        `--require ${name} threw while it was preloaded: ${error instanceof Error ? error.message : String(error)}. ` +
+          'Fix it, or leave it out.',
+        { cause: error, id: resolved },
+      )
+    }
+  }
+  return new Set(Object.keys(require.cache).filter((id) => !before.has(id)))
+}
+
+async function run(entryId, opts, warnings, started, failure) {
   const progress = opts.onProgress
   const load = (cycle) => {
     try {
@@ -291,83 +572,166 @@ async function run(entryId, opts, warnings, started) {
       throw loadFailed(entryId, cycle, error)
     }
   }
+  const check = (cycle) => {
+    if (failure.error !== undefined) throw asyncFailed(entryId, cycle, failure.error)
+  }
+
+  const preloaded = preload(opts.requires, opts.cwd)
+  const keepOption = opts.keep
+  const keep = (id) => preloaded.has(id) || (keepOption !== undefined && keepOption(id))
+  // Warm-up: the first cycles fill lazily built caches (JIT code, inline caches, a library's
+  // first-use tables); the trend starts after them.
+  const warmup = Math.max(1, Math.round(opts.cycles / 5))
+  // What grows is named from snapshots after cycles N-2k, N-k and N (the last): objects
+  // allocated during the k cycles between the first two that are still alive at the end. The
+  // last one also explains the surviving generations, without a fourth snapshot.
+  const k = Math.floor(opts.cycles / 3)
+  const last = opts.cycles
+  const snapshotAt = opts.growthSnapshots && k >= 1 ? [last - 2 * k, last - k, last] : []
+  const diff = snapshotAt.length > 0 ? new native.HeapSnapshotDiff() : undefined
+  const series = diff === undefined ? undefined : snapshotSeries()
+  let diffError
 
   progress({ phase: 'load', cycle: 0, cycles: opts.cycles })
   load(0)
   // A turn of the event loop lets the entry's setImmediate/promise start-up work run, as it
   // would in a host, before anything is measured.
   await nextTurn()
+  check(0)
   const samples = [await sampleHeap(0)]
+  let snapshotOverhead = 0
   const reports = []
   const disposeErrors = []
-  for (let cycle = 1; cycle <= opts.cycles; cycle++) {
-    const report = uncacheTree(entryId)
-    reports.push(report)
-    for (const error of report.errors) {
-      disposeErrors.push({ cycle, message: error instanceof Error ? error.message : String(error) })
+  try {
+    for (let cycle = 1; cycle <= opts.cycles; cycle++) {
+      const report = uncacheTree(entryId, { keep })
+      reports.push(report)
+      if (cycle === 1 && report.pinned.some((p) => p.id === entryId && (p.by === 'require-esm' || p.by === 'esm-loader'))) {
+        throw esmEntry(entryId)
+      }
+      for (const error of report.errors) {
+        disposeErrors.push({ cycle, message: error instanceof Error ? error.message : String(error) })
+      }
+      load(cycle)
+      await nextTurn()
+      check(cycle)
+      let sample
+      if (cycle % opts.sampleEvery === 0 || cycle === opts.cycles) {
+        sample = await sampleHeap(cycle)
+        sample.heapUsed -= snapshotOverhead
+        samples.push(sample)
+        progress({ phase: 'cycle', cycle, cycles: opts.cycles, heap: totalOf(sample) })
+      } else {
+        progress({ phase: 'cycle', cycle, cycles: opts.cycles })
+      }
+      const shot = snapshotAt.indexOf(cycle)
+      if (shot !== -1 && diffError === undefined) {
+        progress({ phase: 'snapshot', cycle, snapshot: shot + 1, of: snapshotAt.length })
+        try {
+          // A heap snapshot leaves some bookkeeping of its own in the heap (the first one most:
+          // V8's and the inspector's tables). Measured right before and after, with no reload in
+          // between, it is taken out of the later samples, or it would read as growth.
+          const before = totalOf(sample ?? (await sampleHeap(cycle))) + (sample === undefined ? 0 : snapshotOverhead)
+          await series.take(diff)
+          diff.endSnapshot()
+          // Only what it added: when the snapshot's own collection freed more than ours did, the
+          // later samples show that by themselves, and adding it back would read as a step up.
+          snapshotOverhead += Math.max(0, totalOf(await sampleHeap(cycle)) - before)
+        } catch (error) {
+          // The verdict stands without names; the result says why they are missing.
+          diffError = (error instanceof Error ? error.message : String(error)).split('\n')[0]
+        }
+        check(cycle)
+      }
     }
-    load(cycle)
-    await nextTurn()
-    if (cycle % opts.sampleEvery === 0 || cycle === opts.cycles) {
-      const sample = await sampleHeap(cycle)
-      samples.push(sample)
-      progress({ phase: 'cycle', cycle, cycles: opts.cycles, heap: totalOf(sample) })
-    } else {
-      progress({ phase: 'cycle', cycle, cycles: opts.cycles })
+
+    progress({ phase: 'verify', cycles: opts.cycles })
+    const results = await verifyReports(reports, { timeoutMs: opts.timeoutMs })
+    check(opts.cycles)
+    const found = findSurvivors(reports, results)
+
+    let chainsById = new Map()
+    let retainersError
+    if (found.length > 0 && opts.retainers) {
+      progress({ phase: 'retainers', survivors: found.length })
+      try {
+        const ids = found.map((s) => s.id)
+        const explained =
+          diff !== undefined && diffError === undefined && diff.stage() === 3
+            ? diff.explain(ids).map(({ id, path: steps }) => ({ id, path: renderRequireCache(steps).path }))
+            : await explainRetainers(ids)
+        chainsById = groupChains(explained)
+      } catch (error) {
+        // The survivors are proven by weak references already; a failed explanation must not
+        // hide them. The result says why the chains are missing.
+        retainersError = (error instanceof Error ? error.message : String(error)).split('\n')[0]
+      }
     }
-  }
 
-  progress({ phase: 'verify', cycles: opts.cycles })
-  const results = await verifyReports(reports, { timeoutMs: opts.timeoutMs })
-  const found = findSurvivors(reports, results)
+    const survivors = found.map((s) => describeSurvivor(s, opts.cycles, chainsById.get(s.id)))
+    const modulesPerCycle = reports.map((r) => r.removed.length)
+    const aliveGenerations = survivors.reduce((n, s) => n + s.alive, 0)
+    const growth = growthOf(samples, warmup)
+    const survived = survivors.some((s) => s.heldBy === 'program')
+    const leaked = survived || growth.growing
 
-  let chainsById = new Map()
-  let retainersError
-  if (found.length > 0 && opts.retainers) {
-    progress({ phase: 'retainers', survivors: found.length })
-    try {
-      chainsById = groupChains(await explainRetainers(found.map((s) => s.id)))
-    } catch (error) {
-      // The survivors are proven by weak references already; a failed explanation must not
-      // hide them. The result says why the chains are missing.
-      retainersError = (error instanceof Error ? error.message : String(error)).split('\n')[0]
+    // What grows is named only when something does: V8 numbers objects by address, and an object
+    // allocated where a dead one lay can inherit its id, so a clean run also shows a few objects
+    // that look new; they are not worth a line when the heap does not grow.
+    let growing = []
+    let growingTotal
+    if (leaked && diff !== undefined && diffError === undefined && diff.stage() === 3) {
+      const g = diff.growth(MAX_GROUPS * 4)
+      const groups = g.groups.map((group) => describeGroup(group, k)).filter((group) => !isOwn(group))
+      growing = groups.filter((group) => group.perCycle >= MIN_GROUP_BYTES_PER_CYCLE).slice(0, MAX_GROUPS)
+      growingTotal = { perCycle: Math.round(groups.reduce((n, group) => n + group.bytes, 0) / k), groups: g.groupCount }
     }
-  }
+    const notes = []
+    if (growth.growing && !survived) {
+      notes.push(
+        'Memory grows with every reload although every unloaded module generation was collected: something each load ' +
+          'creates is kept without its module (a timer or listener whose closure holds data, an entry in a global ' +
+          'registry, a cache in a module that stays loaded). ' +
+          (snapshotAt.length > 0 ? '"What grows" names it.' : 'Heap snapshots (without --no-retainers, over 3 cycles or more) name it.'),
+      )
+    }
+    if (growth.growing && growing.length === 0 && snapshotAt.length > 0 && diffError === undefined) {
+      notes.push('The heap snapshots found no single chain that holds the growth: it may be native memory (Buffers, addons) or spread thinly.')
+    }
+    if (snapshotAt.length === 0 && opts.growthSnapshots) notes.push('Run at least 3 cycles to have what grows named.')
+    if (diffError !== undefined) notes.push(`What grows could not be named: ${diffError}`)
+    if (retainersError !== undefined) notes.push(`The retainer chains could not be computed: ${retainersError}`)
 
-  const survivors = found.map((s) => describeSurvivor(s, opts.cycles, chainsById.get(s.id)))
-  const modulesPerCycle = reports.map((r) => r.removed.length)
-  const aliveGenerations = survivors.reduce((n, s) => n + s.alive, 0)
-  const growth = growthOf(samples)
-  const leaked = survivors.some((s) => s.heldBy === 'program')
-  const notes = []
-  if (!leaked && growth.perCycle > NOISE_BYTES_PER_CYCLE) {
-    notes.push(
-      `The heap grew by about ${Math.round(growth.perCycle / 1024)} KB per cycle although no module generation was kept alive by the program: ` +
-        'something the entry creates is retained without its module (a closure over local state registered elsewhere, ' +
-        'a cache in a module that stays loaded).',
-    )
-  }
-  if (retainersError !== undefined) notes.push(`The retainer chains could not be computed: ${retainersError}`)
-
-  return {
-    entry: entryId,
-    node: process.version,
-    platform: `${process.platform}-${process.arch}`,
-    cycles: opts.cycles,
-    sampleEvery: opts.sampleEvery,
-    durationMs: Date.now() - started,
-    modules: { perCycle: modulesPerCycle.reduce((a, b) => Math.max(a, b), 0), unloaded: modulesPerCycle.reduce((a, b) => a + b, 0), alive: aliveGenerations },
-    samples,
-    growth,
-    survivors,
-    disposeErrors,
-    // Node emits warnings on a later tick than their cause; the verification above turns the
-    // event loop many times, so the last cycle's are in too.
-    warnings: [...warnings].map(([message, count]) => ({ message, count })),
-    notes,
-    leaked,
-    exitCode: leaked ? 1 : 0,
+    return {
+      entry: entryId,
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+      cycles: opts.cycles,
+      sampleEvery: opts.sampleEvery,
+      warmup,
+      durationMs: Date.now() - started,
+      modules: { perCycle: modulesPerCycle.reduce((a, b) => Math.max(a, b), 0), unloaded: modulesPerCycle.reduce((a, b) => a + b, 0), alive: aliveGenerations },
+      preloaded: [...preloaded],
+      samples,
+      // Taken out of samples[].heapUsed after each heap snapshot: what the snapshots themselves left.
+      snapshotOverhead,
+      growth,
+      snapshots: snapshotAt,
+      growing,
+      growingTotal,
+      survivors,
+      disposeErrors,
+      // Node emits warnings on a later tick than their cause; the verification above turns the
+      // event loop many times, so the last cycle's are in too.
+      warnings: [...warnings].map(([message, count]) => ({ message, count })),
+      notes,
+      leaked,
+      exitCode: leaked ? 1 : 0,
+    }
+  } finally {
+    series?.close()
+    diff?.close()
   }
 }
 
-module.exports = { doctor, resolveEntry, DEFAULT_CYCLES, MAX_CYCLES, NODE_PIN_REASONS }
+module.exports = { doctor, resolveEntry, fitTrend, growthOf, chainSummary, fixFor, DEFAULT_CYCLES, MAX_CYCLES, NODE_PIN_REASONS }

@@ -1,7 +1,7 @@
 'use strict'
 // explainRetainers(): why modules that were unloaded are still in memory, as the chain of
 // references a person can act on (the Timeout and its callback, the `process` listener, the
-// global array), read from a V8 heap snapshot by the native core (src/heapsnapshot.rs).
+// global array), read from a V8 heap snapshot by the native core (src/heapsnapshot/mod.rs).
 //
 // Decisions:
 // - The snapshot of the running process is taken in-process through `node:inspector`
@@ -21,7 +21,7 @@
 //   earlier, or by another process.
 // - Paths follow strong edges only; V8's bookkeeping roots (the stack, handle scopes, the startup
 //   object cache...) are searched only after the real ones and the WeakRef keep-alive list never,
-//   so the chain names the real holder (src/heapsnapshot.rs, `BOOKKEEPING_ROOTS`).
+//   so the chain names the real holder (src/heapsnapshot/mod.rs, `BOOKKEEPING_ROOTS`).
 // - `options.snapshot` reads a `.heapsnapshot` file (from `v8.writeHeapSnapshot()`, DevTools, or
 //   `node --heapsnapshot-signal`) chunk by chunk into one reused 1 MiB buffer. `fs.createReadStream`
 //   allocates a buffer per chunk: on a 200 MB snapshot that measured ~10% more CPU time and 18 MB
@@ -59,22 +59,33 @@ function parseSnapshotPath(value) {
 /** Feeds the chunks of a heap snapshot of this process into `parser`. */
 function snapshotThisProcess(parser) {
   if (process.features.inspector === false) return snapshotThroughFile(parser)
+  const session = openSession()
+  return takeWith(session, parser).finally(() => session.disconnect())
+}
+
+function openSession() {
   const { Session } = require('node:inspector')
   const session = new Session()
   session.connect()
+  return session
+}
+
+/** One snapshot through an open inspector session, its chunks pushed into `parser`. */
+function takeWith(session, parser) {
   let pushFailed
-  session.on('HeapProfiler.addHeapSnapshotChunk', ({ params }) => {
+  const onChunk = ({ params }) => {
     if (pushFailed !== undefined) return
     try {
       push(parser, Buffer.from(params.chunk, 'utf8'))
     } catch (error) {
       pushFailed = error
     }
-  })
+  }
+  session.on('HeapProfiler.addHeapSnapshotChunk', onChunk)
   return new Promise((resolve, reject) => {
     // Node 20 answers synchronously, Node 26 later: only the callback says the snapshot is done.
     session.post('HeapProfiler.takeHeapSnapshot', { reportProgress: false }, (error) => {
-      session.disconnect()
+      session.removeListener('HeapProfiler.addHeapSnapshotChunk', onChunk)
       if (error) reject(error)
       else if (pushFailed !== undefined) reject(pushFailed)
       else resolve()
@@ -177,10 +188,53 @@ async function explainRetainers(ids, options) {
       await snapshotThisProcess(parser)
     }
     finish(parser, file)
-    return parser.explain(list)
+    return parser.explain(list).map(({ id, path: steps }) => ({ id, path: renderRequireCache(steps).path }))
   } finally {
     parser.close()
   }
 }
 
-module.exports = { explainRetainers }
+/**
+ * Heap snapshots of this process whose object ids can be compared: V8 keeps an object's id from
+ * one snapshot to the next only while the inspector session that took them stays connected
+ * (closing it clears the id table, and the next snapshot numbers objects afresh). So the session
+ * is opened once and closed with `close()`. Each `take(sink)` streams one snapshot, taken from a
+ * fresh macrotask, into `sink` (anything with `push(chunk)`: the doctor's three-snapshot diff).
+ */
+function snapshotSeries() {
+  const session = process.features.inspector === false ? undefined : openSession()
+  return {
+    async take(sink) {
+      await new Promise((resolve) => setImmediate(resolve))
+      // Without an inspector, v8.writeHeapSnapshot() uses V8's one id table, which stays.
+      if (session === undefined) await snapshotThroughFile(sink)
+      else await takeWith(session, sink)
+    },
+    close() {
+      session?.disconnect()
+    },
+  }
+}
+
+/**
+ * A chain that reaches a module through `require.cache` starts wherever the search first found
+ * the `Module` constructor: often at this package's own global state (`global → <symbol
+ * uncache-tree.state.v1> → originalLoad → … → Module._cache`), which reads as if the library held
+ * the module. Everything down to the cache object is one step, `require.cache`, held through the
+ * module's id. Returns the new chain and how many steps were folded away.
+ */
+function renderRequireCache(steps) {
+  let at = -1
+  for (let i = steps.length - 2; i >= 0; i--) {
+    if (steps[i].edge === '_cache' && /^\(closure Module\b/.test(steps[i].node)) {
+      at = i
+      break
+    }
+  }
+  if (at === -1) return { path: steps, removed: 0 }
+  const cache = steps[at + 1]
+  if (at + 2 >= steps.length) return { path: [...steps.slice(0, at), { node: 'require.cache', edge: '' }], removed: 1 }
+  return { path: [{ node: 'require.cache', edge: cache.edge }, ...steps.slice(at + 2)], removed: at + 1 }
+}
+
+module.exports = { explainRetainers, snapshotSeries, renderRequireCache }

@@ -77,7 +77,7 @@ pub fn plan_unload(
   })
 }
 
-// Heap snapshots (see heapsnapshot.rs): text chunks in, retainer chains out.
+// Heap snapshots (see heapsnapshot/): text chunks in, retainer chains out.
 
 /// One link of a retainer chain: `node` holds the next link through `edge` (`''` on the last
 /// link, the module itself).
@@ -92,6 +92,17 @@ pub struct RetainerStep {
 pub struct ModuleRetainer {
   pub id: String,
   pub path: Vec<RetainerStep>,
+}
+
+fn retainers_of(snapshot: &heapsnapshot::HeapSnapshot, ids: &[&str]) -> Vec<ModuleRetainer> {
+  snapshot
+    .explain_retainers(ids)
+    .into_iter()
+    .map(|r| ModuleRetainer {
+      id: r.id,
+      path: r.path.into_iter().map(|s| RetainerStep { node: s.node, edge: s.edge }).collect(),
+    })
+    .collect()
 }
 
 /// A V8 heap snapshot parsed from chunks as they arrive, then asked about modules. `close()`
@@ -135,18 +146,12 @@ impl HeapSnapshotParser {
   /// strong references from a GC root (see `HeapSnapshot::explain_retainers`).
   #[napi]
   pub fn explain(&self, ids: Vec<String>) -> Result<Vec<ModuleRetainer>> {
-    let snapshot = self.snapshot.as_ref().ok_or_else(|| invalid("explain() before finish(), or after close()"))?;
+    let snapshot = self
+      .snapshot
+      .as_ref()
+      .ok_or_else(|| invalid("explain() before finish(), or after close()"))?;
     let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-    let retainers = snapshot.explain_retainers(&ids);
-    Ok(
-      retainers
-        .into_iter()
-        .map(|r| ModuleRetainer {
-          id: r.id,
-          path: r.path.into_iter().map(|s| RetainerStep { node: s.node, edge: s.edge }).collect(),
-        })
-        .collect(),
-    )
+    Ok(retainers_of(snapshot, &ids))
   }
 
   /// Frees the parser and the parsed snapshot now.
@@ -154,6 +159,111 @@ impl HeapSnapshotParser {
   pub fn close(&mut self) {
     self.parser = None;
     self.snapshot = None;
+  }
+}
+
+/// Objects that accumulate from reload to reload, with one chain that shows where they hang
+/// (see `heapsnapshot::GrowthGroup`).
+#[napi(object)]
+pub struct GrowthGroup {
+  pub bytes: f64,
+  pub objects: u32,
+  pub roots: u32,
+  pub path: Vec<RetainerStep>,
+  pub first_new: u32,
+}
+
+#[napi(object)]
+pub struct Growth {
+  pub groups: Vec<GrowthGroup>,
+  pub objects: f64,
+  pub bytes: f64,
+  pub group_count: u32,
+}
+
+/// The three-snapshot leak diff (see `heapsnapshot::LeakDiff`): push the baseline's chunks,
+/// `endSnapshot()`, the target's, `endSnapshot()`, the final one's, `endSnapshot()`, then
+/// `growth()`. Only the last snapshot is kept whole.
+#[napi]
+pub struct HeapSnapshotDiff {
+  diff: Option<heapsnapshot::LeakDiff>,
+}
+
+impl Default for HeapSnapshotDiff {
+  fn default() -> Self {
+    Self::new()
+  }
+}
+
+#[napi]
+impl HeapSnapshotDiff {
+  #[napi(constructor)]
+  pub fn new() -> Self {
+    HeapSnapshotDiff { diff: Some(heapsnapshot::LeakDiff::new()) }
+  }
+
+  fn diff(&mut self) -> Result<&mut heapsnapshot::LeakDiff> {
+    self.diff.as_mut().ok_or_else(|| invalid("the diff was closed"))
+  }
+
+  /// Feeds the next chunk of the current snapshot's JSON text (split anywhere).
+  #[napi]
+  pub fn push(&mut self, chunk: &[u8]) -> Result<()> {
+    self.diff()?.push(chunk).map_err(invalid)
+  }
+
+  /// Ends the current snapshot: 0 baseline, 1 target, 2 final.
+  #[napi]
+  pub fn end_snapshot(&mut self) -> Result<()> {
+    self.diff()?.end_snapshot().map_err(invalid)
+  }
+
+  /// Which snapshot the next chunks belong to (3 once all are read).
+  #[napi]
+  pub fn stage(&mut self) -> Result<u32> {
+    Ok(self.diff()?.stage())
+  }
+
+  /// The objects allocated between baseline and target still alive in the final snapshot,
+  /// grouped by retainer chain, largest first (at most `limit` groups).
+  #[napi]
+  pub fn growth(&mut self, limit: u32) -> Result<Growth> {
+    let g = self.diff()?.growth(limit as usize).map_err(invalid)?;
+    Ok(Growth {
+      groups: g
+        .groups
+        .into_iter()
+        .map(|group| GrowthGroup {
+          bytes: group.bytes as f64,
+          objects: group.objects,
+          roots: group.roots,
+          path: group
+            .path
+            .into_iter()
+            .map(|s| RetainerStep { node: s.node, edge: s.edge })
+            .collect(),
+          first_new: group.first_new,
+        })
+        .collect(),
+      objects: g.objects as f64,
+      bytes: g.bytes as f64,
+      group_count: g.group_count,
+    })
+  }
+
+  /// `HeapSnapshotParser.explain()` on the final snapshot.
+  #[napi]
+  pub fn explain(&mut self, ids: Vec<String>) -> Result<Vec<ModuleRetainer>> {
+    let last =
+      self.diff()?.last().ok_or_else(|| invalid("explain() before the final snapshot was read"))?;
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    Ok(retainers_of(last, &ids))
+  }
+
+  /// Frees the parsed snapshots now.
+  #[napi]
+  pub fn close(&mut self) {
+    self.diff = None;
   }
 }
 
@@ -190,8 +300,9 @@ pub fn plan_invalidate(
   declined: &[u32],
 ) -> Result<InvalidatePlan> {
   let g = graph::Graph::new(offsets, targets).map_err(invalid)?;
-  let p = invalidate::plan_invalidate(&g, flags, parent, cached as usize, roots, accepted, declined)
-    .map_err(invalid)?;
+  let p =
+    invalidate::plan_invalidate(&g, flags, parent, cached as usize, roots, accepted, declined)
+      .map_err(invalid)?;
   Ok(InvalidatePlan {
     removed: p.removed.into(),
     self_accepted: p.self_accepted.into(),

@@ -738,6 +738,8 @@ struct Layout {
   node_name: usize,
   node_id: usize,
   node_edge_count: usize,
+  /// `None` in hand-made snapshots without sizes: every node then counts 0 bytes.
+  node_self_size: Option<usize>,
   edge_stride: usize,
   edge_type: usize,
   edge_name: usize,
@@ -814,6 +816,7 @@ impl Header {
       node_name: field(&node_fields, "name", "node_fields")?,
       node_id: field(&node_fields, "id", "node_fields")?,
       node_edge_count: field(&node_fields, "edge_count", "node_fields")?,
+      node_self_size: node_fields.iter().position(|f| f == "self_size"),
       edge_stride: edge_fields.len(),
       edge_type,
       edge_name: field(&edge_fields, "name_or_index", "edge_fields")?,
@@ -894,6 +897,13 @@ pub struct Parser {
   locations: Vec<u32>,
   strings: StringTable,
   failed: Option<SnapshotError>,
+  /// Keep only the `id` of each node and skip edges, locations and strings (see
+  /// [`Parser::ids_only`]).
+  ids_only: bool,
+  /// Numbers of `nodes` read so far, in ids-only mode (which field the next one is).
+  node_numbers: u64,
+  /// Reused buffer for the numbers ids-only mode reads and drops.
+  scratch: Vec<u32>,
 }
 
 impl Default for Parser {
@@ -917,7 +927,54 @@ impl Parser {
       locations: Vec::new(),
       strings: StringTable::default(),
       failed: None,
+      ids_only: false,
+      node_numbers: 0,
+      scratch: Vec::new(),
     }
+  }
+
+  /// A parser that keeps only the V8 object id of every node (4 bytes a node), for the snapshots
+  /// a leak diff compares by id: edges, locations and strings are read and dropped. The
+  /// `snapshot` header must come before `nodes` (V8 always writes it first). End it with
+  /// [`finish_ids`](Parser::finish_ids).
+  pub fn ids_only() -> Self {
+    Parser { ids_only: true, ..Parser::new() }
+  }
+
+  /// Ends an [`ids_only`](Parser::ids_only) parse: the node ids, sorted, without duplicates.
+  pub fn finish_ids(self) -> Result<Vec<u32>, SnapshotError> {
+    if let Some(error) = self.failed {
+      return Err(error);
+    }
+    if !self.ids_only {
+      return fail("finish_ids() on a parser that keeps the whole snapshot: call finish()");
+    }
+    if self.top != Top::End {
+      return fail(format!("the snapshot text ends early (after {} bytes)", self.offset));
+    }
+    let Some(header) = self.header else {
+      return fail("no `snapshot` header: not a V8 heap snapshot");
+    };
+    if !self.seen[1] {
+      return fail("no `nodes` section: not a V8 heap snapshot");
+    }
+    let stride = header.layout.node_stride as u64;
+    if !self.node_numbers.is_multiple_of(stride) {
+      return fail("`nodes` does not hold a whole number of records");
+    }
+    if let Some(count) = header.node_count {
+      if count != self.node_numbers / stride {
+        return fail(format!(
+          "the header announces {count} nodes, the array holds {}",
+          self.node_numbers / stride
+        ));
+      }
+    }
+    let mut ids = self.nodes;
+    ids.sort_unstable();
+    ids.dedup();
+    ids.shrink_to_fit();
+    Ok(ids)
   }
 
   /// Consumes the next chunk of the text. After an error every later call returns it again.
@@ -1016,6 +1073,9 @@ impl Parser {
 
   fn open_section(&mut self) -> Result<(), SnapshotError> {
     let known = SECTIONS.iter().position(|s| s.as_bytes() == self.key.as_slice());
+    if self.ids_only && known == Some(1) && self.header.is_none() {
+      return fail("`nodes` comes before the `snapshot` header: not a snapshot as V8 writes it");
+    }
     if let Some(k) = known {
       if self.seen[k] {
         return fail(format!("the `{}` section appears twice", SECTIONS[k]));
@@ -1027,7 +1087,7 @@ impl Parser {
       Some("nodes") => Section::Numbers(NumberArray::new(), NumberSink::Nodes),
       Some("edges") => Section::Numbers(NumberArray::new(), NumberSink::Edges),
       Some("locations") => Section::Numbers(NumberArray::new(), NumberSink::Locations),
-      Some("strings") => Section::Strings(StringArray::new()),
+      Some("strings") if !self.ids_only => Section::Strings(StringArray::new()),
       _ => Section::Skipped(RawValue::new(false)),
     });
     self.top = Top::Section;
@@ -1038,6 +1098,21 @@ impl Parser {
     let section = self.section.as_mut().expect("a section is open in Top::Section");
     let done = match section {
       Section::Header(raw) | Section::Skipped(raw) => raw.feed(bytes)?,
+      Section::Numbers(array, sink) if self.ids_only => {
+        self.scratch.clear();
+        let done = array.feed(bytes, &mut self.scratch)?;
+        if *sink == NumberSink::Nodes {
+          let layout = &self.header.as_ref().expect("checked when `nodes` opened").layout;
+          let (stride, id) = (layout.node_stride as u64, layout.node_id as u64);
+          for (k, &value) in self.scratch.iter().enumerate() {
+            if (self.node_numbers + k as u64) % stride == id {
+              self.nodes.push(value);
+            }
+          }
+          self.node_numbers += self.scratch.len() as u64;
+        }
+        done
+      }
       Section::Numbers(array, sink) => {
         let out = match sink {
           NumberSink::Nodes => &mut self.nodes,
@@ -1061,7 +1136,11 @@ impl Parser {
   fn close_section(&mut self) -> Result<(), SnapshotError> {
     if let Some(Section::Header(raw)) = self.section.take() {
       let header = Header::from_json(&json::parse(&raw.keep.unwrap_or_default())?)?;
-      self.reserve(&header);
+      if !self.ids_only {
+        self.reserve(&header);
+      } else if let Some(count) = header.node_count {
+        let _ = self.nodes.try_reserve_exact(count.min(1 << 28) as usize);
+      }
       self.header = Some(header);
     }
     Ok(())
@@ -1145,6 +1224,9 @@ pub struct HeapSnapshot {
   strings: StringTable,
   /// `first_edge[n]..first_edge[n + 1]` are node `n`'s edge ordinals.
   first_edge: Vec<u32>,
+  /// `(node offset, location record)` sorted, built the first time a closure is located: one
+  /// linear scan of `locations` per closure is too slow when hundreds of chains are described.
+  location_index: std::sync::OnceLock<Vec<(u32, u32)>>,
 }
 
 impl std::fmt::Debug for HeapSnapshot {
@@ -1194,6 +1276,7 @@ impl HeapSnapshot {
       locations,
       strings,
       first_edge: Vec::new(),
+      location_index: std::sync::OnceLock::new(),
     };
     snapshot.check_counts(node_count, edge_count)?;
     snapshot.index_edges()?;
@@ -1525,6 +1608,9 @@ impl Bits {
 /// root along strong edges: following these back gives a shortest path.
 pub struct PathTree {
   parent_edge: Vec<u32>,
+  /// The nodes reached, in the order the search reached them: a node's holder on its path
+  /// always comes before it.
+  order: Vec<u32>,
 }
 
 /// The breadth-first search: a queue of node ordinals and the targets still to reach.
@@ -1637,7 +1723,7 @@ impl HeapSnapshot {
     for p in parent_edge.iter_mut().filter(|p| **p == DEFERRED) {
       *p = UNREACHED;
     }
-    PathTree { parent_edge }
+    PathTree { parent_edge, order: search.queue }
   }
 
   /// The edges from the root to `node`, root first; `None` when no strong path reaches it.
@@ -1707,7 +1793,20 @@ impl HeapSnapshot {
   fn location(&self, node: u32) -> Option<Location> {
     let l = self.layout.location?;
     let offset = node.checked_mul(self.layout.node_stride as u32)?;
-    let record = self.locations.chunks_exact(l.stride).find(|r| r[l.object] == offset)?;
+    let index = self.location_index.get_or_init(|| {
+      let mut index: Vec<(u32, u32)> = (self.locations.chunks_exact(l.stride).enumerate())
+        .map(|(i, r)| (r[l.object], i as u32))
+        .collect();
+      // Stable: the first record of an object wins, as a linear scan would find it.
+      index.sort_by_key(|&(object, _)| object);
+      index
+    });
+    let at = index.partition_point(|&(object, _)| object < offset);
+    let &(object, i) = index.get(at)?;
+    if object != offset {
+      return None;
+    }
+    let record = &self.locations[i as usize * l.stride..][..l.stride];
     Some(Location { script: record[l.script], line: record[l.line], column: record[l.column] })
   }
 
@@ -1865,8 +1964,11 @@ pub fn parse(text: &[u8]) -> Result<HeapSnapshot, SnapshotError> {
   parser.finish()
 }
 
+mod diff;
+pub use diff::{new_ids, Growth, GrowthGroup, LeakDiff};
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
   use super::*;
 
   const NODE_TYPES: &[&str] = &[
@@ -1911,6 +2013,9 @@ mod tests {
     edge_fields: Vec<&'static str>,
     nodes: Vec<TestNode>,
     locations: Vec<[u32; 4]>,
+    /// V8 ids and self sizes given by hand (else `2 i + 1` and 16).
+    ids: HashMap<usize, u32>,
+    sizes: HashMap<usize, u32>,
   }
 
   impl Builder {
@@ -1924,6 +2029,8 @@ mod tests {
         edge_fields: edge_fields.to_vec(),
         nodes: Vec::new(),
         locations: Vec::new(),
+        ids: HashMap::new(),
+        sizes: HashMap::new(),
       };
       b.node("synthetic", "");
       b
@@ -1966,8 +2073,8 @@ mod tests {
           .map(|f| match *f {
             "type" => NODE_TYPES.iter().position(|t| *t == node.kind).unwrap() as u32,
             "name" => name,
-            "id" => 2 * i as u32 + 1,
-            "self_size" => 16,
+            "id" => self.ids.get(&i).copied().unwrap_or(2 * i as u32 + 1),
+            "self_size" => self.sizes.get(&i).copied().unwrap_or(16),
             "edge_count" => node.edges.len() as u32,
             _ => 0,
           })
@@ -2787,5 +2894,191 @@ mod tests {
     assert_eq!(s.describe_node(w.gc_roots as u32), "(GC roots)");
     let edges: Vec<String> = s.edges_of(w.global as u32).map(|e| s.describe_edge(e)).collect();
     assert_eq!(edges[edges.len() - 3..], ["[7]", "", "<symbol node:module_last_parent>"]);
+  }
+
+  // ----- the three-snapshot diff -------------------------------------------------------------
+
+  /// A process after some reloads: a timer list whose Timeouts (ids `timers`) each hold a
+  /// closure over a 1 MB buffer, a global registry with one entry per reload (ids `entries`),
+  /// and, when `transient`, an object that a later collection frees. Ids are given by hand so
+  /// that the same object has the same id in each snapshot, as in V8.
+  fn reloads(timers: &[u32], entries: &[u32], transient: bool) -> String {
+    let mut b = Builder::new();
+    let id = |b: &mut Builder, node: usize, id: u32, size: u32| {
+      b.ids.insert(node, id);
+      b.sizes.insert(node, size);
+    };
+    let gc_roots = b.node("synthetic", "(GC roots)");
+    b.element(0, 1, gc_roots);
+    id(&mut b, gc_roots, 3, 0);
+    let global = b.node("object", "global");
+    b.edge(0, "shortcut", "2", global);
+    id(&mut b, global, 5, 64);
+    let list = b.node("object", "TimersList");
+    b.edge(global, "property", "timerList", list);
+    id(&mut b, list, 7, 48);
+    let registry = b.node("array", "Array");
+    b.edge(global, "property", "registry", registry);
+    id(&mut b, registry, 9, 32);
+    let script = b.node("code", "/app/plugin.js");
+    id(&mut b, script, 11, 100);
+    b.edge(global, "internal", "script", script);
+    let mut nodes = Vec::new();
+    for &t in timers {
+      let timeout = b.node("object", "Timeout");
+      id(&mut b, timeout, t, 100);
+      let closure = b.node("closure", "");
+      id(&mut b, closure, t + 2, 50);
+      b.edge(timeout, "property", "_onTimeout", closure);
+      let shared = b.node("code", "");
+      id(&mut b, shared, t + 4, 50);
+      b.edge(closure, "internal", "shared", shared);
+      b.edge(shared, "internal", "script", script);
+      b.location(closure, 9, 1, 27);
+      let scope = b.node("object", "system / Context");
+      id(&mut b, scope, t + 6, 40);
+      b.edge(closure, "internal", "context", scope);
+      let buffer = b.node("object", "ArrayBuffer");
+      id(&mut b, buffer, t + 8, 80);
+      b.edge(scope, "context", "big", buffer);
+      let data = b.node("native", "system / JSArrayBufferData");
+      id(&mut b, data, t + 10, 1 << 20);
+      b.edge(buffer, "internal", "backing_store", data);
+      nodes.push(timeout);
+    }
+    // A doubly linked list through the list head, as Node's timer lists are.
+    let ring: Vec<usize> = std::iter::once(list).chain(nodes.iter().copied()).collect();
+    for (i, &node) in ring.iter().enumerate() {
+      b.edge(node, "property", "_idleNext", ring[(i + 1) % ring.len()]);
+      b.edge(node, "property", "_idlePrev", ring[(i + ring.len() - 1) % ring.len()]);
+    }
+    for (i, &e) in entries.iter().enumerate() {
+      let entry = b.node("object", "Object");
+      id(&mut b, entry, e, 200);
+      b.element(registry, i as u32, entry);
+      let name = b.node("string", &format!("plugin generation {e}"));
+      id(&mut b, name, e + 2, 40);
+      b.edge(entry, "property", "name", name);
+    }
+    if transient {
+      let garbage = b.node("object", "Scratch");
+      id(&mut b, garbage, 999_001, 5000);
+      b.edge(global, "property", "scratch", garbage);
+    }
+    b.json()
+  }
+
+  /// Timer and entry ids of reload `r` (ids far apart, so each object's parts fit between).
+  fn timer(r: u32) -> u32 {
+    1001 + 100 * r
+  }
+  fn entry(r: u32) -> u32 {
+    50_001 + 100 * r
+  }
+
+  #[test]
+  fn ids_only_keeps_every_node_id_sorted_whatever_the_chunks() {
+    let text = reloads(&[timer(3), timer(1), timer(2)], &[entry(1)], true);
+    let full = parse(text.as_bytes()).unwrap();
+    let mut expected: Vec<u32> = (0..full.node_count() as u32).map(|n| full.node_id(n)).collect();
+    expected.sort_unstable();
+    expected.dedup();
+    for size in [1, 7, 64, text.len()] {
+      let mut parser = Parser::ids_only();
+      for chunk in text.as_bytes().chunks(size) {
+        parser.push(chunk).unwrap();
+      }
+      assert_eq!(parser.finish_ids().unwrap(), expected, "chunks of {size} bytes");
+    }
+  }
+
+  #[test]
+  fn ids_only_rejects_what_it_cannot_read() {
+    let mut p = Parser::ids_only();
+    p.push(br#"{"nodes":[1,2,3],"snapshot":{}}"#).unwrap_err();
+    let text = reloads(&[timer(1)], &[], false);
+    let mut p = Parser::ids_only();
+    p.push(&text.as_bytes()[..text.len() / 2]).unwrap();
+    assert!(p.finish_ids().unwrap_err().0.contains("ends early"));
+    let p = Parser::new();
+    assert!(p.finish_ids().unwrap_err().0.contains("call finish()"));
+  }
+
+  #[test]
+  fn new_ids_are_those_after_minus_before() {
+    assert_eq!(new_ids(&[1, 3, 5, 9], &[1, 2, 5, 7, 9, 11]), vec![2, 7, 11]);
+    assert_eq!(new_ids(&[], &[4, 6]), vec![4, 6]);
+    assert_eq!(new_ids(&[4, 6], &[]), Vec::<u32>::new());
+  }
+
+  fn diff(texts: [&str; 3], chunk: usize) -> Growth {
+    let mut d = LeakDiff::new();
+    for (stage, text) in texts.iter().enumerate() {
+      assert_eq!(d.stage(), stage as u32);
+      for part in text.as_bytes().chunks(chunk) {
+        d.push(part).unwrap();
+      }
+      d.end_snapshot().unwrap();
+    }
+    assert_eq!(d.stage(), 3);
+    d.growth(10).unwrap()
+  }
+
+  #[test]
+  fn the_diff_groups_what_grows_by_chain_biggest_first() {
+    // Baseline after reload 1, target after reload 3, final after reload 5: reloads 2 and 3
+    // each leaked a timer over a 1 MB buffer and a registry entry; a scratch object allocated
+    // in between is gone again by the final snapshot.
+    let baseline = reloads(&[timer(1)], &[entry(1)], false);
+    let target = reloads(&[timer(1), timer(2), timer(3)], &[entry(1), entry(2), entry(3)], true);
+    let last = reloads(
+      &[timer(1), timer(2), timer(3), timer(4)],
+      &[entry(1), entry(2), entry(3), entry(4), entry(5)],
+      false,
+    );
+    let growth = diff([&baseline, &target, &last], 4096);
+    let per_timer = 100 + 50 + 50 + 40 + 80 + (1 << 20);
+    assert_eq!(growth.group_count, 2, "{growth:#?}");
+    let [timers, registry] = &growth.groups[..] else { panic!("{growth:#?}") };
+    assert_eq!(timers.bytes, 2 * per_timer as u64);
+    assert_eq!(timers.objects, 12);
+    assert_eq!(
+      timers.roots, 2,
+      "reached from both ends of the list, the two timers are still one group"
+    );
+    let nodes: Vec<&str> = timers.path.iter().map(|s| s.node.as_str()).collect();
+    let edges: Vec<&str> = timers.path.iter().map(|s| s.edge.as_str()).collect();
+    assert_eq!(nodes.last(), Some(&"system / JSArrayBufferData"), "the largest object");
+    assert_eq!(timers.path[timers.first_new as usize].node, "Timeout");
+    assert_eq!(timers.path[timers.first_new as usize - 1].node, "Timeout", "an older timer");
+    assert!(nodes.contains(&"(anonymous closure in /app/plugin.js:2:28)"), "{nodes:?}");
+    assert_eq!(edges[edges.len() - 5..], ["_onTimeout", "context", "big", "backing_store", ""][..]);
+    assert_eq!(registry.bytes, 2 * (200 + 40));
+    assert_eq!(registry.roots, 2);
+    assert_eq!(registry.path[0].node, "global");
+    assert_eq!(registry.path[0].edge, "registry");
+    assert_eq!(growth.objects, 12 + 4);
+    assert_eq!(growth.bytes, timers.bytes + registry.bytes);
+    // Chunking does not change anything.
+    assert_eq!(diff([&baseline, &target, &last], 7), growth);
+  }
+
+  #[test]
+  fn nothing_grows_when_every_new_object_is_gone() {
+    let baseline = reloads(&[timer(1)], &[entry(1)], false);
+    let target = reloads(&[timer(1)], &[entry(1)], true);
+    let last = reloads(&[timer(1)], &[entry(1)], false);
+    let growth = diff([&baseline, &target, &last], 1 << 20);
+    assert_eq!((growth.objects, growth.bytes, growth.group_count), (0, 0, 0));
+    assert!(growth.groups.is_empty());
+  }
+
+  #[test]
+  fn the_diff_reports_misuse() {
+    let mut d = LeakDiff::new();
+    assert!(d.growth(1).is_err());
+    d.push(b"{\"x\":").unwrap();
+    assert!(d.end_snapshot().is_err());
+    assert!(d.push(b"1}").is_err(), "no parser after a failed snapshot");
   }
 }
