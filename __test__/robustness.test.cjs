@@ -700,3 +700,23 @@ test('fuzz F25: the fallback restore after a replaced Module._load leaves entrie
     delete require.cache[t.file('mock.js')]
   }
 })
+
+test('fuzz: loads unseen while Module.prototype.load was replaced are attributed at the next call, before the mark can go', () => {
+  const t = writeTree({ 'm0.js': '', 'm1.js': '', 'm2.js': '' })
+  const host = Module.createRequire(t.file('h.js'))
+  host(t.file('m1.js'))
+  host(t.file('m2.js')) // the last load before the snapshot: its mark
+  const state = globalThis[Symbol.for('uncache-tree.state.v1')]
+  let report
+  isolate(
+    () => {
+      Module.prototype.load = state.originalModuleLoad
+      host(t.file('m0.js')) // unseen
+      uncacheTree(t.file('m2.js')) // notices the gap first, then removes the marked module
+    },
+    { onRestore: (r) => (report = r) },
+  )
+  assert.deepEqual(report.removed, [t.file('m0.js')])
+  assert.equal(require.cache[t.file('m0.js')], undefined)
+  assert.ok(require.cache[t.file('m1.js')], 'loaded before: stays')
+})

@@ -62,8 +62,9 @@ state.moduleLoadWrapper ??= null
 state.originalFindPath ??= null
 state.findPathWrapper ??= null
 state.loaderEpoch ??= 0
-// Bumped only when the Module.prototype.load wrapper was the one replaced (loads went unseen).
-state.moduleLoadEpoch ??= 0
+// Called (no arguments) when the Module.prototype.load wrapper is found replaced: loads went
+// unseen, and whoever recorded loads must catch up now, while its marks still hold.
+state.loadGapListeners ??= new Set()
 // The require.cache key of the module whose load started last: Node inserts each new module's
 // key just before its load, so the keys after it in require.cache order were inserted later (a
 // snapshot's fallback when the load wrapper was replaced and loads went unseen).
@@ -269,11 +270,10 @@ function install() {
     state.loadWrapper = wrapLoad(Module._load)
     Module._load = state.loadWrapper
   }
+  let loadsUnseen = false
   if (Module.prototype.load !== state.moduleLoadWrapper) {
-    if (state.moduleLoadWrapper !== null) {
-      replaced = true
-      state.moduleLoadEpoch++
-    }
+    loadsUnseen = state.moduleLoadWrapper !== null
+    replaced ||= loadsUnseen
     state.originalModuleLoad = Module.prototype.load
     state.moduleLoadWrapper = wrapModuleLoad(Module.prototype.load)
     Module.prototype.load = state.moduleLoadWrapper
@@ -290,6 +290,7 @@ function install() {
     reindexPathCache(pathCache)
   }
   if (replaced) state.loaderEpoch++
+  if (loadsUnseen) for (const catchUp of state.loadGapListeners) catchUp()
   return replaced
 }
 

@@ -59,6 +59,9 @@ function watchCuts() {
       if (restoring === null || recorder.sequence > restoring.sequence) recorder.dirty = true
     }
   })
+  registry.state.loadGapListeners.add(function uncacheTreeSnapshotsCatchUp() {
+    for (const recorder of shared.recorders) recorder.catchUp()
+  })
 }
 
 class Recorder {
@@ -87,7 +90,6 @@ class Recorder {
     registry.install()
     // Bumped when other code replaced a loader wrapper: what was recorded may miss requires.
     this.epoch = registry.state.loaderEpoch
-    this.loadEpoch = registry.state.moduleLoadEpoch
     this.markLoads()
     watchCuts()
     this.stopLoads = registry.observeLoads(this.onLoad)
@@ -106,23 +108,27 @@ class Recorder {
   }
 
   /**
-   * [key, module] of the cache entries inserted after the mark, in require.cache order: the loads
-   * a replaced `Module.prototype.load` wrapper did not report. When the marked entry is gone
-   * (unloaded since), nothing can be attributed and only the recorded loads count.
+   * Called by registry.install() at the first call after other code replaced the
+   * `Module.prototype.load` wrapper: the loads made meanwhile went unseen. They are the Modules
+   * inserted into require.cache after the mark (Node inserts a module's key just before loading
+   * it), recorded now, before later calls can unload the marked module; the mark then moves to
+   * the last key. A mark already gone leaves nothing to attribute.
    */
-  insertedSince() {
+  catchUp() {
     const mark = this.mark
-    if (mark === undefined) return []
-    const m = mark.ref.deref()
-    if (m === undefined || this.cache[mark.key] !== m) return []
+    const marked = mark?.ref.deref()
+    if (marked === undefined || this.cache[mark.key] !== marked) return
     const keys = Object.keys(this.cache)
-    const out = []
+    const known = new Set(this.liveLoaded().map(([, m]) => m))
     for (let k = keys.lastIndexOf(mark.key) + 1; k > 0 && k < keys.length; k++) {
       // Only what Node loads: a Module under its own filename (a mock put in by hand is not).
       const m = this.cache[keys[k]]
-      if (m instanceof Module && !isProxy(m) && live.filenameOf(m) === keys[k]) out.push([keys[k], m])
+      if (m instanceof Module && !isProxy(m) && live.filenameOf(m) === keys[k] && !known.has(m)) {
+        this.loaded.push([keys[k], new WeakRef(m)])
+      }
     }
-    return out
+    const last = keys.at(-1)
+    if (last !== undefined) this.mark = { key: last, ref: new WeakRef(this.cache[last]) }
   }
 
   /**
@@ -169,21 +175,14 @@ class Recorder {
     assertNotReentrant('restore')
     const cache = this.cache
     const loaderReplaced = registry.install() || this.epoch !== registry.state.loaderEpoch
-    const loadsUnseen = this.loadEpoch !== registry.state.moduleLoadEpoch
     this.epoch = registry.state.loaderEpoch
-    this.loadEpoch = registry.state.moduleLoadEpoch
     let requirers = []
     for (const record of this.records) {
       const m = record.ref.deref()
       if (m !== undefined) requirers.push([m, this.dirty ? 0 : record.start])
     }
-    const loaded = this.liveLoaded()
     if (loaderReplaced) requirers = this.allRequirers()
-    if (loadsUnseen) {
-      const known = new Set(loaded.map(([, m]) => m))
-      for (const [key, m] of this.insertedSince()) if (!known.has(m)) loaded.push([key, m])
-    }
-    const graph = live.flattenSince(cache, loaded, requirers)
+    const graph = live.flattenSince(cache, this.liveLoaded(), requirers)
     graph.ids = live.nodeIds(graph)
     graph.reasons = classifyBoundaries(graph)
     if (keep !== undefined) {
