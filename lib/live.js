@@ -329,8 +329,10 @@ function findEsmLoaderSymbol(m) {
 function mayBeRequiredEsm(exports) {
   if (exports === null || typeof exports !== 'object' || isProxy(exports)) return false
   if (isModuleNamespaceObject(exports)) return true
+  // hasOwn first: no descriptor object for the common case, where there is no __esModule.
+  if (!Object.hasOwn(exports, '__esModule')) return false
   const d = Object.getOwnPropertyDescriptor(exports, '__esModule')
-  return d !== undefined && (d.value === true || d.get !== undefined)
+  return d.value === true || d.get !== undefined
 }
 
 /** Why Node still holds a removed module's old instance, or undefined. */
@@ -340,7 +342,8 @@ function pinnedBy(m) {
     esmLoaderSymbol = findEsmLoaderSymbol(m)
     if (esmLoaderSymbol === undefined) return undefined // not a Node Module (a mock)
   }
-  const byEsmLoader = ownValue(m, esmLoaderSymbol) === true
+  // Node's own private symbol: no user code defines an accessor under it.
+  const byEsmLoader = m[esmLoaderSymbol] === true
   if (mayBeRequiredEsm(ownValue(m, 'exports'))) {
     for (const symbol of Object.getOwnPropertySymbols(m)) {
       if (symbol.description === 'kRequiredModuleSymbol') return 'require-esm'
@@ -402,7 +405,11 @@ function stalePathCacheKeys(filenames) {
  * hold the value.
  */
 function canSetParent(m, value) {
-  const own = Object.getOwnPropertyDescriptor(m, 'parent')
+  return settable(m, Object.getOwnPropertyDescriptor(m, 'parent'), value)
+}
+
+/** canSetParent() from `m`'s own `parent` descriptor (read once by the caller). */
+function settable(m, own, value) {
   if (own === undefined) return m instanceof Module
   if (!('value' in own)) return false
   return own.writable || own.value === value
@@ -413,7 +420,7 @@ function setParent(m, value) {
   const own = Object.getOwnPropertyDescriptor(m, 'parent')
   if (m instanceof Module && parentAccessor?.set !== undefined) parentAccessor.set.call(m, value)
   if (own !== undefined && 'value' in own && own.writable) m.parent = value
-  return canSetParent(m, value)
+  return settable(m, own, value)
 }
 
 /** The index of the first element of `array` at or after `start` that is in `drop`, or -1. */
@@ -448,10 +455,16 @@ function applyCuts(cache, graph, plan, entries, staleKeys, { lateRequirers = [],
     const key = entries.keys[e]
     const value = entries.values[e]
     if (cache[key] !== value) continue
-    if (Object.getOwnPropertyDescriptor(cache, key)?.configurable === false) {
-      unwritable.add(value) // a locked require.cache entry: it stays, reported as pinned
-    } else if (write) {
-      delete cache[key]
+    // A locked require.cache entry stays, reported as pinned. (Strict-mode `delete` throws for it;
+    // a dry run asks the descriptor instead.)
+    if (!write) {
+      if (Object.getOwnPropertyDescriptor(cache, key)?.configurable === false) unwritable.add(value)
+    } else {
+      try {
+        delete cache[key]
+      } catch {
+        unwritable.add(value)
+      }
     }
     keys.push(key)
     values.push(value)
@@ -490,8 +503,18 @@ function applyCuts(cache, graph, plan, entries, staleKeys, { lateRequirers = [],
     const children = childrenOf(m)
     const reach = []
     if (children.length > 0) {
-      if (!isRewritable(children, 0)) reach.push(...children)
-      else if (write) children.length = 0
+      if (!write) {
+        if (!isRewritable(children, 0)) reach.push(...children)
+      } else {
+        // One write instead of a check per element: a removed module's own array may end up
+        // partly emptied (a locked element stops the shrinking), and what is left is what it
+        // still reaches.
+        try {
+          children.length = 0
+        } catch {
+          reach.push(...children)
+        }
+      }
     }
     const parent = parentOf(m)
     if (parent !== undefined && parent !== null) {
@@ -510,9 +533,17 @@ function applyCuts(cache, graph, plan, entries, staleKeys, { lateRequirers = [],
   for (const key of staleKeys) {
     // A locked entry holds a filename string, not a module: the next require() of that request
     // finds the file again and loads it anew. Nothing to report as pinned.
-    if (Object.getOwnPropertyDescriptor(pathCache, key)?.configurable === false) continue
-    forgotten.push([pathCache[key], key])
-    if (write) delete pathCache[key]
+    const filename = pathCache[key]
+    if (!write) {
+      if (Object.getOwnPropertyDescriptor(pathCache, key)?.configurable === false) continue
+    } else {
+      try {
+        delete pathCache[key]
+      } catch {
+        continue
+      }
+    }
+    forgotten.push([filename, key])
     pathCacheEntries++
   }
   if (write) registry.forgetPaths(forgotten)

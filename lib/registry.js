@@ -94,7 +94,7 @@ function ownValue(value, key) {
 
 /** Whether `m`'s code is running now (a Module.prototype.load in progress). */
 function isLoading(m) {
-  return state.loading.has(m) || (ownValue(m, 'loaded') === false && state.loadingAtInstall.has(m))
+  return state.loading.has(m) || (state.loadingAtInstall.has(m) && ownValue(m, 'loaded') === false)
 }
 
 /**
