@@ -260,10 +260,12 @@ function install() {
     // Modules loading now (the one that required this package, its requirers) were entered
     // before the load wrapper existed.
     const onStack = filesOnStack()
-    for (const key of Object.keys(Module._cache)) {
+    const keys = Object.keys(Module._cache)
+    for (const key of keys) {
       const m = Module._cache[key]
       if (m instanceof Module && m.loaded === false && onStack.has(m.filename)) state.loadingAtInstall.add(m)
     }
+    state.lastLoadedKey ??= keys.at(-1)
   }
   if (Module._load !== state.loadWrapper) {
     replaced = state.loadWrapper !== null

@@ -106,8 +106,8 @@ class Recorder {
    */
   markLoads() {
     const key = registry.state.lastLoadedKey
-    const m = key === undefined ? undefined : this.cache[key]
-    this.mark = m === undefined ? undefined : { key, ref: new WeakRef(m) }
+    // The last load's entry deleted since (by hand): one scan finds the last key instead.
+    this.remarkAt(key !== undefined && this.cache[key] !== undefined ? key : Object.keys(this.cache).at(-1))
   }
 
   /**
