@@ -653,12 +653,13 @@ test('fuzz F22: a dispose handler that loads its module afresh keeps it, even in
 test('fuzz F23: _pathCache entries made by a require() in a dispose handler are dropped by a later unload', () => {
   const t = selfReloadingTree()
   Module.createRequire(t.file('host.js'))(t.file('a.js'))
-  uncacheTree(t.file('a.js'))
   const naming = () => Object.keys(Module._pathCache).filter((k) => Module._pathCache[k] === t.file('b.js'))
-  const before = naming().length
-  assert.ok(before >= 1)
-  const report = uncacheTree(t.file('b.js'))
-  assert.equal(report.pathCacheEntries, before)
+  const first = uncacheTree(t.file('a.js'))
+  // The handler's require made an entry for b.js while b.js was being removed: dropped too (the
+  // fresh b.js resolves again on its next require).
+  assert.deepEqual(naming(), [])
+  assert.ok(first.pathCacheEntries >= 2, `${first.pathCacheEntries} entries dropped`)
+  assert.ok(require.cache[t.file('b.js')] instanceof Module, 'the fresh b.js stays loaded')
 })
 
 test("fuzz F24: a failed reload's rollback runs the abandoned instance's handlers inside the guard", () => {
@@ -761,4 +762,56 @@ test('fuzz F26: a module loaded again during a gap, after the snapshot mark was 
   const report = snap.restore()
   assert.deepEqual(report.removed, [t.file('m0.js')])
   assert.equal(require.cache[t.file('m0.js')], undefined)
+})
+
+test("fuzz: _pathCache entries a dispose handler's require() makes for a removed file are dropped by that unload", () => {
+  const t = writeTree({ 'anchor.js': '' })
+  const m0 = t.file('m0.js')
+  const src = (v, throws) =>
+    `require(${PKG}).hot(module).dispose(() => {\n` +
+    '  if (require.cache[__filename] === module) { delete require.cache[__filename]; try { module.require(__filename) } catch {} }\n' +
+    `})\nmodule.exports = { v: ${v} }\n${throws ? "throw new Error('v3 throws')\n" : ''}`
+  fs.writeFileSync(m0, src(1))
+  const host = Module.createRequire(t.file('h.js'))
+  host(m0)
+  let report
+  isolate(
+    () => {
+      host(t.file('anchor.js'))
+      fs.writeFileSync(m0, src(2))
+      reload(m0, { from: t.file('anchor.js') })
+      fs.writeFileSync(m0, src(3, true)) // the restore's dispose handler loads it and it throws
+    },
+    { onRestore: (r) => (report = r) },
+  )
+  assert.equal(require.cache[m0], undefined)
+  assert.deepEqual(Object.keys(Module._pathCache).filter((k) => Module._pathCache[k] === m0), [])
+  assert.ok(report.pathCacheEntries >= 1)
+})
+
+test('fuzz: a mock Module placed by hand before a snapshot is not taken as loaded during a later loader gap', () => {
+  const t = writeTree({ 'm0.js': '' })
+  const host = Module.createRequire(t.file('h.js'))
+  host(t.file('m0.js'))
+  const mock = new Module(t.file('mock.js'))
+  mock.filename = t.file('mock.js')
+  mock.loaded = true
+  mock.children = null
+  require.cache[t.file('mock.js')] = mock
+  const state = globalThis[Symbol.for('uncache-tree.state.v1')]
+  let report
+  try {
+    isolate(
+      () => {
+        Module._load = state.originalLoad
+        Module.prototype.load = state.originalModuleLoad
+        Module._findPath = state.originalFindPath
+      },
+      { onRestore: (r) => (report = r) },
+    )
+    assert.deepEqual(report.removed, [])
+    assert.equal(require.cache[t.file('mock.js')], mock)
+  } finally {
+    delete require.cache[t.file('mock.js')]
+  }
 })

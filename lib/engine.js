@@ -126,7 +126,8 @@ function executePlan(cache, graph, plan, options) {
   if (options.capture !== undefined) options.capture(live.captureCuts(cache, graph, plan, staleKeys))
   const modules = Array.from(plan.removed, (i) => graph.nodes[i]).filter(registry.isModuleLike)
   const lateRequirers = dispose(modules, report)
-  const cut = live.applyCuts(cache, graph, plan, entries, staleKeys, { lateRequirers })
+  // Asked again after the handlers: a require() in one may have made new entries for these files.
+  const cut = live.applyCuts(cache, graph, plan, entries, live.stalePathCacheKeys(filenames), { lateRequirers })
   // A snapshot's mark may have been among the removed: renew it while no load went unseen.
   registry.renewMarks()
   // A module compiled by hand never turns `loaded`; once out of the cache it would look like a

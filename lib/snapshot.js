@@ -128,6 +128,7 @@ class Recorder {
       // mock or a module compiled by hand is not).
       const m = this.cache[keys[k]]
       if (!(m instanceof Module) || isProxy(m) || live.filenameOf(m) !== keys[k] || known.has(m)) continue
+      if (!Array.isArray(registry.ownValue(m, 'children'))) continue // Node's own always have one
       if (registry.ownValue(m, 'loaded') === true || registry.isLoading(m)) this.loaded.push([keys[k], new WeakRef(m)])
     }
     this.remarkAt(keys.at(-1))

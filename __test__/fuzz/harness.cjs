@@ -368,6 +368,9 @@ class Sequence {
     plan.removedKeys = plan.removedKeys.filter((k) => !this.replaced.has(k))
     // Not listed, so not listable as pinned either.
     plan.pinnedMust = new Set([...plan.pinnedMust].filter((k) => !this.replaced.has(k)))
+    // The handler's require() may have made new _pathCache entries for the files being removed;
+    // the unload drops those too, so the count is at least what the state before it had.
+    plan.pathCacheAtLeast = true
   }
 
   checkDispose(label, plan, runs, report) {
