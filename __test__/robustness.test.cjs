@@ -815,3 +815,24 @@ test('fuzz: a mock Module placed by hand before a snapshot is not taken as loade
     delete require.cache[t.file('mock.js')]
   }
 })
+
+test('fuzz: after a rolled-back reload re-orders require.cache, a loader gap takes nothing loaded before as new', () => {
+  const t = writeTree({ 'm1.js': 'module.exports = 1\n', 'anchor.js': '' })
+  const host = Module.createRequire(t.file('h.js'))
+  host(t.file('m1.js'))
+  host(t.file('anchor.js'))
+  fs.writeFileSync(t.file('m1.js'), "throw new Error('v2 throws')\n")
+  assert.throws(() => reload(t.file('m1.js'), { from: t.file('anchor.js') }), { code: 'ERR_UNCACHE_RELOAD_FAILED' })
+  const state = globalThis[Symbol.for('uncache-tree.state.v1')]
+  let report
+  isolate(
+    () => {
+      Module._load = state.originalLoad
+      Module.prototype.load = state.originalModuleLoad
+      Module._findPath = state.originalFindPath
+    },
+    { onRestore: (r) => (report = r) },
+  )
+  assert.deepEqual(report.removed, [])
+  assert.ok(require.cache[t.file('anchor.js')])
+})
