@@ -836,3 +836,23 @@ test('fuzz: after a rolled-back reload re-orders require.cache, a loader gap tak
   assert.deepEqual(report.removed, [])
   assert.ok(require.cache[t.file('anchor.js')])
 })
+
+test('fuzz: a snapshot mark deleted by hand during a loader gap still leaves an older mark to count from', () => {
+  const t = writeTree({ 'm0.js': '', 'm1.js': '', 'm2.js': '' })
+  const host = Module.createRequire(t.file('h.js'))
+  host(t.file('m2.js'))
+  host(t.file('m1.js')) // the newest mark
+  const state = globalThis[Symbol.for('uncache-tree.state.v1')]
+  let report
+  isolate(
+    () => {
+      Module._load = state.originalLoad
+      Module.prototype.load = state.originalModuleLoad
+      Module._findPath = state.originalFindPath
+      host(t.file('m0.js')) // unseen
+      delete require.cache[t.file('m1.js')] // by hand, before any call notices the gap
+    },
+    { onRestore: (r) => (report = r) },
+  )
+  assert.deepEqual(report.removed, [t.file('m0.js')])
+})

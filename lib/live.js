@@ -704,7 +704,7 @@ function restoreCuts(cache, capture) {
   for (let k = same; k < current.length; k++) delete cache[current[k]]
   for (let k = same; k < graph.keys.length; k++) cache[graph.keys[k]] = graph.nodes[graph.keyNode[k]]
   // The last key inserted is now the last restored one (snapshot marks rely on it).
-  if (same < current.length || same < graph.keys.length) registry.state.lastLoadedKey = graph.keys.at(-1)
+  if (same < current.length || same < graph.keys.length) registry.noteInserted(graph.keys.at(-1), true)
 
   for (const [m, items] of capture.children) replaceContents(childrenOf(m), items)
   for (let i = 0; i < graph.nodes.length; i++) {

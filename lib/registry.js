@@ -70,6 +70,20 @@ state.loadGapListeners ??= new Set()
 // key just before its load, so the keys after it in require.cache order were inserted later (a
 // snapshot's fallback when the load wrapper was replaced and loads went unseen).
 state.lastLoadedKey ??= undefined
+// The last few such keys, newest last: a snapshot marks all of them, so that one deleted by hand
+// while a loader gap lasts still leaves a mark to count from.
+state.recentKeys ??= []
+const RECENT_KEYS = 8
+
+/** Notes that Node inserted `key` into require.cache last (`reset`: it is the only one known). */
+function noteInserted(key, reset = false) {
+  state.lastLoadedKey = key
+  if (reset) state.recentKeys = key === undefined ? [] : [key]
+  else {
+    state.recentKeys.push(key)
+    if (state.recentKeys.length > RECENT_KEYS) state.recentKeys.shift()
+  }
+}
 // filename -> the Module._pathCache keys that resolved to it (a string, or an array when there
 // are several), for the _pathCache object `indexedPathCache`. Entries can be stale (deleted or
 // overwritten by other code): every use checks the current value.
@@ -147,7 +161,7 @@ function wrapLoad(originalLoad) {
 
 function wrapModuleLoad(originalModuleLoad) {
   return function uncacheTreeModuleLoad(filename) {
-    state.lastLoadedKey = filename
+    noteInserted(filename)
     if (state.loadObservers.size > 0) {
       for (const notify of state.loadObservers) notify(this, filename)
     }
@@ -265,7 +279,7 @@ function install() {
       const m = Module._cache[key]
       if (m instanceof Module && m.loaded === false && onStack.has(m.filename)) state.loadingAtInstall.add(m)
     }
-    state.lastLoadedKey ??= keys.at(-1)
+    if (state.lastLoadedKey === undefined) noteInserted(keys.at(-1), true)
   }
   if (Module._load !== state.loadWrapper) {
     replaced = state.loadWrapper !== null
@@ -296,7 +310,7 @@ function install() {
   if (loadsUnseen) {
     for (const catchUp of state.loadGapListeners) catchUp()
     // The last key Node inserted is no longer the last one we saw load: one scan sets it right.
-    state.lastLoadedKey = Object.keys(Module._cache).at(-1)
+    noteInserted(Object.keys(Module._cache).at(-1), true)
   } else {
     renewMarks()
   }
@@ -374,6 +388,7 @@ module.exports = {
   duringDispose,
   pathCacheKeysOf,
   forgetPaths,
+  noteInserted,
   renewMarks,
   rememberPath: indexPath,
   markAbandoned: (m) => state.abandoned.add(m),

@@ -105,49 +105,61 @@ class Recorder {
    * for `insertedSince`. One weak reference per snapshot (or restore), none per module.
    */
   markLoads() {
-    const key = registry.state.lastLoadedKey
-    // The last load's entry deleted since (by hand): one scan finds the last key instead.
-    this.remarkAt(key !== undefined && this.cache[key] !== undefined ? key : Object.keys(this.cache).at(-1))
+    const marks = []
+    for (const key of registry.state.recentKeys) {
+      const m = this.cache[key]
+      if (m !== undefined) marks.push({ key, ref: new WeakRef(m) })
+    }
+    // Every recent load's entry deleted since (by hand): one scan finds the last key instead.
+    if (marks.length === 0) this.remarkAt(Object.keys(this.cache).at(-1))
+    else this.marks = marks
+  }
+
+  /** The newest mark whose entry still holds the module it held, or undefined. */
+  liveMark() {
+    for (let k = (this.marks?.length ?? 0) - 1; k >= 0; k--) {
+      const mark = this.marks[k]
+      const m = mark.ref.deref()
+      if (m !== undefined && this.cache[mark.key] === m) return mark
+    }
+    return undefined
   }
 
   /**
    * Called by registry.install() at the first call after other code replaced the
    * `Module.prototype.load` wrapper: the loads made meanwhile went unseen. They are the Modules
-   * inserted into require.cache after the mark (Node inserts a module's key just before loading
-   * it), recorded now, before later calls can unload the marked module; the mark then moves to
-   * the last key. A mark already gone leaves nothing to attribute.
+   * inserted into require.cache after the newest live mark (Node inserts a module's key just
+   * before loading it), recorded now, before later calls can unload it; the marks then move to
+   * the last key. With no live mark left there is nothing to count from.
    */
   catchUp() {
-    const mark = this.mark
-    const marked = mark?.ref.deref()
-    if (marked === undefined || this.cache[mark.key] !== marked) return
+    const mark = this.liveMark()
+    if (mark === undefined) return
     const keys = Object.keys(this.cache)
     const known = new Set(this.liveLoaded().map(([, m]) => m))
     for (let k = keys.lastIndexOf(mark.key) + 1; k > 0 && k < keys.length; k++) {
-      // Only what Node's loader made: a Module under its own filename, loaded or loading (a
-      // mock or a module compiled by hand is not).
+      // Only what Node's loader made: a Module under its own filename with a children array,
+      // loaded or loading (a mock or a module compiled by hand is not).
       const m = this.cache[keys[k]]
       if (!(m instanceof Module) || isProxy(m) || live.filenameOf(m) !== keys[k] || known.has(m)) continue
-      if (!Array.isArray(registry.ownValue(m, 'children'))) continue // Node's own always have one
+      if (!Array.isArray(registry.ownValue(m, 'children'))) continue
       if (registry.ownValue(m, 'loaded') === true || registry.isLoading(m)) this.loaded.push([keys[k], new WeakRef(m)])
     }
     this.remarkAt(keys.at(-1))
   }
 
   /**
-   * At a call with no loader gap: a mark whose module was unloaded since is renewed at the last
-   * key (every load up to now was seen, so what comes after is what a later gap may hide).
+   * At a call with no loader gap: marks whose modules were all unloaded since are renewed at the
+   * last key (every load up to now was seen, so what comes after is what a later gap may hide).
    */
   renewMark() {
-    const mark = this.mark
-    const marked = mark?.ref.deref()
-    if (mark !== undefined && marked !== undefined && this.cache[mark.key] === marked) return
-    if (mark === undefined && registry.state.lastLoadedKey === undefined) return
+    if (this.liveMark() !== undefined) return
+    if (this.marks === undefined && registry.state.lastLoadedKey === undefined) return
     this.remarkAt(Object.keys(this.cache).at(-1))
   }
 
   remarkAt(key) {
-    this.mark = key === undefined ? undefined : { key, ref: new WeakRef(this.cache[key]) }
+    this.marks = key === undefined ? undefined : [{ key, ref: new WeakRef(this.cache[key]) }]
   }
 
   /**
