@@ -52,6 +52,19 @@ function assertUnchanged(before) {
   assert.deepEqual({ ...Module._pathCache }, before.pathCache, 'Module._pathCache')
 }
 
+/**
+ * What a library that saved the loader before uncache-tree was required does when it "restores"
+ * it (mock-require's stopAll()): puts back `which` of Module._load, Module.prototype.load and
+ * Module._findPath, so requires, loads or resolutions bypass our wrappers until the next call.
+ */
+function putBackLoader(...which) {
+  const state = globalThis[Symbol.for('uncache-tree.state.v1')]
+  if (which.includes('_load')) Module._load = state.originalLoad
+  if (which.includes('load')) Module.prototype.load = state.originalModuleLoad
+  if (which.includes('_findPath')) Module._findPath = state.originalFindPath
+  return state
+}
+
 // ---- 1. user code never runs inside an unload ----
 
 const HOSTILE_EXPORTS = {
@@ -393,7 +406,7 @@ test('Module._load put back by another library during a snapshot: the restore st
   // mock-require's pattern: a library that saved the loader it found before ours put it back
   // (stopAll()), so requires made now bypass our wrapper entirely.
   const state = globalThis[Symbol.for('uncache-tree.state.v1')]
-  Module._load = state.originalLoad
+  putBackLoader('_load')
   host.require(t.file('plugin/index.js'))
   const report = snap.restore()
   assert.deepEqual(report.removed.sort(), [t.file('plugin/a.js'), t.file('plugin/index.js'), t.file('plugin/leaf.js')])
@@ -609,9 +622,7 @@ test('fuzz F21: a restore finds the modules loaded after another library put bac
   isolate(
     () => {
       // What a library that saved the loader before uncache-tree was required puts back.
-      Module._load = state.originalLoad
-      Module.prototype.load = state.originalModuleLoad
-      Module._findPath = state.originalFindPath
+      putBackLoader('_load', 'load', '_findPath')
       host(t.file('b.js'))
     },
     { onRestore: (r) => (report = r) },
@@ -686,12 +697,11 @@ test('fuzz F25: the fallback restore after a replaced Module._load leaves entrie
   const t = writeTree({ 'a.js': 'module.exports = 1\n' })
   Module.createRequire(t.file('h.js'))(t.file('a.js'))
   require.cache[t.file('mock.js')] = { exports: 'mock' }
-  const state = globalThis[Symbol.for('uncache-tree.state.v1')]
   let report
   try {
     isolate(
       () => {
-        Module._load = state.originalLoad
+        putBackLoader('_load')
       },
       { onRestore: (r) => (report = r) },
     )
@@ -707,11 +717,10 @@ test('fuzz: loads unseen while Module.prototype.load was replaced are attributed
   const host = Module.createRequire(t.file('h.js'))
   host(t.file('m1.js'))
   host(t.file('m2.js')) // the last load before the snapshot: its mark
-  const state = globalThis[Symbol.for('uncache-tree.state.v1')]
   let report
   isolate(
     () => {
-      Module.prototype.load = state.originalModuleLoad
+      putBackLoader('load')
       host(t.file('m0.js')) // unseen
       uncacheTree(t.file('m2.js')) // notices the gap first, then removes the marked module
     },
@@ -725,9 +734,8 @@ test('fuzz: loads unseen while Module.prototype.load was replaced are attributed
 test('fuzz F26: a loader gap before the snapshot, and a mock placed then, are not taken as loaded since', () => {
   const t = writeTree({ 'a.js': 'module.exports = 1\n', 'b.js': 'module.exports = 2\n' })
   const host = Module.createRequire(t.file('host.js'))
-  const state = globalThis[Symbol.for('uncache-tree.state.v1')]
   host(t.file('a.js'))
-  Module.prototype.load = state.originalModuleLoad // another library puts back load()
+  putBackLoader('load') // another library puts back load()
   host(t.file('b.js')) // loaded before the isolate, unseen
   const mock = new Module(t.file('mock.js'))
   mock.filename = t.file('mock.js')
@@ -738,7 +746,7 @@ test('fuzz F26: a loader gap before the snapshot, and a mock placed then, are no
   try {
     isolate(
       () => {
-        Module.prototype.load = state.originalModuleLoad
+        putBackLoader('load')
       },
       { onRestore: (r) => (report = r) },
     )
@@ -753,11 +761,10 @@ test('fuzz F26: a loader gap before the snapshot, and a mock placed then, are no
 test('fuzz F26: a module loaded again during a gap, after the snapshot mark was unloaded, is found', () => {
   const t = writeTree({ 'm0.js': 'module.exports = {}\n' })
   const host = Module.createRequire(t.file('host.js'))
-  const state = globalThis[Symbol.for('uncache-tree.state.v1')]
   host(t.file('m0.js'))
   const snap = snapshot() // its mark: m0.js, the last load
   uncacheTree(t.file('m0.js')) // the mark goes; the next call renews it
-  Module.prototype.load = state.originalModuleLoad
+  putBackLoader('load')
   host(t.file('m0.js')) // a fresh m0.js, unseen
   const report = snap.restore()
   assert.deepEqual(report.removed, [t.file('m0.js')])
@@ -798,14 +805,11 @@ test('fuzz: a mock Module placed by hand before a snapshot is not taken as loade
   mock.loaded = true
   mock.children = null
   require.cache[t.file('mock.js')] = mock
-  const state = globalThis[Symbol.for('uncache-tree.state.v1')]
   let report
   try {
     isolate(
       () => {
-        Module._load = state.originalLoad
-        Module.prototype.load = state.originalModuleLoad
-        Module._findPath = state.originalFindPath
+        putBackLoader('_load', 'load', '_findPath')
       },
       { onRestore: (r) => (report = r) },
     )
@@ -823,13 +827,10 @@ test('fuzz: after a rolled-back reload re-orders require.cache, a loader gap tak
   host(t.file('anchor.js'))
   fs.writeFileSync(t.file('m1.js'), "throw new Error('v2 throws')\n")
   assert.throws(() => reload(t.file('m1.js'), { from: t.file('anchor.js') }), { code: 'ERR_UNCACHE_RELOAD_FAILED' })
-  const state = globalThis[Symbol.for('uncache-tree.state.v1')]
   let report
   isolate(
     () => {
-      Module._load = state.originalLoad
-      Module.prototype.load = state.originalModuleLoad
-      Module._findPath = state.originalFindPath
+      putBackLoader('_load', 'load', '_findPath')
     },
     { onRestore: (r) => (report = r) },
   )
@@ -842,13 +843,10 @@ test('fuzz: a snapshot mark deleted by hand during a loader gap still leaves an 
   const host = Module.createRequire(t.file('h.js'))
   host(t.file('m2.js'))
   host(t.file('m1.js')) // the newest mark
-  const state = globalThis[Symbol.for('uncache-tree.state.v1')]
   let report
   isolate(
     () => {
-      Module._load = state.originalLoad
-      Module.prototype.load = state.originalModuleLoad
-      Module._findPath = state.originalFindPath
+      putBackLoader('_load', 'load', '_findPath')
       host(t.file('m0.js')) // unseen
       delete require.cache[t.file('m1.js')] // by hand, before any call notices the gap
     },
