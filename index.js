@@ -9,7 +9,7 @@ const registry = require('./lib/registry.js')
 registry.install()
 
 const { UncacheError } = require('./lib/errors.js')
-const { uncacheTree } = require('./lib/unload.js')
+const { uncacheTree, rescan } = require('./lib/unload.js')
 const { verifyCollected } = require('./lib/verify.js')
 const { hot } = require('./lib/hot.js')
 const { invalidate } = require('./lib/invalidate.js')
@@ -28,5 +28,6 @@ module.exports = {
   explainRetainers,
   snapshot,
   isolate,
+  rescan,
   UncacheError,
 }

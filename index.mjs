@@ -3,5 +3,5 @@ import api from './index.js'
 
 export const { uncacheTree, verifyCollected, explainRetainers, UncacheError } = api
 export const { invalidate, reload, hot, watch } = api
-export const { snapshot, isolate } = api
+export const { snapshot, isolate, rescan } = api
 export default api

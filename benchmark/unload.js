@@ -93,6 +93,12 @@ function loadContenders() {
     const { uncacheTree } = require('..')
     if (typeof uncacheTree !== 'function') throw new Error('index.js does not export uncacheTree')
     list.push({ name: 'uncache-tree', unload: (file) => uncacheTree(file) })
+    // The same engine finding holders by reading every cached module, as every version before
+    // the live graph index did (ISSUES #9 asks for the two side by side).
+    const { unloadTrees } = require('../lib/engine.js')
+    const { install } = require('../lib/registry.js')
+    const options = { shared: 'keep', dryRun: false }
+    list.push({ name: 'uncache-tree, full scan', unload: (file) => (install(), unloadTrees(cache, [file], options, true)) })
   } catch (error) {
     unavailable.push(`uncache-tree (${error.message.split('\n')[0]})`)
   }
@@ -145,7 +151,21 @@ function takeSnapshot() {
   }
 }
 
+// Putting Module objects back by hand is an edit the loader does not see: uncache-tree's live
+// graph index is told with rescan() (its documented contract), untimed like the rest.
+let rescan = () => {}
+try {
+  rescan = require('..').rescan
+} catch {
+  // uncache-tree unavailable: loadContenders() reports it.
+}
+
 function restoreSnapshot(s) {
+  restoreByHand(s)
+  rescan()
+}
+
+function restoreByHand(s) {
   for (let i = 0; i < s.keys.length; i++) if (cache[s.keys[i]] !== s.values[i]) cache[s.keys[i]] = s.values[i]
   if (Object.keys(cache).length !== s.keys.length) {
     const known = new Set(s.keys)

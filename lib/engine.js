@@ -5,6 +5,7 @@
 const native = require('./native.js')
 const live = require('./live.js')
 const registry = require('./registry.js')
+const graphIndex = require('./graph-index.js')
 const { emptyReport, track } = require('./report.js')
 
 /**
@@ -128,6 +129,8 @@ function executePlan(cache, graph, plan, options) {
   const lateRequirers = dispose(modules, report)
   // Asked again after the handlers: a require() in one may have made new entries for these files.
   const cut = live.applyCuts(cache, graph, plan, entries, live.stalePathCacheKeys(filenames), { lateRequirers })
+  // The removed modules leave the live graph index with every edge that touches them.
+  graphIndex.forget(registry.state.graphIndex, Array.from(plan.removed, (i) => graph.nodes[i]))
   // A snapshot's mark may have been among the removed: renew it while no load went unseen.
   registry.renewMarks()
   // A module compiled by hand never turns `loaded`; once out of the cache it would look like a
@@ -202,8 +205,9 @@ function withSkippedRoots(skippedRoots, skipped) {
  * @param {object} cache require.cache
  * @param {string[]} rootKeys validated require.cache keys
  * @param {{ shared: 'keep'|'remove', keep?: (id: string) => boolean, dryRun: boolean }} options
+ * @param {boolean} [fullScan] find holders by reading every cached module (see planTrees)
  */
-function unloadTrees(cache, rootKeys, options) {
+function unloadTrees(cache, rootKeys, options, fullScan = false) {
   const skippedRoots = []
   const roots = []
   for (const key of rootKeys) {
@@ -215,7 +219,19 @@ function unloadTrees(cache, rootKeys, options) {
     report.skipped = skippedRoots
     return track(report, [], [], options.dryRun)
   }
-  const graph = live.flattenTree(cache, roots.map((key) => cache[key]), options.keep)
+  const { graph, plan } = planTrees(cache, roots, options, fullScan)
+  const report = executePlan(cache, graph, plan, options)
+  report.skipped = withSkippedRoots(skippedRoots, report.skipped)
+  return report
+}
+
+/**
+ * The graph and plan of unloading the trees of `roots` (require.cache keys, none kept by the
+ * option). `fullScan` finds the holders by reading every cached module instead of asking the
+ * live graph index: the same plan, at the cost of the cache size (the fuzz suite compares them).
+ */
+function planTrees(cache, roots, options, fullScan = false) {
+  const graph = live.flattenTree(cache, roots.map((key) => cache[key]), options.keep, fullScan)
   const rootNodes = Uint32Array.from(roots, (key) => graph.index.get(cache[key]))
   const plan = native.planUnloadEdges(
     graph.nodes.length,
@@ -226,9 +242,7 @@ function unloadTrees(cache, rootKeys, options) {
     rootNodes,
     options.shared === 'remove',
   )
-  const report = executePlan(cache, graph, plan, options)
-  report.skipped = withSkippedRoots(skippedRoots, report.skipped)
-  return report
+  return { graph, plan }
 }
 
-module.exports = { unloadTrees, prepareGraph, executePlan, classifyBoundaries, withSkippedRoots }
+module.exports = { unloadTrees, planTrees, prepareGraph, executePlan, classifyBoundaries, withSkippedRoots }

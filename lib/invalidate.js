@@ -17,8 +17,7 @@ const { callerFile, parseFrom, resolveTargets } = require('./targets.js')
 const { liveCache, assertNotReentrant } = require('./unload.js')
 const { emptyReport, track } = require('./report.js')
 
-const SELF_ACCEPTS = 8 // mirrors src/graph.rs
-const SELF_DECLINES = 16 // mirrors src/invalidate.rs
+const { FLAG_SELF_ACCEPTS: SELF_ACCEPTS, FLAG_SELF_DECLINES: SELF_DECLINES } = require('./native.js')
 
 /**
  * Flags and accepted/declined edges from the modules' hot handles, and the keep option as

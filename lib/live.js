@@ -13,11 +13,10 @@ const Module = require('node:module')
 const path = require('node:path')
 const { isProxy, isModuleNamespaceObject } = require('node:util').types
 const registry = require('./registry.js')
+const graphIndex = require('./graph-index.js')
+const { FLAG_HOLDER: HOLDER, FLAG_BOUNDARY: BOUNDARY } = require('./native.js')
 
 const { isModuleLike, ownValue } = registry
-
-const HOLDER = 1 // mirrors src/graph.rs
-const BOUNDARY = 2
 
 const NODE_MAJOR = Number(process.versions.node.split('.')[0])
 const parentAccessor = Object.getOwnPropertyDescriptor(Module.prototype, 'parent')
@@ -155,11 +154,15 @@ function flattenGraph(cache) {
  * instead of an identity-map entry for every module (benchmark/unload.js: the whole-graph flatten
  * was 57% of a plugin unload at 30k modules). Edges come out as an edge list (`from`, `to`) in
  * the order they are met; the native core sorts them into CSR.
+ * The holders are found through the live graph index (graph-index.js), so the cost follows the
+ * tree and its holders, not the cache; `fullScan` (or a tree module the index has never seen)
+ * reads every cached module instead, which gives the same graph (the fuzz suite compares them).
  * @param {object} cache require.cache
  * @param {unknown[]} roots the target modules (cache values), never boundaries
  * @param {(id: string) => boolean} [keep] options.keep
+ * @param {boolean} [fullScan]
  */
-function flattenTree(cache, roots, keep) {
+function flattenTree(cache, roots, keep, fullScan = false) {
   const nodes = []
   const index = new Map()
   const reasons = new Map()
@@ -220,12 +223,33 @@ function flattenTree(cache, roots, keep) {
   for (let i = 0; i < treeSize; i++) {
     if (flags[i] & BOUNDARY && isModuleLike(nodes[i])) scanOutside(i, nodes[i])
   }
-  // 2. One pass over the cache: the keys of tree nodes, and the modules outside the tree that
-  //    refer to it. Then the outside requirers the registry knows.
+  // 2. The keys of tree nodes, and the cached modules outside the tree that refer to it: from
+  //    the index, else in one pass over the cache. Then the outside requirers the registry knows.
   const keys = []
   const keyNodes = []
   const cached = new Uint8Array(treeSize)
-  const cacheKeys = Object.keys(cache)
+  const live = fullScan ? undefined : indexFor(cache, nodes, treeSize)
+  if (live !== undefined) {
+    for (let i = 0; i < treeSize; i++) {
+      const hit = graphIndex.cachedModule(live, cache, live.ids.get(nodes[i]))
+      if (hit === undefined) continue
+      cached[i] = 1
+      keys.push(hit[0])
+      keyNodes.push(i)
+    }
+    const referrers = graphIndex.referrersOf(live, nodes.slice(0, treeSize))
+    for (let r = 0; r < referrers.length; r++) {
+      const hit = graphIndex.cachedModule(live, cache, referrers[r])
+      if (hit === undefined) continue
+      const value = hit[1]
+      if (index.has(value) || !isModuleLike(value) || !refersToTree(value)) continue
+      const i = add(value, HOLDER)
+      scanOutside(i, value)
+      keys.push(hit[0])
+      keyNodes.push(i)
+    }
+  }
+  const cacheKeys = live === undefined ? Object.keys(cache) : EMPTY
   for (let k = 0; k < cacheKeys.length; k++) {
     const key = cacheKeys[k]
     const value = cache[key]
@@ -280,6 +304,42 @@ function flattenTree(cache, roots, keep) {
     }
   }
   return graph
+}
+
+/** What the index records of a module: its `children` and recorded parent, read safely. */
+function readRefs(m) {
+  return isModuleLike(m) ? [childrenOf(m), parentOf(m)] : [EMPTY, undefined]
+}
+
+/**
+ * Reads the whole live graph into the index (graph-index.js): every cached module and every
+ * requirer outside the cache. Returns its size.
+ */
+function rescan(cache) {
+  const live = registry.state.graphIndex
+  graphIndex.rebuild(live, cache, registry.outsideRequirers(), readRefs, registry.state.loaderEpoch)
+  return graphIndex.stats(live)
+}
+
+/**
+ * The index, when it can answer for the tree `nodes[0, treeSize)`: read in full first when it
+ * never was or a loader gap made it incomplete, and again when a tree module is unknown to it
+ * (loaded before a gap, put in the cache by hand). Undefined when a tree module is still
+ * unknown after that (an object no loader and no cache ever held): the caller scans.
+ */
+function indexFor(cache, nodes, treeSize) {
+  const live = registry.state.graphIndex
+  if (live.readAtEpoch !== registry.state.loaderEpoch) rescan(cache)
+  // A tree that is a large part of the graph has most modules as referrers: one pass over the
+  // cache costs less than asking for them (benchmark/unload.js, whole graph: 275 vs 169 ms at 30k).
+  if (treeSize * 4 > live.keys.size) return undefined
+  const allKnown = () => {
+    for (let i = 0; i < treeSize; i++) if (!graphIndex.isKnown(live, nodes[i])) return false
+    return true
+  }
+  if (allKnown()) return live
+  rescan(cache)
+  return allKnown() ? live : undefined
 }
 
 /**
@@ -716,6 +776,10 @@ function restoreCuts(cache, capture) {
     )
   }
   for (const [m, parent] of capture.parents) if (parentOf(m) !== parent) setParent(m, parent)
+  // The modules put back are known to the live graph index again, with their edges.
+  const keyOf = new Map()
+  for (let k = graph.keys.length - 1; k >= 0; k--) keyOf.set(graph.nodes[graph.keyNode[k]], graph.keys[k])
+  graphIndex.reread(registry.state.graphIndex, graph.nodes, (m) => keyOf.get(m) ?? '', readRefs)
   const pathCache = Module._pathCache
   for (const [key, value] of capture.pathEntries) {
     try {
@@ -750,6 +814,8 @@ function requireFrom(cache, fromFile, id) {
 module.exports = {
   HOLDER,
   BOUNDARY,
+  rescan,
+  readRefs,
   childrenOf,
   filenameOf,
   parentOf,

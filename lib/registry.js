@@ -26,9 +26,14 @@ const Module = require('node:module')
 const path = require('node:path')
 const { isProxy } = require('node:util').types
 
+const graphIndex = require('./graph-index.js')
+
 const STATE = Symbol.for('uncache-tree.state.v1')
 
 const state = globalThis[STATE] || (globalThis[STATE] = {})
+// Who refers to which module, recorded by the wrappers below (graph-index.js).
+const index = graphIndex.attach(state)
+const parentAccessor = Object.getOwnPropertyDescriptor(Module.prototype, 'parent')
 // Requirers outside require.cache, deduplicated by identity, held weakly.
 state.requirerSet ??= new WeakSet()
 state.requirerRefs ??= new Set()
@@ -148,20 +153,31 @@ function standInFor(old) {
 
 function wrapLoad(originalLoad) {
   return function uncacheTreeLoad(request, parent, isMain) {
-    if (isModuleLike(parent)) {
-      if (isUnloaded(parent)) parent = standInFor(parent)
-      else if (Module._cache[ownValue(parent, 'filename')] !== parent) recordRequirer(parent)
-      if (state.requireObservers.size > 0) {
-        for (const observe of state.requireObservers) observe(parent, request)
-      }
+    if (!isModuleLike(parent)) return originalLoad.call(this, request, parent, isMain)
+    let key = ''
+    if (isUnloaded(parent)) parent = standInFor(parent)
+    else {
+      const filename = ownValue(parent, 'filename')
+      if (Module._cache[filename] !== parent) recordRequirer(parent)
+      else key = filename
     }
-    return originalLoad.call(this, request, parent, isMain)
+    if (state.requireObservers.size > 0) {
+      for (const observe of state.requireObservers) observe(parent, request)
+    }
+    // What this require() appends to the requirer's `children` is an edge of the live graph.
+    const children = ownValue(parent, 'children')
+    const before = Array.isArray(children) && !isProxy(children) ? children.length : -1
+    const result = originalLoad.call(this, request, parent, isMain)
+    if (before >= 0 && children.length > before) graphIndex.noteChildren(index, parent, children, before, key)
+    return result
   }
 }
 
 function wrapModuleLoad(originalModuleLoad) {
   return function uncacheTreeModuleLoad(filename) {
     noteInserted(filename)
+    const parent = parentAccessor?.get !== undefined ? parentAccessor.get.call(this) : ownValue(this, 'parent')
+    graphIndex.noteLoad(index, this, filename, parent)
     if (state.loadObservers.size > 0) {
       for (const notify of state.loadObservers) notify(this, filename)
     }

@@ -4,6 +4,7 @@ const { explain } = require('./errors.js')
 const { parseUnloadOptions } = require('./options.js')
 const { callerFile, resolveTargets } = require('./targets.js')
 const { unloadTrees } = require('./engine.js')
+const live = require('./live.js')
 const { isDisposing, install } = require('./registry.js')
 
 const PROBE_KEY = '\0uncache-tree:probe'
@@ -54,4 +55,14 @@ function uncacheTree(target, options) {
   return unloadTrees(cache, keys, opts)
 }
 
-module.exports = { uncacheTree, liveCache, assertNotReentrant }
+/**
+ * See index.d.ts. Reads every cached module's `children` and `parent` into the live graph index
+ * that finds the holders of a tree (graph-index.js).
+ */
+function rescan() {
+  const cache = liveCache('rescan')
+  const { modules, edges } = live.rescan(cache)
+  return { modules, edges }
+}
+
+module.exports = { uncacheTree, rescan, liveCache, assertNotReentrant }

@@ -323,3 +323,81 @@ pub fn plan_invalidate(
 pub fn core_version() -> &'static str {
   env!("CARGO_PKG_VERSION")
 }
+
+// The flags of the graphs handed to the planners, exported so that the JS side never copies them.
+
+/// Node flag, see `graph::HOLDER`.
+#[napi]
+pub const FLAG_HOLDER: u32 = graph::HOLDER as u32;
+/// Node flag, see `graph::BOUNDARY`.
+#[napi]
+pub const FLAG_BOUNDARY: u32 = graph::BOUNDARY as u32;
+/// Node flag, see `graph::SELF_ACCEPTS`.
+#[napi]
+pub const FLAG_SELF_ACCEPTS: u32 = graph::SELF_ACCEPTS as u32;
+/// Node flag, see `invalidate::SELF_DECLINES`.
+#[napi]
+pub const FLAG_SELF_DECLINES: u32 = invalidate::SELF_DECLINES as u32;
+
+pub mod live_graph;
+
+/// Size of the live module graph (see `live_graph::LiveGraph`).
+#[napi(object)]
+pub struct ModuleGraphStats {
+  pub nodes: u32,
+  pub edges: u32,
+  pub heap_bytes: f64,
+}
+
+/// The process's live module graph (see `live_graph::LiveGraph`): integer ids only, fed by the
+/// loader wrapper as modules load, asked for the referrers of a tree when one is unloaded.
+#[napi]
+pub struct ModuleGraph {
+  graph: live_graph::LiveGraph,
+}
+
+impl Default for ModuleGraph {
+  fn default() -> Self {
+    Self::new()
+  }
+}
+
+#[napi]
+impl ModuleGraph {
+  #[napi(constructor)]
+  pub fn new() -> Self {
+    ModuleGraph { graph: live_graph::LiveGraph::new() }
+  }
+
+  /// Records `from[k] -> to[k]` (`to` is in `from.children`, or `from` names `to` as parent).
+  #[napi]
+  pub fn add_edges(&mut self, from: &[u32], to: &[u32]) -> Result<()> {
+    self.graph.add_edges(from, to).map_err(invalid)
+  }
+
+  /// Removes these ids and every edge touching them.
+  #[napi]
+  pub fn forget(&mut self, ids: &[u32]) {
+    self.graph.forget(ids);
+  }
+
+  /// The ids that may refer to one of `ids` (not `ids` themselves), each once.
+  #[napi]
+  pub fn referrers_of(&self, ids: &[u32]) -> Uint32Array {
+    self.graph.referrers_of(ids).into()
+  }
+
+  #[napi]
+  pub fn clear(&mut self) {
+    self.graph.clear();
+  }
+
+  #[napi]
+  pub fn stats(&self) -> ModuleGraphStats {
+    ModuleGraphStats {
+      nodes: self.graph.node_count() as u32,
+      edges: self.graph.edge_count() as u32,
+      heap_bytes: self.graph.heap_bytes() as f64,
+    }
+  }
+}

@@ -13,6 +13,8 @@ const path = require('node:path')
 const Module = require('node:module')
 const { pathToFileURL } = require('node:url')
 const api = require('../..')
+const engine = require('../../lib/engine.js')
+const registry = require('../../lib/registry.js')
 const { binaryName } = require('../../lib/platform.js')
 const model = require('./model.cjs')
 
@@ -35,8 +37,17 @@ const REJECTS_UNKNOWN_OPTIONS = (() => {
   return false
 })()
 
+/** A plan of engine.planTrees as text that does not depend on node numbering. */
+function describePlan({ graph, plan }) {
+  const ids = (list) => Array.from(list, (i) => graph.ids[i]).sort()
+  const kept = Array.from(plan.kept, (i, k) => `${graph.ids[i]} <- ${ids(plan.holders.subarray(plan.holderOffsets[k], plan.holderOffsets[k + 1])).join('+')}`).sort()
+  const skipped = Array.from(plan.skipped, (i) => `${graph.ids[i]} (${graph.reasons.get(i)})`).sort()
+  return JSON.stringify({ removed: ids(plan.removed), kept, skipped, cutChildrenOf: ids(plan.cutChildrenOf), resetParentOf: ids(plan.resetParentOf) })
+}
+
 /** What the runs did, so that a passing run can be seen to exercise something. */
 const stats = {
+  planComparisons: 0,
   sequences: 0,
   apiCalls: 0,
   removedModules: 0,
@@ -482,7 +493,33 @@ class Sequence {
     const target = given.length === 1 ? given[0] : given
     const label = `step ${this.step}: uncacheTree(${describeTargets(this, targets)}${op.form && op.form !== 'path' ? ` as ${op.form}` : ''}, ${describeOptions(options)})`
     this.say(label)
+    if (op.bad === null || op.bad === undefined) this.comparePlans(label, targets, { shared: op.shared, keep: keep.predicate })
     this.checked(label, { api: 'uncacheTree', targets, shared: op.shared, keep: keep.predicate, dryRun: op.dryRun, unknownOption: options[op.typo] === true ? op.typo : undefined }, () => api.uncacheTree(target, options), { dryRun: op.dryRun })
+  }
+
+  /**
+   * The differential check of the live graph index (ISSUES #9): the plan made from the index
+   * must be the plan made from a scan of every cached module, for the same roots.
+   */
+  comparePlans(label, targets, { shared, keep }) {
+    const cache = require.cache
+    const roots = [...new Set(targets)].filter((key) => cache[key] !== undefined && !(keep !== undefined && keep(key)))
+    if (roots.length === 0) return
+    stats.planComparisons++
+    // As every public function does first: a loader wrapper that other code put back is
+    // re-installed, and the gap it left makes the index read everything anew.
+    registry.install()
+    const options = { shared: shared ?? 'keep', keep }
+    const describe = (fullScan) => {
+      try {
+        return describePlan(engine.planTrees(cache, roots, options, fullScan))
+      } catch (error) {
+        return `throws ${error?.code ?? ''} ${error?.message}`
+      }
+    }
+    const fromIndex = describe(false)
+    const fromScan = describe(true)
+    if (fromIndex !== fromScan) fail(`${label}: the plan from the live graph index differs from a full scan's\n  index: ${fromIndex}\n  scan:  ${fromScan}`)
   }
 
   opInvalidate(op) {
@@ -741,7 +778,9 @@ class Sequence {
         if (this.snapshotOpen()) return
         if (!(from instanceof Module) || !(m instanceof Module) || !Array.isArray(from.children) || Object.isFrozen(from.children)) return
         from.children.push(m)
-        this.say(`${path.basename(from.filename)}.children.push(${path.basename(m.filename)})`)
+        // An edge made by hand is not seen by the loader: the contract asks for a rescan().
+        api.rescan()
+        this.say(`${path.basename(from.filename)}.children.push(${path.basename(m.filename)}); rescan()`)
         return
       }
       case 'replaceChildren': {
@@ -751,7 +790,8 @@ class Sequence {
         const extra = op.extra === null || op.extra === undefined || this.snapshotOpen() ? undefined : cache[this.entity(op.extra)]
         if (extra instanceof Module && !next.includes(extra)) next.push(extra)
         m.children = next
-        this.say(`${path.basename(m.filename)}.children = a new array${extra instanceof Module ? ` + ${path.basename(extra.filename)}` : ''}`)
+        if (extra instanceof Module) api.rescan()
+        this.say(`${path.basename(m.filename)}.children = a new array${extra instanceof Module ? ` + ${path.basename(extra.filename)}; rescan()` : ''}`)
         return
       }
       case 'freezeChildren': {
@@ -999,7 +1039,7 @@ async function replay(graph, ops) {
  */
 async function fuzz({ runs, seed, reproDir = path.join(os.tmpdir(), 'uncache-fuzz-repros') }) {
   const started = process.hrtime.bigint()
-  const details = await fc.check(sequenceProperty(), { numRuns: runs, seed, endOnFailure: false, interruptAfterTimeLimit: undefined })
+  const details = await fc.check(sequenceProperty(), { numRuns: runs, seed, endOnFailure: process.env.FUZZ_NO_SHRINK === '1', interruptAfterTimeLimit: undefined })
   const ms = Number(process.hrtime.bigint() - started) / 1e6
   const out = { failed: details.failed, seed, runs: details.numRuns, ms, shrinks: details.numShrinks }
   if (details.failed) {

@@ -1,0 +1,114 @@
+'use strict'
+// The live graph index (lib/graph-index.js, src/live_graph.rs): an unload finds the holders of a
+// tree through it, it forgets what was unloaded, it never keeps a module alive, and rescan()
+// brings in references made by hand. The property-based suite compares its plans with a full
+// scan's on random graphs (__test__/fuzz, comparePlans).
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const { uncacheTree, rescan } = require('..')
+const registry = require('../lib/registry.js')
+const graphIndex = require('../lib/graph-index.js')
+const { settleGc } = require('../lib/gc.js')
+const { writeTree, requiring } = require('./helpers/fixtures.cjs')
+
+const index = registry.state.graphIndex
+const idOf = (file) => index.ids.get(require.cache[file])
+
+function hostAndPlugin() {
+  return writeTree({
+    'host.js': requiring('host', ['./lib']),
+    'lib.js': requiring('lib'),
+    'plugin/index.js': requiring('plugin', ['./a', '../lib']),
+    'plugin/a.js': requiring('a'),
+  })
+}
+
+test('a require() is recorded as it happens: the holders of a tree come from the index', () => {
+  const t = hostAndPlugin()
+  require(t.file('host.js'))
+  require(t.file('plugin/index.js'))
+  rescan() // a known starting point; what follows is recorded by the loader wrappers only
+  const later = writeTree({ 'late.js': requiring('late', [t.file('plugin/a.js')]) })
+  require(later.file('late.js'))
+  graphIndex.flush(index)
+  const referrers = Array.from(index.graph.referrersOf(Uint32Array.of(idOf(t.file('plugin/a.js')))))
+  assert.ok(referrers.includes(idOf(later.file('late.js'))), 'late.js, loaded after the rescan, is a referrer')
+  assert.ok(referrers.includes(idOf(t.file('plugin/index.js'))))
+  const report = uncacheTree(t.file('plugin/index.js'))
+  assert.deepEqual(report.removed, [t.file('plugin/index.js')])
+  assert.deepEqual(
+    report.kept.sort((a, b) => a.id.localeCompare(b.id)),
+    [
+      { id: t.file('lib.js'), heldBy: [t.file('host.js')] },
+      { id: t.file('plugin/a.js'), heldBy: [later.file('late.js')] },
+    ].sort((a, b) => a.id.localeCompare(b.id)),
+  )
+})
+
+test('unloaded modules leave the index: reloading a plugin 200 times does not grow it', () => {
+  const t = hostAndPlugin()
+  require(t.file('host.js'))
+  const before = graphIndex.stats(index)
+  for (let i = 0; i < 200; i++) {
+    require(t.file('plugin/index.js'))
+    uncacheTree(t.file('plugin/index.js'))
+  }
+  const after = graphIndex.stats(index)
+  assert.equal(after.modules, before.modules, 'known modules')
+  assert.equal(after.edges, before.edges, 'edges')
+})
+
+test('the index holds no module: one removed by other code is collected, and its id forgotten', async () => {
+  const t = writeTree({ 'gone.js': 'module.exports = { big: new ArrayBuffer(1 << 16) }\n' })
+  require(t.file('gone.js'))
+  const id = idOf(t.file('gone.js'))
+  assert.ok(index.keys.has(id))
+  let collected = false
+  const watcher = new FinalizationRegistry(() => (collected = true))
+  watcher.register(require.cache[t.file('gone.js')], 'gone')
+  // Other code removes it (plain delete, and the edge from this test file's module).
+  delete require.cache[t.file('gone.js')]
+  const self = require.cache[__filename]
+  self.children.splice(self.children.findIndex((c) => c.id === t.file('gone.js')), 1)
+  for (let round = 0; round < 20 && !collected; round++) await settleGc()
+  assert.equal(collected, true, 'the module was collected: nothing in the index holds it')
+  graphIndex.flush(index)
+  assert.equal(index.keys.has(id), false, 'its id was forgotten by the finalizer')
+})
+
+test('an edge pushed into children by hand is seen after rescan(), and only then', () => {
+  const t = writeTree({ 'holder.js': requiring('holder'), 'target.js': requiring('target', ['./dep']), 'dep.js': requiring('dep') })
+  require(t.file('holder.js'))
+  require(t.file('target.js'))
+  rescan()
+  const holder = require.cache[t.file('holder.js')]
+  holder.children.push(require.cache[t.file('dep.js')])
+  // The loader never saw this edge: the index does not know holder.js holds dep.js.
+  assert.deepEqual(uncacheTree(t.file('target.js'), { dryRun: true }).removed, [t.file('target.js'), t.file('dep.js')])
+  const summary = rescan()
+  assert.deepEqual(Object.keys(summary).sort(), ['edges', 'modules'])
+  assert.ok(summary.modules >= 3 && summary.edges >= 2, JSON.stringify(summary))
+  const report = uncacheTree(t.file('target.js'))
+  assert.deepEqual(report.removed, [t.file('target.js')])
+  assert.deepEqual(report.kept, [{ id: t.file('dep.js'), heldBy: [t.file('holder.js')] }])
+  assert.equal(require.cache[t.file('dep.js')], holder.children.at(-1), 'dep.js stays, same object')
+})
+
+test('after another library put back Module._load, the next call reads the whole graph again', () => {
+  const Module = require('node:module')
+  const t = writeTree({ 'x.js': requiring('x'), 'y.js': requiring('y', ['./x']) })
+  require(t.file('x.js'))
+  const epoch = registry.state.loaderEpoch
+  Module._load = registry.state.originalLoad
+  try {
+    require(t.file('y.js')) // y -> x is not seen by the wrapper
+  } finally {
+    registry.install() // what every public function does first
+  }
+  assert.equal(Module._load, registry.state.loadWrapper, 'the wrapper is back')
+  assert.equal(registry.state.loaderEpoch, epoch + 1, 'the gap was noticed')
+  const report = uncacheTree(t.file('x.js'))
+  assert.equal(index.readAtEpoch, registry.state.loaderEpoch, 'read anew')
+  assert.deepEqual(report.removed, [t.file('x.js')])
+  assert.equal(require.cache[t.file('y.js')].children.length, 0, "y's edge to x was cut")
+})

@@ -1,0 +1,209 @@
+'use strict'
+// The live module graph index: who refers to which module, recorded as Node loads modules, so
+// that an unload finds the holders of a tree by asking the index instead of reading every
+// cached module (docs/node-internals.md §5 step 1 needs every holder; a scan of 30k modules cost
+// 25-40 ms per unload, ISSUES #9).
+//
+// The graph itself lives in the native core (`ModuleGraph`, src/live_graph.rs) as integer ids.
+// This file maps ids to modules without holding any module:
+// - `ids` is a WeakMap (module -> id); `keys` maps an id to the require.cache key the module was
+//   loaded under. From an id back to its module is `cache[key]`, checked against `ids`.
+// - a FinalizationRegistry (not WeakRefs, which keep their target alive until the current job
+//   ends) forgets the ids of modules that were collected, whoever removed them.
+// Edges are recorded by the loader wrappers (registry.js): the elements a `require()` appended to
+// the requirer's `children`, and each new module's parent. They are buffered and handed to the
+// native graph in one call when a plan needs them.
+//
+// The index is a superset of the references the loader made: an edge that other code removed
+// stays until one end is forgotten, and whoever uses `referrersOf` reads the live `children` and
+// `parent` of each answer. What it cannot see are references made by hand (a `push` into a known
+// module's `children`, a module moved to another cache key): `rescan()` reads them all. A gap in
+// the loader wrappers (another library put back `Module._load`) is noticed by the registry
+// (`loaderEpoch`) and triggers the same full read before the next plan.
+const { isProxy } = require('node:util').types
+const native = require('./native.js')
+
+/** Attaches the index to the process-wide registry state (shared by every copy of the package). */
+function attach(state) {
+  const index = (state.graphIndex ??= {
+    graph: new native.ModuleGraph(),
+    ids: new WeakMap(),
+    keys: new Map(), // id -> require.cache key ('' when it was never cached)
+    // Modules seen only as requirers since they were last read: their key is known (a lookup
+    // works) but references they held before are not recorded.
+    partial: new WeakSet(),
+    nextId: 1,
+    from: [],
+    to: [],
+    collected: [],
+    finalizer: null,
+    readAtEpoch: -1, // state.loaderEpoch at the last full read; -1: never read
+  })
+  index.partial ??= new WeakSet()
+  index.finalizer ??= new FinalizationRegistry((id) => index.collected.push(id))
+  return index
+}
+
+/** The id of `m`, made on first sight; `key` (when given) is where require.cache holds it. */
+function idFor(index, m, key) {
+  let id = index.ids.get(m)
+  if (id === undefined) {
+    id = index.nextId++
+    index.ids.set(m, id)
+    index.finalizer.register(m, id)
+  }
+  if (key !== undefined) index.keys.set(id, key)
+  return id
+}
+
+/** Whether every reference `m` holds was recorded: it loaded, or was read, since it was last forgotten. */
+function isKnown(index, m) {
+  const id = index.ids.get(m)
+  return id !== undefined && index.keys.has(id) && !index.partial.has(m)
+}
+
+/** A module starts loading under `key`: its own `children` are empty, it is fully known. */
+function noteLoad(index, m, key, parent) {
+  const id = idFor(index, m, key)
+  if (parent !== null && typeof parent === 'object' && !isProxy(parent)) {
+    index.from.push(id)
+    index.to.push(idFor(index, parent))
+  }
+}
+
+/**
+ * `parent.children[start..]` were appended by one require(); `key` is where require.cache holds
+ * `parent` ('' when it does not).
+ */
+function noteChildren(index, parent, children, start, key) {
+  let from
+  for (let k = start; k < children.length; k++) {
+    const child = children[k]
+    if (child === null || typeof child !== 'object' || isProxy(child)) continue
+    if (from === undefined) {
+      from = idFor(index, parent)
+      // A requirer never seen loading (compiled by hand, a createRequire proxy): found by its
+      // key from now on, but what it referred to before is not recorded.
+      if (!index.keys.has(from)) {
+        index.keys.set(from, key)
+        index.partial.add(parent)
+      }
+    }
+    index.from.push(from)
+    index.to.push(idFor(index, child))
+  }
+  if (index.from.length > 1 << 16) flush(index)
+}
+
+/** Hands the buffered edges and the collected modules to the native graph. */
+function flush(index) {
+  if (index.collected.length > 0) {
+    const ids = Uint32Array.from(index.collected)
+    index.collected = []
+    for (const id of ids) index.keys.delete(id)
+    index.graph.forget(ids)
+  }
+  if (index.from.length > 0) {
+    const from = Uint32Array.from(index.from)
+    const to = Uint32Array.from(index.to)
+    index.from = []
+    index.to = []
+    index.graph.addEdges(from, to)
+  }
+}
+
+/**
+ * Reads the whole live graph anew: every cached module's `children` and `parent`, those of the
+ * requirers outside the cache, and those of every object they lead to that no cache holds
+ * (a module other code deleted from require.cache, an instance whose load threw). Run once at
+ * first use, after a loader gap, and by `rescan()`. `read(m)` returns `[children, parent]`
+ * without running user code (live.js).
+ */
+function rebuild(index, cache, outside, read, epoch) {
+  index.graph.clear()
+  index.keys.clear()
+  index.partial = new WeakSet()
+  index.from = []
+  index.to = []
+  const met = []
+  for (const key of Object.keys(cache)) {
+    const m = cache[key]
+    if (m !== null && typeof m === 'object' && !isProxy(m)) readModule(index, m, key, read, met)
+  }
+  for (const m of outside) met.push(m)
+  while (met.length > 0) {
+    const m = met.pop()
+    if (!isKnown(index, m)) readModule(index, m, '', read, met)
+  }
+  index.readAtEpoch = epoch
+  flush(index)
+}
+
+/**
+ * Records every reference `m` holds now (its `children` and `parent`); `m` is known from now on.
+ * The objects it refers to are pushed to `met` when given.
+ */
+function readModule(index, m, key, read, met) {
+  const [children, parent] = read(m)
+  const id = idFor(index, m, key)
+  index.partial.delete(m)
+  for (let k = 0; k < children.length; k++) {
+    const child = children[k]
+    if (child === null || typeof child !== 'object' || isProxy(child)) continue
+    index.from.push(id)
+    index.to.push(idFor(index, child))
+    met?.push(child)
+  }
+  if (parent !== null && typeof parent === 'object' && !isProxy(parent)) {
+    index.from.push(id)
+    index.to.push(idFor(index, parent))
+    met?.push(parent)
+  }
+}
+
+/** Re-reads `modules` (a reload rollback put them back): they are known again, with their edges. */
+function reread(index, modules, keyOf, read) {
+  for (const m of modules) readModule(index, m, keyOf(m), read)
+}
+
+/** Forgets `modules` (they were unloaded): their ids and every edge that touches them. */
+function forget(index, modules) {
+  const ids = []
+  for (const m of modules) {
+    const id = index.ids.get(m)
+    if (id !== undefined && index.keys.delete(id)) ids.push(id)
+  }
+  if (ids.length === 0) return
+  flush(index)
+  index.graph.forget(Uint32Array.from(ids))
+}
+
+/**
+ * The ids of the modules that may refer to one of `modules` (not themselves), to be checked by
+ * the caller against the live objects (`cachedModule`).
+ */
+function referrersOf(index, modules) {
+  flush(index)
+  const ids = []
+  for (const m of modules) {
+    const id = index.ids.get(m)
+    if (id !== undefined) ids.push(id)
+  }
+  return index.graph.referrersOf(Uint32Array.from(ids))
+}
+
+/** The module of `id` if require.cache still holds it under the key it was recorded with. */
+function cachedModule(index, cache, id) {
+  const key = index.keys.get(id)
+  if (key === undefined || key === '') return undefined
+  const m = cache[key]
+  return m !== undefined && index.ids.get(m) === id ? [key, m] : undefined
+}
+
+function stats(index) {
+  flush(index)
+  const { nodes, edges, heapBytes } = index.graph.stats()
+  return { modules: index.keys.size, nodes, edges, nativeBytes: heapBytes }
+}
+
+module.exports = { attach, idFor, isKnown, noteLoad, noteChildren, flush, rebuild, reread, forget, referrersOf, cachedModule, stats }

@@ -1,0 +1,242 @@
+//! The live module graph: which module refers to which, kept up to date as Node loads modules,
+//! so that an unload finds the holders of a tree without reading every cached module.
+//!
+//! Nodes are integer ids handed out by the JS side (one per Module object it has seen); no JS
+//! value is ever held here. An edge `from -> to` says that `from` may refer to `to`: `to` was
+//! appended to `from.children` by a `require()`, or `from` was created with `to` as its parent.
+//! Each edge carries a count (how many times it was recorded), so a module that appears twice in
+//! a `children` array is one edge with count 2.
+//!
+//! The graph is a *superset* index: an edge whose reference was removed since (a cut made by hand,
+//! a module deleted from the cache) stays until one of its ends is forgotten. Whoever asks
+//! `referrers_of` reads the live objects of the answer to confirm each reference, so a stale edge
+//! costs one read and never changes a plan. What must hold is the other direction: every
+//! reference made through Node's loader is here (the JS side re-reads everything after a loader
+//! gap, see `lib/graph-index.js`).
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A multiplicative hash for `u32` ids (the ids are dense small integers; SipHash's DoS
+/// resistance buys nothing here and costs about 3× per lookup).
+#[derive(Default, Clone, Copy)]
+pub struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+  fn finish(&self) -> u64 {
+    self.0
+  }
+  fn write(&mut self, bytes: &[u8]) {
+    for &b in bytes {
+      self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+  }
+  fn write_u32(&mut self, n: u32) {
+    self.0 = (u64::from(n) ^ 0x9e37_79b9_7f4a_7c15).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+  }
+}
+
+type IdMap<V> = HashMap<u32, V, BuildHasherDefault<IdHasher>>;
+type IdSet = HashSet<u32, BuildHasherDefault<IdHasher>>;
+
+#[derive(Default, Debug)]
+struct Node {
+  /// Who refers to this node, with how many recorded references.
+  referrers: Vec<(u32, u32)>,
+  /// What this node refers to (each target once), so that forgetting it is O(its degree).
+  refers_to: Vec<u32>,
+}
+
+/// See the module documentation.
+#[derive(Default, Debug)]
+pub struct LiveGraph {
+  nodes: IdMap<Node>,
+  edges: usize,
+}
+
+impl LiveGraph {
+  pub fn new() -> Self {
+    Self::default()
+  }
+
+  /// Records `from[k] -> to[k]` for every k (a repeated edge counts up). Self-edges are ignored.
+  pub fn add_edges(&mut self, from: &[u32], to: &[u32]) -> Result<(), String> {
+    if from.len() != to.len() {
+      return Err(format!("add_edges: {} sources for {} targets", from.len(), to.len()));
+    }
+    for (&f, &t) in from.iter().zip(to) {
+      if f != t {
+        self.add_edge(f, t);
+      }
+    }
+    Ok(())
+  }
+
+  fn add_edge(&mut self, from: u32, to: u32) {
+    let target = self.nodes.entry(to).or_default();
+    if let Some(entry) = target.referrers.iter_mut().find(|(r, _)| *r == from) {
+      entry.1 += 1;
+      return;
+    }
+    target.referrers.push((from, 1));
+    self.nodes.entry(from).or_default().refers_to.push(to);
+    self.edges += 1;
+  }
+
+  /// Removes `ids` and every edge that touches them, in one pass over the nodes they touch: a
+  /// module required by thousands is rewritten once per call, not once per forgotten importer.
+  pub fn forget(&mut self, ids: &[u32]) {
+    let gone: IdSet = ids.iter().copied().collect();
+    let mut touched = IdSet::default();
+    for id in &gone {
+      if let Some(node) = self.nodes.remove(id) {
+        self.edges -= node.refers_to.len();
+        touched.extend(node.refers_to.iter().copied().filter(|t| !gone.contains(t)));
+        for &(r, _) in &node.referrers {
+          if !gone.contains(&r) {
+            touched.insert(r);
+            // Edges from a surviving referrer into `id` are counted here; those from a node
+            // that is gone too were counted with that node's `refers_to`.
+            self.edges -= 1;
+          }
+        }
+      }
+    }
+    for id in touched {
+      if let Some(node) = self.nodes.get_mut(&id) {
+        node.referrers.retain(|(r, _)| !gone.contains(r));
+        node.refers_to.retain(|t| !gone.contains(t));
+        if node.referrers.is_empty() && node.refers_to.is_empty() {
+          self.nodes.remove(&id);
+        }
+      }
+    }
+  }
+
+  /// Everything that may refer to one of `ids`, other than `ids` themselves: each id once, in the
+  /// order met.
+  pub fn referrers_of(&self, ids: &[u32]) -> Vec<u32> {
+    let asked: IdSet = ids.iter().copied().collect();
+    let mut seen = IdSet::default();
+    let mut out = Vec::new();
+    for id in ids {
+      if let Some(node) = self.nodes.get(id) {
+        for &(r, _) in &node.referrers {
+          if !asked.contains(&r) && seen.insert(r) {
+            out.push(r);
+          }
+        }
+      }
+    }
+    out
+  }
+
+  /// Forgets everything (before a full re-read of the live graph).
+  pub fn clear(&mut self) {
+    self.nodes = IdMap::default();
+    self.edges = 0;
+  }
+
+  pub fn node_count(&self) -> usize {
+    self.nodes.len()
+  }
+
+  pub fn edge_count(&self) -> usize {
+    self.edges
+  }
+
+  /// Bytes this graph holds on the heap (table and edge vectors, by capacity).
+  pub fn heap_bytes(&self) -> usize {
+    let table = self.nodes.capacity() * (std::mem::size_of::<(u32, Node)>() + 1);
+    let lists: usize = self
+      .nodes
+      .values()
+      .map(|n| n.referrers.capacity() * std::mem::size_of::<(u32, u32)>() + n.refers_to.capacity() * 4)
+      .sum();
+    table + lists
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  fn sorted(mut v: Vec<u32>) -> Vec<u32> {
+    v.sort_unstable();
+    v
+  }
+
+  #[test]
+  fn referrers_are_found_without_the_asked_ids() {
+    let mut g = LiveGraph::new();
+    // 1 -> 2 -> 3, 4 -> 3, 2 -> 4
+    g.add_edges(&[1, 2, 4, 2], &[2, 3, 3, 4]).unwrap();
+    assert_eq!(sorted(g.referrers_of(&[3])), vec![2, 4]);
+    assert_eq!(sorted(g.referrers_of(&[2, 3])), vec![1, 4]);
+    assert_eq!(g.referrers_of(&[1]), Vec::<u32>::new());
+    assert_eq!(g.edge_count(), 4);
+  }
+
+  #[test]
+  fn repeated_edges_count_up_and_stay_one_edge() {
+    let mut g = LiveGraph::new();
+    g.add_edges(&[1, 1, 1], &[2, 2, 2]).unwrap();
+    assert_eq!(g.edge_count(), 1);
+    assert_eq!(g.nodes[&2].referrers, vec![(1, 3)]);
+    assert_eq!(g.nodes[&1].refers_to, vec![2]);
+  }
+
+  #[test]
+  fn self_edges_and_mismatched_lengths() {
+    let mut g = LiveGraph::new();
+    g.add_edges(&[5], &[5]).unwrap();
+    assert_eq!(g.node_count(), 0);
+    assert!(g.add_edges(&[1, 2], &[3]).unwrap_err().contains("2 sources for 1 targets"));
+  }
+
+  #[test]
+  fn forget_removes_every_edge_touching_the_ids() {
+    let mut g = LiveGraph::new();
+    // host 1 requires plugin 2, plugin requires 3 (private) and 4 (shared with 5).
+    g.add_edges(&[1, 2, 2, 5], &[2, 3, 4, 4]).unwrap();
+    g.forget(&[2, 3]);
+    assert_eq!(g.referrers_of(&[4]), vec![5]);
+    assert_eq!(g.referrers_of(&[2]), Vec::<u32>::new());
+    assert_eq!(g.edge_count(), 1);
+    // The host's list no longer names the plugin: reloading it a thousand times does not grow it.
+    assert!(!g.nodes.contains_key(&1));
+    assert_eq!(g.node_count(), 2);
+  }
+
+  #[test]
+  fn forgetting_both_ends_of_an_edge_counts_it_once() {
+    let mut g = LiveGraph::new();
+    g.add_edges(&[1, 2, 3], &[2, 3, 1]).unwrap();
+    g.forget(&[1, 2]);
+    assert_eq!(g.edge_count(), 0);
+    assert_eq!(g.node_count(), 0);
+  }
+
+  #[test]
+  fn reload_cycles_do_not_grow_the_graph() {
+    let mut g = LiveGraph::new();
+    let mut next = 10;
+    for _ in 0..1000 {
+      // host 1 and shared 2 stay; each generation is a plugin and a private helper.
+      let (plugin, helper) = (next, next + 1);
+      next += 2;
+      g.add_edges(&[1, plugin, plugin], &[plugin, helper, 2]).unwrap();
+      g.forget(&[plugin, helper]);
+    }
+    assert_eq!(g.node_count(), 0);
+    assert_eq!(g.edge_count(), 0);
+    assert!(g.heap_bytes() < 4096, "{} bytes", g.heap_bytes());
+  }
+
+  #[test]
+  fn clear_empties() {
+    let mut g = LiveGraph::new();
+    g.add_edges(&[1], &[2]).unwrap();
+    g.clear();
+    assert_eq!((g.node_count(), g.edge_count()), (0, 0));
+  }
+}
