@@ -161,7 +161,7 @@ impl HeapSnapshot {
   /// that no strong chain reaches are left out (V8 keeps them only until its next collection).
   pub fn growth(&self, new: &[u32], limit: usize) -> Growth {
     let n = self.node_count() as u32;
-    let mut is_new = super::Bits::new(n as usize);
+    let mut is_new = super::paths::Bits::new(n as usize);
     let mut targets = Vec::new();
     for node in 0..n {
       if new.binary_search(&self.node_id(node)).is_ok() {
@@ -172,7 +172,7 @@ impl HeapSnapshot {
     let tree = self.shortest_paths(&targets);
     let holder_of = |node: u32| -> Option<u32> {
       match tree.parent_edge[node as usize] {
-        super::START | super::UNREACHED | super::DEFERRED => None,
+        super::paths::START | super::paths::UNREACHED | super::paths::DEFERRED => None,
         edge => Some(self.edge_owner(edge)),
       }
     };
