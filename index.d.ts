@@ -400,6 +400,33 @@ export interface Retainer {
  */
 export function explainRetainers(ids: string | string[], options?: { snapshot?: string | URL }): Promise<Retainer[]>
 
+/** What {@link rescan} read. */
+export interface RescanSummary {
+  /** Modules the live graph index knows now (cached modules and requirers outside the cache). */
+  modules: number
+  /** References between them (`children` entries and recorded parents). */
+  edges: number
+}
+
+/**
+ * Reads every cached module's `children` and `parent` into the live graph index, which is how an
+ * unload finds the modules that still hold part of a tree without reading the whole cache.
+ * `require()`, module loads and this package's own changes are recorded as they happen, and a
+ * loader that another library put back is noticed at the next call; references made **by hand**
+ * are not: call `rescan()` after pushing into a known module's `children`, giving it a new
+ * `children` array that lists other modules, or putting Module objects back into `require.cache`
+ * yourself. It costs one pass over the cache (about 30 ms at 30,000 modules).
+ *
+ * @example
+ * ```js
+ * const { rescan, uncacheTree } = require('uncache-tree')
+ * require.cache[hostFile].children.push(require.cache[sharedFile]) // an edge made by hand
+ * rescan()
+ * uncacheTree('./plugin') // shared stays: host holds it
+ * ```
+ */
+export function rescan(): RescanSummary
+
 /** The codes an {@link UncacheError} carries. */
 export type UncacheErrorCode =
   | 'ERR_UNCACHE_UNRESOLVED'

@@ -17,6 +17,7 @@ const DEFAULT_TIMEOUT_MS = 2000
 // Between collections: long enough for pending finalizers and for the program to drop
 // references it is about to drop, short enough that a quick success returns quickly.
 const POLL_MS = 50
+const FINALIZER_TURNS = 4
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve))
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -57,9 +58,14 @@ async function collectAndCheck(checks, timeoutMs) {
   await nextTurn()
   for (;;) {
     forceGc()
-    // Weak references are cleared between jobs; deref() in a later one sees the result.
-    await nextTurn()
-    pending = pending.filter(({ ref }) => ref.deref() !== undefined)
+    // Finalization callbacks run as tasks after the collection, one registry after another: the
+    // process has other registries (the live graph index forgets collected modules through one),
+    // so a few turns may pass before this report's callbacks have run.
+    for (let turn = 0; turn < FINALIZER_TURNS; turn++) {
+      await nextTurn()
+      pending = pending.filter(({ ref }) => ref.deref() !== undefined)
+      if (pending.length === 0) break
+    }
     if (pending.length === 0 || Date.now() >= deadline) break
     await sleep(Math.min(POLL_MS, Math.max(0, deadline - Date.now())))
   }
