@@ -4,6 +4,7 @@
 // (steps 3-7 of docs/node-internals.md §5 destroy the edges the plan is computed from).
 const native = require('./native.js')
 const live = require('./live.js')
+const { flattenTree } = require('./tree-graph.js')
 const registry = require('./registry.js')
 const graphIndex = require('./graph-index.js')
 const { emptyReport, track } = require('./report.js')
@@ -231,7 +232,8 @@ function unloadTrees(cache, rootKeys, options, fullScan = false) {
  * live graph index: the same plan, at the cost of the cache size (the fuzz suite compares them).
  */
 function planTrees(cache, roots, options, fullScan = false) {
-  const graph = live.flattenTree(cache, roots.map((key) => cache[key]), options.keep, fullScan)
+  const removeShared = options.shared === 'remove'
+  const graph = flattenTree(cache, roots.map((key) => cache[key]), { keep: options.keep, removeShared, fullScan })
   const rootNodes = Uint32Array.from(roots, (key) => graph.index.get(cache[key]))
   const plan = native.planUnloadEdges(
     graph.nodes.length,
@@ -240,7 +242,7 @@ function planTrees(cache, roots, options, fullScan = false) {
     graph.flags,
     graph.parent,
     rootNodes,
-    options.shared === 'remove',
+    removeShared,
   )
   return { graph, plan }
 }

@@ -145,167 +145,6 @@ function flattenGraph(cache) {
   }
 }
 
-/**
- * The graph uncacheTree() plans on, limited to what can matter: the modules reachable from the
- * roots (not walking into boundaries), then every other module that lists one of them in its
- * `children` or names one as its `parent` (the holders and the arrays to cut), with only the
- * edges into the tree. A holder that touches none of the tree cannot change what is kept or
- * cut, so the plan is the one the whole graph gives, for one read of each module outside the tree
- * instead of an identity-map entry for every module (benchmark/unload.js: the whole-graph flatten
- * was 57% of a plugin unload at 30k modules). Edges come out as an edge list (`from`, `to`) in
- * the order they are met; the native core sorts them into CSR.
- * The holders are found through the live graph index (graph-index.js), so the cost follows the
- * tree and its holders, not the cache; `fullScan` (or a tree module the index has never seen)
- * reads every cached module instead, which gives the same graph (the fuzz suite compares them).
- * @param {object} cache require.cache
- * @param {unknown[]} roots the target modules (cache values), never boundaries
- * @param {(id: string) => boolean} [keep] options.keep
- * @param {boolean} [fullScan]
- */
-function flattenTree(cache, roots, keep, fullScan = false) {
-  const nodes = []
-  const index = new Map()
-  const reasons = new Map()
-  const flags = []
-  const parents = [] // parentOf(node), read once, resolved to indices at the end
-  const from = []
-  const to = []
-  const add = (m, flag) => {
-    index.set(m, nodes.length)
-    nodes.push(m)
-    flags.push(flag)
-    parents.push(undefined)
-    return nodes.length - 1
-  }
-  for (const r of roots) if (!index.has(r)) add(r, 0)
-  // 1. The tree: breadth-first over `children`, recording edges as it goes. Boundaries become
-  //    nodes (the plan reports them and counts them as holders) but are not walked here.
-  for (let i = 0; i < nodes.length; i++) {
-    const m = nodes[i]
-    if (flags[i] & BOUNDARY || !isModuleLike(m)) continue
-    parents[i] = parentOf(m)
-    const children = childrenOf(m)
-    for (let j = 0; j < children.length; j++) {
-      const child = children[j]
-      let t = index.get(child)
-      if (t === undefined) {
-        if (!isModuleLike(child)) continue
-        const reason = boundaryReason(cache, child, keep)
-        t = add(child, reason === undefined ? 0 : BOUNDARY)
-        if (reason !== undefined) reasons.set(t, reason)
-      }
-      from.push(i)
-      to.push(t)
-    }
-  }
-  const treeSize = nodes.length
-  // Edges from a module that stays (a boundary or a holder) into the tree, and its parent.
-  const scanOutside = (i, m) => {
-    const children = childrenOf(m)
-    for (let j = 0; j < children.length; j++) {
-      const t = index.get(children[j])
-      if (t !== undefined && t < treeSize) {
-        from.push(i)
-        to.push(t)
-      }
-    }
-    parents[i] = parentOf(m)
-  }
-  const refersToTree = (m) => {
-    const children = childrenOf(m)
-    for (let j = 0; j < children.length; j++) {
-      const t = index.get(children[j])
-      if (t !== undefined && t < treeSize) return true
-    }
-    const p = index.get(parentOf(m))
-    return p !== undefined && p < treeSize
-  }
-  for (let i = 0; i < treeSize; i++) {
-    if (flags[i] & BOUNDARY && isModuleLike(nodes[i])) scanOutside(i, nodes[i])
-  }
-  // 2. The keys of tree nodes, and the cached modules outside the tree that refer to it: from
-  //    the index, else in one pass over the cache. Then the outside requirers the registry knows.
-  const keys = []
-  const keyNodes = []
-  const cached = new Uint8Array(treeSize)
-  const live = fullScan ? undefined : indexFor(cache, nodes, treeSize)
-  if (live !== undefined) {
-    for (let i = 0; i < treeSize; i++) {
-      const hit = graphIndex.cachedModule(live, cache, live.ids.get(nodes[i]))
-      if (hit === undefined) continue
-      cached[i] = 1
-      keys.push(hit[0])
-      keyNodes.push(i)
-    }
-    const referrers = graphIndex.referrersOf(live, nodes.slice(0, treeSize))
-    for (let r = 0; r < referrers.length; r++) {
-      const hit = graphIndex.cachedModule(live, cache, referrers[r])
-      if (hit === undefined) continue
-      const value = hit[1]
-      if (index.has(value) || !isModuleLike(value) || !refersToTree(value)) continue
-      const i = add(value, HOLDER)
-      scanOutside(i, value)
-      keys.push(hit[0])
-      keyNodes.push(i)
-    }
-  }
-  const cacheKeys = live === undefined ? Object.keys(cache) : EMPTY
-  for (let k = 0; k < cacheKeys.length; k++) {
-    const key = cacheKeys[k]
-    const value = cache[key]
-    let i = index.get(value)
-    if (i === undefined) {
-      if (!isModuleLike(value) || !refersToTree(value)) continue
-      i = add(value, HOLDER)
-      scanOutside(i, value)
-    } else if (i < treeSize) {
-      cached[i] = 1
-    }
-    keys.push(key)
-    keyNodes.push(i)
-  }
-  for (const requirer of registry.outsideRequirers()) {
-    if (index.has(requirer) || !refersToTree(requirer)) continue
-    scanOutside(add(requirer, holdsFromOutside(requirer) ? HOLDER : 0), requirer)
-  }
-  // 3. A cached tree module holds its children; parents become indices.
-  const n = nodes.length
-  const flagArray = Uint8Array.from(flags)
-  for (let i = 0; i < treeSize; i++) {
-    if (cached[i] === 1 && isModuleLike(nodes[i])) flagArray[i] |= HOLDER
-  }
-  const parent = new Int32Array(n)
-  for (let i = 0; i < n; i++) {
-    const p = parents[i] === undefined ? undefined : index.get(parents[i])
-    parent[i] = p === undefined ? -1 : p
-  }
-  const graph = {
-    keys,
-    keyNode: Int32Array.from(keyNodes),
-    nodes,
-    index,
-    cachedCount: 0, // nodes are not ordered cached-first here
-    from: Int32Array.from(from),
-    to: Int32Array.from(to),
-    parent,
-    flags: flagArray,
-    reasons,
-  }
-  graph.ids = nodeIds(graph)
-  // The keep option on modules cached under a key that is not their filename: only known now.
-  if (keep !== undefined) {
-    const rootNodes = new Set(roots.map((r) => index.get(r)))
-    for (let i = 0; i < treeSize; i++) {
-      if (rootNodes.has(i) || flagArray[i] & BOUNDARY || cached[i] === 0) continue
-      if (graph.ids[i] !== filenameOf(nodes[i]) && keep(graph.ids[i])) {
-        flagArray[i] |= BOUNDARY
-        reasons.set(i, 'kept-by-option')
-      }
-    }
-  }
-  return graph
-}
-
 /** What the index records of a module: its `children` and recorded parent, read safely. */
 function readRefs(m) {
   return isModuleLike(m) ? [childrenOf(m), parentOf(m)] : [EMPTY, undefined]
@@ -319,40 +158,6 @@ function rescan(cache) {
   const live = registry.state.graphIndex
   graphIndex.rebuild(live, cache, registry.outsideRequirers(), readRefs, registry.state.loaderEpoch)
   return graphIndex.stats(live)
-}
-
-/**
- * The index, when it can answer for the tree `nodes[0, treeSize)`: read in full first when it
- * never was or a loader gap made it incomplete, and again when a tree module is unknown to it
- * (loaded before a gap, put in the cache by hand). Undefined when a tree module is still
- * unknown after that (an object no loader and no cache ever held): the caller scans.
- */
-function indexFor(cache, nodes, treeSize) {
-  const live = registry.state.graphIndex
-  if (live.readAtEpoch !== registry.state.loaderEpoch) rescan(cache)
-  // A tree that is a large part of the graph has most modules as referrers: one pass over the
-  // cache costs less than asking for them (benchmark/unload.js, whole graph: 275 vs 169 ms at 30k).
-  if (treeSize * 4 > live.keys.size) return undefined
-  const allKnown = () => {
-    for (let i = 0; i < treeSize; i++) if (!graphIndex.isKnown(live, nodes[i])) return false
-    return true
-  }
-  if (allKnown()) return live
-  rescan(cache)
-  return allKnown() ? live : undefined
-}
-
-/**
- * Why `m`, met in a tree, is never unloaded or walked, or undefined. The keep option is tested
- * here on the usual key (the filename); modules cached under other keys are tested later.
- */
-function boundaryReason(cache, m, keep) {
-  if (m === require.main) return 'main'
-  const filename = filenameOf(m)
-  if (filename !== undefined && filename.endsWith('.node')) return 'native-addon'
-  if (registry.isLoading(m)) return 'loading'
-  if (keep !== undefined && filename !== undefined && cache[filename] === m && keep(filename)) return 'kept-by-option'
-  return undefined
 }
 
 /** The name a report uses for node i: its require.cache key, else its filename or id. */
@@ -816,11 +621,11 @@ module.exports = {
   BOUNDARY,
   rescan,
   readRefs,
+  holdsFromOutside,
   childrenOf,
   filenameOf,
   parentOf,
   flattenGraph,
-  flattenTree,
   nodeIds,
   pinnedBy,
   lastParentSlotExists,

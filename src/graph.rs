@@ -20,6 +20,12 @@ pub const ACCEPTS_DEPS: u8 = 4;
 /// propagation stops there.
 pub const SELF_ACCEPTS: u8 = 8;
 
+/// Node flag (unload only): a module outside the graph's tree that is known to stay and keeps
+/// what it lists, without being a live holder the report names (a module of the closure that
+/// other code deleted from the cache, still listed by a module that stays: the live graph index
+/// hands over only part of the closure, and marks the rest that stays this way).
+pub const KEEPS: u8 = 32;
+
 /// A borrowed CSR graph: `targets[offsets[i]..offsets[i+1]]` are the children of node `i`.
 #[derive(Clone, Copy)]
 pub struct Graph<'a> {
@@ -234,21 +240,17 @@ pub fn plan_unload(
   // `Shared::Remove` only the boundaries met in the tree hold (they stay, whatever `shared` says).
   let mut kept = Marks::new(n);
   let mut kept_order: Vec<u32> = Vec::new();
-  let mut direct: Vec<(u32, u32)> = Vec::new(); // (kept node, holder)
-  let mut add_seeds_from = |holder: usize, kept: &mut Marks, kept_order: &mut Vec<u32>| {
+  let add_seeds_from = |holder: usize, kept: &mut Marks, kept_order: &mut Vec<u32>| {
     for child in g.children(holder) {
-      if in_tree.get(child) && !is_root.get(child) {
-        direct.push((child as u32, holder as u32));
-        if kept.set(child) {
-          kept_order.push(child as u32);
-        }
+      if in_tree.get(child) && !is_root.get(child) && kept.set(child) {
+        kept_order.push(child as u32);
       }
     }
   };
   match shared {
     Shared::Keep => {
       for holder in 0..n {
-        if !in_tree.get(holder) && flags[holder] & HOLDER != 0 {
+        if !in_tree.get(holder) && flags[holder] & (HOLDER | KEEPS) != 0 {
           add_seeds_from(holder, &mut kept, &mut kept_order);
         }
       }
@@ -279,9 +281,6 @@ pub fn plan_unload(
   }
   let removed = importers_first(g, roots, &removed_mark);
 
-  // `kept` lists only the directly held, each with its distinct holders, in discovery order.
-  direct.sort_by_key(|&(node, _)| node);
-  direct.dedup();
   // Skipped modules are the boundaries of what is unloaded: one that only a kept module
   // requires stays with that module and is not the unload's business (a plugin that keeps a
   // shared library which loads a `.node` addon must not report the addon).
@@ -293,19 +292,51 @@ pub fn plan_unload(
       }
     }
   }
+  let mut met_boundary = Marks::new(n);
+  for &b in &boundaries {
+    met_boundary.set(b as usize);
+  }
   let skipped = boundaries.into_iter().filter(|&b| below_removed.get(b as usize)).collect();
   let mut plan = Plan { removed, skipped, ..Plan::default() };
-  let mut seen_kept = Marks::new(n);
-  plan.holder_offsets.push(0);
-  for &node in &kept_order {
-    if !seen_kept.set(node as usize) {
-      continue;
+
+  // `kept` is the frontier of what is removed: each tree module that a removed module requires
+  // directly and that stays, in removal order, with every node outside the removed set that
+  // holds it directly (live holders; with `Shared::Remove`, the boundaries met in the tree and
+  // the kept tree modules).
+  // What a kept module requires stays with it and is not listed, so the list does not depend on
+  // how far the kept part of the graph reaches (the live graph index never walks it).
+  let mut frontier = Marks::new(n);
+  let mut frontier_order: Vec<u32> = Vec::new();
+  for &r in &plan.removed {
+    for c in g.children(r as usize) {
+      if in_tree.get(c) && !removed_mark.get(c) && frontier.set(c) {
+        frontier_order.push(c as u32);
+      }
     }
+  }
+  let counts = |h: usize| match shared {
+    Shared::Keep => flags[h] & HOLDER != 0,
+    Shared::Remove => met_boundary.get(h) || in_tree.get(h),
+  };
+  let mut direct: Vec<(u32, u32)> = Vec::new(); // (kept node, holder)
+  if !frontier_order.is_empty() {
+    for h in 0..n {
+      if removed_mark.get(h) || !counts(h) {
+        continue;
+      }
+      for c in g.children(h) {
+        if frontier.get(c) {
+          direct.push((c as u32, h as u32));
+        }
+      }
+    }
+  }
+  direct.sort_unstable();
+  direct.dedup();
+  plan.holder_offsets.push(0);
+  for &node in &frontier_order {
     let start = direct.partition_point(|&(k, _)| k < node);
     let end = direct.partition_point(|&(k, _)| k <= node);
-    if start == end {
-      continue; // kept only because another kept module requires it
-    }
     plan.kept.push(node);
     plan.holders.extend(direct[start..end].iter().map(|&(_, h)| h));
     plan.holder_offsets.push(plan.holders.len() as u32);

@@ -332,6 +332,9 @@ pub const FLAG_HOLDER: u32 = graph::HOLDER as u32;
 /// Node flag, see `graph::BOUNDARY`.
 #[napi]
 pub const FLAG_BOUNDARY: u32 = graph::BOUNDARY as u32;
+/// Node flag, see `graph::KEEPS`.
+#[napi]
+pub const FLAG_KEEPS: u32 = graph::KEEPS as u32;
 /// Node flag, see `graph::SELF_ACCEPTS`.
 #[napi]
 pub const FLAG_SELF_ACCEPTS: u32 = graph::SELF_ACCEPTS as u32;

@@ -19,6 +19,8 @@ const { binaryName } = require('../../lib/platform.js')
 const model = require('./model.cjs')
 
 const ADDON = path.join(__dirname, '..', '..', binaryName())
+// Loaded afresh after every sequence's cleanup (see Sequence.cleanup).
+const SENTINEL = path.join(__dirname, 'sentinel.cjs')
 const BEHAVIOURS = ['throw', 'lazy', 'async', 'replace', 'reenter-uncacheTree', 'reenter-invalidate', 'reenter-reload', 'reenter-restore']
 const NODE_MAJOR = Number(process.versions.node.split('.')[0])
 const { fail, Violation } = model
@@ -853,9 +855,18 @@ class Sequence {
         m.filename = key
         m.paths = Module._nodeModulePaths(this.dir)
         const deps = op.deps.map((d) => d % this.graph.length)
+        const state = globalThis[Symbol.for('uncache-tree.state.v1')]
+        const loadGap = Module._load !== state.loadWrapper
         try {
           m._compile(`module.exports = [${deps.map((d) => `require('./${fileName(d)}')`).join(', ')}]\n`, key)
         } catch (error) {
+          if (loadGap) {
+            // Its requires went through a Module._load that another library put back: no
+            // wrapper saw this requirer, and it is in no cache, so nothing can find it (README,
+            // Patched loaders). Nobody keeps it: it is garbage, as it would be in a program.
+            this.say(`hand-compiled ${path.basename(key)} threw ${error.message} during a Module._load gap (dropped)`)
+            return
+          }
           // Never cached, yet it required what it got before throwing: a requirer outside the
           // cache like a createRequire proxy (require-from-string), alive as long as the test
           // keeps it, which it does, so that what it holds does not depend on the GC.
@@ -950,6 +961,18 @@ class Sequence {
     const running = globalThis[Symbol.for('uncache-tree.state.v1')]?.snapshots?.running
     if (running !== undefined && running.size > 0) running.clear()
     fs.rmSync(this.dir, { recursive: true, force: true })
+    // The loader wrappers as the sequence found them: a loader that another library put back
+    // (unpatchLoader) must not carry into the next sequence, or a shrunk sequence, replayed
+    // alone, would not fail as it did.
+    registry.install()
+    // The fixtures deleted above by hand were the last modules Node loaded. A program has live
+    // recently loaded modules; a snapshot whose every mark is deleted during a loader gap is a
+    // documented limit (README, Patched loaders) that the cleanup must not set up for the next
+    // sequence: load one module afresh, as a program would.
+    const previous = require.cache[SENTINEL]
+    delete require.cache[SENTINEL]
+    if (module.children.includes(previous)) module.children.splice(module.children.indexOf(previous), 1)
+    require(SENTINEL)
   }
 }
 

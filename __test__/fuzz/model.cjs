@@ -282,7 +282,29 @@ function treePlan(state, targets, { shared, keep, importers = new Set() }) {
     }
   }
   const removed = new Set([...closure].filter((m) => !kept.has(m)))
-  return { closure, boundaries, removed, kept, direct }
+  // What the report lists as kept is the frontier: each tree module a removed module requires
+  // directly that stays, with every module outside the removed set that requires it directly and
+  // counts as a holder (a live one; with shared: 'remove', a boundary met or a kept tree module).
+  // What a kept module requires stays with it and is not listed.
+  const counts =
+    shared === 'remove'
+      ? (h) => boundaries.has(h) || closure.has(h)
+      : (() => {
+          const live = new Set(liveHolders(state, new Set()))
+          return (h) => live.has(h)
+        })()
+  const frontier = new Map()
+  for (const m of removed) {
+    for (const c of childrenOf(state, m)) if (closure.has(c) && !removed.has(c) && !frontier.has(c)) frontier.set(c, new Set())
+  }
+  if (frontier.size > 0) {
+    const candidates = new Set([...liveHolders(state, new Set()), ...closure, ...boundaries.keys()])
+    for (const h of candidates) {
+      if (removed.has(h) || !counts(h) || !walkable(state, h)) continue
+      for (const c of childrenOf(state, h)) frontier.get(c)?.add(h)
+    }
+  }
+  return { closure, boundaries, removed, kept, direct: frontier }
 }
 
 /** invalidate's importers: the changed modules and every cached module that requires one, up to boundaries. */

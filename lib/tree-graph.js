@@ -1,0 +1,401 @@
+'use strict'
+// The graph one uncacheTree() plans on: the part of the live module graph that can change the
+// plan, flattened into an edge list for the native planner (src/graph.rs `plan_unload`).
+//
+// Two ways to build it, same plan (the property-based suite compares them on every call):
+// - `byIndex` (the default): walk `children` from the roots, but do not walk into a module that a
+//   live module outside the walked set still requires (it stays, and so does everything it
+//   requires); the holders come from the live graph index (graph-index.js), each checked against
+//   its live `children` and `parent`. Cost: the removed modules, the modules they require
+//   directly, and those modules' holders; not the cache size.
+// - `byScan`: walk the whole forward closure, then read every cached module for holders. Used
+//   when the index cannot answer (a module it never saw), for trees that are a large part of
+//   the graph (one pass costs less than asking for most modules' referrers), and by tests.
+//
+// Why not walking kept modules gives the same removed set: a module outside the walked set that
+// holds a walked one is either outside the forward closure (a live holder, as the full plan counts
+// it) or reachable from the roots only through a module that stays, which keeps everything it
+// requires. When such a holder joins the walked set later, the modules it anchored are asked again.
+const registry = require('./registry.js')
+const graphIndex = require('./graph-index.js')
+const live = require('./live.js')
+
+const { isModuleLike } = registry
+const { HOLDER, BOUNDARY, childrenOf, parentOf, filenameOf, holdsFromOutside } = live
+const { FLAG_KEEPS: KEEPS } = require('./native.js')
+
+/** A tree graph under construction: nodes with flags, edges, recorded parents, cache keys. */
+class TreeBuilder {
+  constructor() {
+    this.nodes = []
+    this.index = new Map()
+    this.flags = []
+    this.parents = [] // parentOf(node), read once, resolved to indices at the end
+    this.from = []
+    this.to = []
+    this.keys = []
+    this.keyNodes = []
+    this.reasons = new Map()
+  }
+
+  add(m, flag) {
+    this.index.set(m, this.nodes.length)
+    this.nodes.push(m)
+    this.flags.push(flag)
+    this.parents.push(undefined)
+    return this.nodes.length - 1
+  }
+
+  /** A child of a walked node seen for the first time: a boundary, or a node to decide on. */
+  addChild(cache, child, keep) {
+    const reason = boundaryReason(cache, child, keep)
+    const t = this.add(child, reason === undefined ? 0 : BOUNDARY)
+    if (reason !== undefined) this.reasons.set(t, reason)
+    return t
+  }
+
+  /** Edges from `m` (node i, which stays) into nodes [0, limit), and its parent. */
+  scanOutside(i, m, limit) {
+    const children = childrenOf(m)
+    for (let j = 0; j < children.length; j++) {
+      const t = this.index.get(children[j])
+      if (t !== undefined && t < limit) {
+        this.from.push(i)
+        this.to.push(t)
+      }
+    }
+    this.parents[i] = parentOf(m)
+  }
+
+  /** Whether `m` lists one of nodes [0, limit) in `children`, or names one as its parent. */
+  refersTo(m, limit) {
+    const children = childrenOf(m)
+    for (let j = 0; j < children.length; j++) {
+      const t = this.index.get(children[j])
+      if (t !== undefined && t < limit) return true
+    }
+    const p = this.index.get(parentOf(m))
+    return p !== undefined && p < limit
+  }
+
+  /** Adds the requirers outside the cache that refer to nodes [0, limit). */
+  addOutsideRequirers(limit) {
+    for (const requirer of registry.outsideRequirers()) {
+      if (this.index.has(requirer) || !this.refersTo(requirer, limit)) continue
+      this.scanOutside(this.add(requirer, holdsFromOutside(requirer) ? HOLDER : 0), requirer, limit)
+    }
+  }
+
+  /** The graph: a cached tree module holds its children; parents become indices; keep by key. */
+  finish(roots, keep, treeSize, cached) {
+    const { nodes, index } = this
+    const n = nodes.length
+    const flags = Uint8Array.from(this.flags)
+    for (let i = 0; i < treeSize; i++) {
+      if (cached[i] === 1 && isModuleLike(nodes[i])) flags[i] |= HOLDER
+    }
+    const parent = new Int32Array(n)
+    for (let i = 0; i < n; i++) {
+      const p = this.parents[i] === undefined ? undefined : index.get(this.parents[i])
+      parent[i] = p === undefined ? -1 : p
+    }
+    const graph = {
+      keys: this.keys,
+      keyNode: Int32Array.from(this.keyNodes),
+      nodes,
+      index,
+      cachedCount: 0, // nodes are not ordered cached-first here
+      from: Int32Array.from(this.from),
+      to: Int32Array.from(this.to),
+      parent,
+      flags,
+      reasons: this.reasons,
+    }
+    graph.ids = live.nodeIds(graph)
+    // The keep option on modules cached under a key that is not their filename: only known now.
+    if (keep !== undefined) {
+      const rootNodes = new Set(roots.map((r) => index.get(r)))
+      for (let i = 0; i < treeSize; i++) {
+        if (rootNodes.has(i) || flags[i] & BOUNDARY || cached[i] === 0) continue
+        if (graph.ids[i] !== filenameOf(nodes[i]) && keep(graph.ids[i])) {
+          flags[i] |= BOUNDARY
+          this.reasons.set(i, 'kept-by-option')
+        }
+      }
+    }
+    return graph
+  }
+}
+
+/**
+ * Why `m`, met in a tree, is never unloaded or walked, or undefined. The keep option is tested
+ * here on the usual key (the filename); modules cached under other keys are tested later.
+ */
+function boundaryReason(cache, m, keep) {
+  if (m === require.main) return 'main'
+  const filename = filenameOf(m)
+  if (filename !== undefined && filename.endsWith('.node')) return 'native-addon'
+  if (registry.isLoading(m)) return 'loading'
+  if (keep !== undefined && filename !== undefined && cache[filename] === m && keep(filename)) return 'kept-by-option'
+  return undefined
+}
+
+/**
+ * The forward closure of the roots, walked over `children` (not into boundaries), as a
+ * TreeBuilder with its edges and each node's child indices. `unknown` tells whether a module
+ * that the index `gi` has never seen was met (its holders cannot be asked of the index).
+ */
+function walk(cache, roots, keep, gi) {
+  const b = new TreeBuilder()
+  const childIndices = []
+  let unknown = false
+  for (const r of roots) {
+    if (b.index.has(r)) continue
+    if (!graphIndex.isKnown(gi, r)) unknown = true
+    b.add(r, 0)
+  }
+  for (let i = 0; i < b.nodes.length; i++) {
+    const m = b.nodes[i]
+    const list = []
+    childIndices.push(list)
+    if (b.flags[i] & BOUNDARY || !isModuleLike(m)) continue
+    b.parents[i] = parentOf(m)
+    const children = childrenOf(m)
+    for (let j = 0; j < children.length; j++) {
+      const child = children[j]
+      let t = b.index.get(child)
+      if (t === undefined) {
+        if (!isModuleLike(child)) continue
+        if (!unknown && !graphIndex.isKnown(gi, child)) unknown = true
+        t = b.addChild(cache, child, keep)
+      }
+      list.push(t)
+      b.from.push(i)
+      b.to.push(t)
+    }
+  }
+  return { b, childIndices, unknown }
+}
+
+/**
+ * The walked closure, then one pass over the cache for every module that refers to it. A holder
+ * that touches none of the tree cannot change the plan, so only those are indexed.
+ */
+function byScan(cache, roots, keep, { b } = walk(cache, roots, keep, registry.state.graphIndex)) {
+  const treeSize = b.nodes.length
+  for (let i = 0; i < treeSize; i++) {
+    if (b.flags[i] & BOUNDARY && isModuleLike(b.nodes[i])) b.scanOutside(i, b.nodes[i], treeSize)
+  }
+  const cached = new Uint8Array(treeSize)
+  const cacheKeys = Object.keys(cache)
+  for (let k = 0; k < cacheKeys.length; k++) {
+    const key = cacheKeys[k]
+    const value = cache[key]
+    let i = b.index.get(value)
+    if (i === undefined) {
+      if (!isModuleLike(value) || !b.refersTo(value, treeSize)) continue
+      i = b.add(value, HOLDER)
+      b.scanOutside(i, value, treeSize)
+    } else if (i < treeSize) {
+      cached[i] = 1
+    }
+    b.keys.push(key)
+    b.keyNodes.push(i)
+  }
+  b.addOutsideRequirers(treeSize)
+  return b.finish(roots, keep, treeSize, cached)
+}
+
+const UNKNOWN = Symbol('a module the index never saw')
+
+/**
+ * The removed set of an uncacheTree with shared: 'keep', deciding only the modules the removed
+ * ones require: a module stays when a live module outside the closure holds it, or a module of
+ * the closure that stays does (asked backwards through the index, each holder checked against
+ * its live `children`). Returns `removed` (node marks) and `holdersOf` (memoized).
+ */
+function decideRemoved(cache, closure, rootCount, gi) {
+  const { b, childIndices } = closure
+  const n = b.nodes.length
+  const outside = new Map()
+  for (const m of registry.outsideRequirers()) {
+    const id = gi.ids.get(m)
+    if (id !== undefined && holdsFromOutside(m)) outside.set(id, m)
+  }
+  const holders = new Map()
+  /** The live modules whose `children` list node i (checked against the live arrays). */
+  const holdersOf = (i) => {
+    let list = holders.get(i)
+    if (list !== undefined) return list
+    list = []
+    const m = b.nodes[i]
+    const id = gi.ids.get(m)
+    const referrers = id === undefined ? [] : gi.graph.referrersOf(Uint32Array.of(id))
+    for (let r = 0; r < referrers.length; r++) {
+      const hit = graphIndex.cachedModule(gi, cache, referrers[r])
+      const h = hit !== undefined ? hit[1] : outside.get(referrers[r])
+      if (h !== undefined && isModuleLike(h) && childrenOf(h).includes(m)) list.push(h)
+    }
+    holders.set(i, list)
+    return list
+  }
+  // Who requires whom inside the closure, backwards (every module of it counts, cached or not:
+  // a module that other code deleted from the cache but a kept module still lists is in use).
+  const preds = Array.from({ length: n }, () => [])
+  for (let i = 0; i < n; i++) for (const c of childIndices[i]) preds[c].push(i)
+  /** Whether a live module outside the closure (or a boundary, which stays) holds node y. */
+  const heldFromOutside = (y) =>
+    holdersOf(y).some((h) => {
+      const hi = b.index.get(h)
+      return hi === undefined || (b.flags[hi] & BOUNDARY) !== 0
+    })
+  // 1: stays, 2: goes (nothing outside the closure reaches it through modules that stay).
+  const status = new Uint8Array(n)
+  const isRoot = (i) => i < rootCount
+  /** Whether node x stays: backwards through the closure, to a module held from outside. */
+  const decide = (x) => {
+    const seen = [x]
+    const seenSet = new Set(seen)
+    for (let k = 0; k < seen.length; k++) {
+      const y = seen[k]
+      if (status[y] === 1 || heldFromOutside(y)) {
+        status[x] = 1
+        return
+      }
+      for (const p of preds[y]) {
+        if (isRoot(p) || status[p] === 2 || seenSet.has(p)) continue
+        seenSet.add(p)
+        seen.push(p)
+      }
+    }
+    // Every way back from these stays inside the closure and reaches no module that stays.
+    for (const i of seen) status[i] = 2
+  }
+  const removed = new Uint8Array(n)
+  const order = []
+  for (let r = 0; r < rootCount; r++) {
+    removed[r] = 1
+    order.push(r)
+  }
+  for (let k = 0; k < order.length; k++) {
+    for (const c of childIndices[order[k]]) {
+      if (removed[c] === 1 || b.flags[c] & BOUNDARY) continue
+      if (status[c] === 0) decide(c)
+      if (status[c] === 2) {
+        removed[c] = 1
+        order.push(c)
+      }
+    }
+  }
+  return { removed, order }
+}
+
+/**
+ * The graph for the native planner from the index (see the file comment): the removed modules,
+ * the modules and boundaries they require directly, and the holders of both.
+ */
+function byIndex(cache, roots, keep, removeShared, gi, closure) {
+  const { b: walk, childIndices } = closure
+  const rootCount = walk.nodes.length > 0 ? new Set(roots).size : 0
+  // With shared: 'remove' every module of the closure goes but what boundaries keep: the plan
+  // needs the whole closure. With 'keep', only the removed modules and what they require.
+  let members
+  if (removeShared) {
+    members = walk.nodes.map((_, i) => i)
+  } else {
+    const { order } = decideRemoved(cache, closure, rootCount, gi)
+    const inGraph = new Uint8Array(walk.nodes.length)
+    members = []
+    for (const i of order) {
+      if (inGraph[i] === 0) (inGraph[i] = 1), members.push(i)
+      for (const c of childIndices[i]) if (inGraph[c] === 0) (inGraph[c] = 1), members.push(c)
+    }
+  }
+  // The graph: those nodes with the edges among them (walked children, and what a module that
+  // stays lists), their keys, then every module outside that refers to them.
+  const b = new TreeBuilder()
+  for (const i of members) {
+    b.add(walk.nodes[i], walk.flags[i])
+    if (walk.reasons.has(i)) b.reasons.set(b.nodes.length - 1, walk.reasons.get(i))
+  }
+  const treeSize = b.nodes.length
+  const cached = new Uint8Array(treeSize)
+  const asked = []
+  for (let t = 0; t < treeSize; t++) {
+    const m = b.nodes[t]
+    const w = walk.index.get(m)
+    const walkedChildren = childIndices[w]
+    if (walkedChildren.length > 0 && (removeShared || walkedChildren.every((c) => b.index.has(walk.nodes[c])))) {
+      b.parents[t] = parentOf(m)
+      for (const c of walkedChildren) {
+        const target = b.index.get(walk.nodes[c])
+        if (target !== undefined) {
+          b.from.push(t)
+          b.to.push(target)
+        }
+      }
+    } else if (isModuleLike(m)) {
+      b.scanOutside(t, m, treeSize)
+    }
+    const hit = graphIndex.cachedModule(gi, cache, gi.ids.get(m))
+    if (hit !== undefined && hit[1] === m) {
+      cached[t] = 1
+      b.keys.push(hit[0])
+      b.keyNodes.push(t)
+    }
+    if ((b.flags[t] & BOUNDARY) === 0) asked.push(m)
+  }
+  // Modules of the closure left out stay (the removed ones are all in): they keep what they list
+  // (KEEPS, when not a live holder: deleted from the cache by other code, still listed by a module
+  // that stays), and lose their edges to removed modules. Boundaries left out hold when cached.
+  for (let w = 0; w < walk.nodes.length; w++) {
+    const m = walk.nodes[w]
+    if (b.index.has(m) || !isModuleLike(m) || !b.refersTo(m, treeSize)) continue
+    const hit = graphIndex.cachedModule(gi, cache, gi.ids.get(m))
+    const isCached = hit !== undefined && hit[1] === m
+    const i = b.add(m, isCached ? HOLDER : walk.flags[w] & BOUNDARY ? 0 : KEEPS)
+    b.scanOutside(i, m, treeSize)
+    if (isCached) {
+      b.keys.push(hit[0])
+      b.keyNodes.push(i)
+    }
+  }
+  const referrers = graphIndex.referrersOf(gi, asked)
+  for (let r = 0; r < referrers.length; r++) {
+    const hit = graphIndex.cachedModule(gi, cache, referrers[r])
+    if (hit === undefined) continue
+    const value = hit[1]
+    if (b.index.has(value) || !isModuleLike(value) || !b.refersTo(value, treeSize)) continue
+    const i = b.add(value, HOLDER)
+    b.scanOutside(i, value, treeSize)
+    b.keys.push(hit[0])
+    b.keyNodes.push(i)
+  }
+  b.addOutsideRequirers(treeSize)
+  return b.finish(roots, keep, treeSize, cached)
+}
+
+/**
+ * The graph uncacheTree() plans on (see the file comment). `fullScan` forces `byScan`.
+ * @param {object} cache require.cache
+ * @param {unknown[]} roots the target modules (cache values), never boundaries
+ * @param {{ keep?: (id: string) => boolean, removeShared?: boolean, fullScan?: boolean }} options
+ */
+function flattenTree(cache, roots, { keep, removeShared = false, fullScan = false } = {}) {
+  const gi = registry.state.graphIndex
+  if (fullScan) return byScan(cache, roots, keep)
+  if (gi.readAtEpoch !== registry.state.loaderEpoch) live.rescan(cache)
+  graphIndex.flush(gi)
+  let closure = walk(cache, roots, keep, gi)
+  if (closure.unknown) {
+    // Loaded before a gap, or put into the cache by hand: read everything once, then walk again.
+    live.rescan(cache)
+    closure = walk(cache, roots, keep, gi)
+  }
+  // A closure that is a large part of the graph has most modules as holders: one pass over the
+  // cache costs less than asking the index for each (benchmark/unload.js, whole graph).
+  if (closure.unknown || closure.b.nodes.length * 4 > Math.max(1024, gi.keys.size)) return byScan(cache, roots, keep, closure)
+  return byIndex(cache, roots, keep, removeShared, gi, closure)
+}
+
+module.exports = { flattenTree, boundaryReason }
