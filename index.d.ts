@@ -41,7 +41,7 @@ export type PinnedBy = 'esm-loader' | 'require-esm' | 'last-parent' | 'unwritabl
 export interface UnloadReport {
   /** `require.cache` keys deleted, importers before the modules they import (the order dispose handlers ran). */
   removed: string[]
-  /** Tree modules kept because a live module outside the unloaded set requires them directly, with those holders. Their own dependencies stay too and are not listed. */
+  /** The modules a removed module requires directly that stay, each with the live modules outside the unloaded set that require it directly (`heldBy`; empty only when the module stays through a module other code deleted from the cache). What they require stays too and is not listed. */
   kept: { id: string; heldBy: string[] }[]
   /** Modules met and left loaded, with the reason. A skipped module is not walked: its dependencies stay with it. */
   skipped: { id: string; reason: SkipReason; blocked?: string[] }[]

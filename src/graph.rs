@@ -443,6 +443,41 @@ pub(crate) mod tests {
 
   const H: u8 = HOLDER;
 
+  fn kept_with_holders(p: &Plan) -> Vec<(u32, Vec<u32>)> {
+    p.kept
+      .iter()
+      .enumerate()
+      .map(|(k, &node)| {
+        let range = p.holder_offsets[k] as usize..p.holder_offsets[k + 1] as usize;
+        (node, sorted(p.holders[range].to_vec()))
+      })
+      .collect()
+  }
+
+  #[test]
+  fn kept_lists_the_frontier_not_what_kept_modules_require() {
+    // 0 plugin -> 1 shared (held by 2 host); shared -> 3 util, which 4 other also holds.
+    let p = plan(5, &[(0, 1), (2, 1), (1, 3), (4, 3)], &[H, H, H, H, H], &[0], Shared::Keep);
+    assert_eq!(p.removed, vec![0]);
+    assert_eq!(kept_with_holders(&p), vec![(1, vec![2])], "util is kept with shared and not listed");
+  }
+
+  #[test]
+  fn a_frontier_module_held_by_a_kept_tree_module_names_it() {
+    // 0 plugin -> 1 x -> 2 c; plugin -> 3 s (held by 5 host); s -> 4 h -> c.
+    let p = plan(6, &[(0, 1), (1, 2), (0, 3), (5, 3), (3, 4), (4, 2)], &[H; 6], &[0], Shared::Keep);
+    assert_eq!(sorted(p.removed.clone()), vec![0, 1]);
+    assert_eq!(kept_with_holders(&p), vec![(3, vec![5]), (2, vec![4])]);
+  }
+
+  #[test]
+  fn keeps_flag_seeds_kept_without_being_named() {
+    // 0 plugin -> 1 m; 2 (a stale module that stays, KEEPS) -> 1.
+    let p = plan(3, &[(0, 1), (2, 1)], &[H, H, KEEPS], &[0], Shared::Keep);
+    assert_eq!(p.removed, vec![0]);
+    assert_eq!(kept_with_holders(&p), vec![(1, vec![])]);
+  }
+
   #[test]
   fn csr_from_edges_groups_by_source_in_order() {
     let (o, t) = csr_from_edges(3, &[2, 0, 2, 0], &[1, 2, 0, 1]).unwrap();
