@@ -112,3 +112,37 @@ test('after another library put back Module._load, the next call reads the whole
   assert.deepEqual(report.removed, [t.file('x.js')])
   assert.equal(require.cache[t.file('y.js')].children.length, 0, "y's edge to x was cut")
 })
+
+test('one hook mechanism: on(event, fn) returns its off(); an unknown event is refused', () => {
+  const t = writeTree({ 'h.js': requiring('h') })
+  const seen = []
+  const off = registry.on('require', (parent, request) => seen.push(request))
+  require(t.file('h.js'))
+  off()
+  require(t.file('h.js'))
+  assert.deepEqual(seen, [t.file('h.js')], 'called once, then not after off()')
+  assert.throws(() => registry.on('unload', () => {}), /unknown hook 'unload'/)
+})
+
+test('uninstall() puts the loader back in one place; the next call re-installs it and reads the graph anew', () => {
+  const Module = require('node:module')
+  const { originalLoad, originalModuleLoad } = registry.state
+  const t = writeTree({ 'w.js': requiring('w', ['./v']), 'u.js': requiring('u', ['./v']), 'v.js': requiring('v') })
+  require(t.file('w.js'))
+  const epoch = registry.state.loaderEpoch
+  registry.uninstall()
+  try {
+    assert.equal(Module._load, originalLoad)
+    assert.equal(Module.prototype.load, originalModuleLoad)
+    require(t.file('u.js')) // u -> v: no wrapper sees it
+    const report = uncacheTree(t.file('w.js'), { dryRun: true })
+    assert.equal(Module._load, registry.state.loadWrapper, 're-installed')
+    assert.notEqual(Module._load, originalLoad)
+    assert.equal(registry.state.loaderEpoch, epoch + 1, 'the gap was noticed')
+    assert.equal(index.readAtEpoch, registry.state.loaderEpoch, 'the index was read anew')
+    assert.deepEqual(report.removed, [t.file('w.js')])
+    assert.deepEqual(report.kept, [{ id: t.file('v.js'), heldBy: [t.file('u.js')] }], 'the edge made in the gap is known')
+  } finally {
+    registry.install()
+  }
+})

@@ -201,7 +201,7 @@ test('dispose handlers (beforeCut) run once, with the removed modules in report 
   const host = require(t.file('host.js'))
   const calls = []
   const handler = (modules, report) => calls.push({ ids: modules.map((m) => m.id), removed: report.removed.slice() })
-  registry.state.beforeCut.push(handler)
+  const off = registry.on('beforeCut', handler)
   try {
     const snap = snapshot()
     host.load('./feature')
@@ -212,7 +212,7 @@ test('dispose handlers (beforeCut) run once, with the removed modules in report 
     assert.deepEqual(calls[0].removed, report.removed)
     assert.equal(featureModule.exports.name, 'feature', 'handlers ran before the cuts')
   } finally {
-    registry.state.beforeCut.splice(registry.state.beforeCut.indexOf(handler), 1)
+    off()
   }
 })
 

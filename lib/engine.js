@@ -179,15 +179,13 @@ function runHooks(modules, hooks, report) {
  * handler can hand the helper an edge to a module about to be removed, and that edge is cut too.
  */
 function dispose(modules, report) {
-  const hooks = registry.state.beforeCut
-  if (hooks.length === 0 || modules.length === 0) return []
+  if (!registry.hasHooks('beforeCut') || modules.length === 0) return []
   const requirers = new Set()
-  const observe = (parent) => requirers.add(parent)
-  registry.state.requireObservers.add(observe)
+  const off = registry.on('require', (parent) => requirers.add(parent))
   try {
-    registry.duringDispose(modules, runHooks, hooks, report)
+    registry.duringDispose(modules, runHooks, registry.state.beforeCut, report)
   } finally {
-    registry.state.requireObservers.delete(observe)
+    off()
   }
   return [...requirers]
 }

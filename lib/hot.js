@@ -42,7 +42,7 @@ function createStore() {
     // threw while loading, to run the dispose handlers they registered before throwing).
     creationObservers: new Set(),
   }
-  registry.state.beforeCut.push((modules, report) => disposeUnloaded(store, modules, report))
+  registry.on('beforeCut', (modules, report) => disposeUnloaded(store, modules, report))
   return store
 }
 

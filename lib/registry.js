@@ -1,6 +1,7 @@
 'use strict'
-// Process-wide state and the two loader patches: the `Module._load` wrapper and the
-// `Module.prototype.load` wrapper. Both are installed, checked and re-installed here only.
+// Process-wide state, the loader patches (the `Module._load`, `Module.prototype.load` and
+// `Module._findPath` wrappers: installed, checked, re-installed and removed here only) and the
+// package's hooks (`on(event, fn) -> off`, see HOOKS).
 //
 // What only a loader patch can see:
 // 1. Requirers that are not in require.cache (createRequire proxies, the `internal/preload`
@@ -43,11 +44,9 @@ state.abandoned ??= new WeakSet()
 // Stand-in parents for requires made by unloaded (or dying) modules.
 state.standIns ??= new WeakMap()
 state.standInSet ??= new WeakSet()
-// Functions called with (modules, report) just before the cuts of an unload (dispose hooks).
-state.beforeCut ??= []
-// Functions called with (parent, request) on every require(), before it runs.
+// The hooks (see HOOKS below; added and removed with `on`).
+state.beforeCut ??= new Set()
 state.requireObservers ??= new Set()
-// Functions called with (module, filename) when a module's code is about to load.
 state.loadObservers ??= new Set()
 // Modules whose Module.prototype.load is running now.
 state.loading ??= new Set()
@@ -67,9 +66,6 @@ state.moduleLoadWrapper ??= null
 state.originalFindPath ??= null
 state.findPathWrapper ??= null
 state.loaderEpoch ??= 0
-// Called with no argument when the Module.prototype.load wrapper is found replaced (loads went
-// unseen: whoever recorded loads must catch up now, while its marks still hold), and with
-// `false` at every other install (no gap: a mark that was unloaded may be renewed).
 state.loadGapListeners ??= new Set()
 // The require.cache key of the module whose load started last: Node inserts each new module's
 // key just before its load, so the keys after it in require.cache order were inserted later (a
@@ -339,17 +335,58 @@ function renewMarks() {
 }
 
 /**
- * Calls `observe(module, filename)` each time a Module's code is about to be loaded, until the
- * returned function is called. `Module.prototype.load` runs once per Module object that
- * require() creates, and also for CommonJS files that `import` brings in (Node 20-26 load those
- * through `Module._load` without a requirer). It is the one place that sees every new cache
- * entry as it is made, with its key (`filename`), so snapshot() knows what was loaded since
- * without scanning require.cache.
+ * Every hook of the package, in one place: the event, the state collection that holds its
+ * functions (shared by every copy of the package in the process), and when they are called.
+ * - `beforeCut(modules, report)`: the dispose phase of every unload, removed modules importers
+ *   first, before any cut (hot(module).dispose handlers, snapshot bookkeeping).
+ * - `require(parent, request)`: every require() through Module._load, before it runs (snapshot
+ *   recording, watch's file list, the dispose phase's late requirers).
+ * - `load(module, filename)`: a Module's code is about to load (`Module.prototype.load`, which
+ *   runs once per Module that require() creates and for CommonJS files that `import` brings in):
+ *   every new cache entry, with its key, as it is made.
+ * - `loadGap(gap)`: after every install(): with no argument when the load wrapper had been
+ *   replaced (loads went unseen: recorders catch up now, while their marks hold), with `false`
+ *   otherwise (a mark that was unloaded may be renewed).
  */
-function observeLoads(observe) {
+const HOOKS = { beforeCut: 'beforeCut', require: 'requireObservers', load: 'loadObservers', loadGap: 'loadGapListeners' }
+
+/** Calls `fn` on `event` (see HOOKS) until the returned function is called. */
+function on(event, fn) {
+  const field = HOOKS[event]
+  if (field === undefined) throw new TypeError(`uncache-tree internal: unknown hook '${event}'`)
   install()
-  state.loadObservers.add(observe)
-  return () => state.loadObservers.delete(observe)
+  const hooks = state[field]
+  // A state made by an older copy holds beforeCut hooks in an array.
+  if (Array.isArray(hooks)) hooks.push(fn)
+  else hooks.add(fn)
+  return () => {
+    if (Array.isArray(hooks)) {
+      const k = hooks.indexOf(fn)
+      if (k >= 0) hooks.splice(k, 1)
+    } else {
+      hooks.delete(fn)
+    }
+  }
+}
+
+/** Whether a function is registered for `event`. */
+function hasHooks(event) {
+  const hooks = state[HOOKS[event]]
+  return (Array.isArray(hooks) ? hooks.length : hooks.size) > 0
+}
+
+/**
+ * Puts back the loader functions the wrappers replaced, where the wrappers are still in place
+ * (others' patches on top of ours are left alone). The next install() finds them replaced, as
+ * after another library's put-back: the loads it did not see are caught up and the live graph
+ * index is read anew.
+ */
+function uninstall() {
+  if (state.loadWrapper !== null && Module._load === state.loadWrapper) Module._load = state.originalLoad
+  if (state.moduleLoadWrapper !== null && Module.prototype.load === state.moduleLoadWrapper) {
+    Module.prototype.load = state.originalModuleLoad
+  }
+  if (state.findPathWrapper !== null && Module._findPath === state.findPathWrapper) Module._findPath = state.originalFindPath
 }
 
 /**
@@ -398,7 +435,9 @@ module.exports = {
   isLoading,
   outsideRequirers,
   isStandIn: (m) => state.standInSet.has(m),
-  observeLoads,
+  on,
+  hasHooks,
+  uninstall,
   isUnloaded,
   isDisposing,
   duringDispose,

@@ -6,9 +6,9 @@
 // every test, in a process that may hold 30k modules. So nothing here scans require.cache,
 // Module._pathCache or the requirer registry. From the moment of the snapshot a Recorder
 // watches two things as they happen:
-// - every Module whose code starts loading (registry.observeLoads: Module.prototype.load runs
+// - every Module whose code starts loading (registry.on('load'): Module.prototype.load runs
 //   once per new Module, with its cache key), in load order;
-// - every require() made, with its requirer (registry.state.requireObservers): only these
+// - every require() made, with its requirer (registry.on('require')): only these
 //   requirers can have gained an edge to a new module, and only at the end of their `children`
 //   (Node appends).
 // Module._pathCache entries naming a removed file are found through the registry's index, as
@@ -53,13 +53,13 @@ const shared =
 function watchCuts() {
   if (shared.watchingCuts) return
   shared.watchingCuts = true
-  registry.state.beforeCut.push(function uncacheTreeSnapshotCuts() {
+  registry.on('beforeCut', function uncacheTreeSnapshotCuts() {
     const restoring = shared.restoring
     for (const recorder of shared.recorders) {
       if (restoring === null || recorder.sequence > restoring.sequence) recorder.dirty = true
     }
   })
-  registry.state.loadGapListeners.add(function uncacheTreeSnapshotsCatchUp(gap = true) {
+  registry.on('loadGap', function uncacheTreeSnapshotsCatchUp(gap = true) {
     for (const recorder of shared.recorders) {
       if (gap) recorder.catchUp()
       else recorder.renewMark()
@@ -95,8 +95,8 @@ class Recorder {
     this.epoch = registry.state.loaderEpoch
     this.markLoads()
     watchCuts()
-    this.stopLoads = registry.observeLoads(this.onLoad)
-    registry.state.requireObservers.add(this.onRequire)
+    this.stopLoads = registry.on('load', this.onLoad)
+    this.stopRequires = registry.on('require', this.onRequire)
     shared.recorders.add(this)
   }
 
@@ -182,7 +182,7 @@ class Recorder {
     if (this.stopped) return
     this.stopped = true
     this.stopLoads()
-    registry.state.requireObservers.delete(this.onRequire)
+    this.stopRequires()
     shared.recorders.delete(this)
   }
 

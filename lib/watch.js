@@ -519,7 +519,7 @@ function watch(options) {
   }
 
   rescan()
-  if (roots === undefined) registry.state.requireObservers.add(onRequire)
+  const stopRequires = roots === undefined ? registry.on('require', onRequire) : () => {}
   if (opts.poll !== undefined) pollTimer = setTimeout(pollRound, opts.poll.intervalMs)
 
   return {
@@ -534,7 +534,7 @@ function watch(options) {
       clearTimeout(rescanTimer)
       clearTimeout(retryTimer)
       clearTimeout(pollTimer)
-      registry.state.requireObservers.delete(onRequire)
+      stopRequires()
       const watchers = [...dirWatchers.values()].map((entry) => entry.watcher)
       dirWatchers.clear()
       missingDirs.clear()
