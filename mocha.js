@@ -2,7 +2,7 @@
 // `mocha --require uncache-tree/mocha`: a root hook plugin that gives every test fresh copies of
 // the modules it requires (spec files and what `before` hooks load stay). `createMochaHooks`
 // builds the same hooks with options, for a root hook file of your own.
-const { eachScope } = require('./lib/each.js')
+const { eachScope } = require('./lib/isolation/each.js')
 
 function createMochaHooks(options) {
   const scope = eachScope(options)

@@ -1,6 +1,6 @@
 'use strict'
 // `require('uncache-tree/node-test')`: every test of a node:test file gets fresh copies of the
-// modules it requires. See index.d.ts (isolateEach) and lib/each.js.
+// modules it requires. See index.d.ts (isolateEach) and lib/isolation/each.js.
 const { explain } = require('./lib/errors.js')
 
 /**
@@ -23,7 +23,7 @@ const runner = foreignRunner()
 if (runner !== null) throw explain.notNodeTest(runner)
 
 const nodeTest = require('node:test')
-const { eachScope } = require('./lib/each.js')
+const { eachScope } = require('./lib/isolation/each.js')
 
 const isTestContext = (t) => t !== null && typeof t === 'object' && typeof t.beforeEach === 'function'
 

@@ -26,7 +26,7 @@ function cli(args, { cwd = ROOT, env } = {}) {
   })
 }
 
-const { fitTrend, growthOf } = require('../lib/doctor.js')
+const { fitTrend, growthOf } = require('../lib/proof/doctor.js')
 const MB = 1024 * 1024
 
 /** A deterministic pseudo-random sequence in [0, 1): noise that is the same on every run. */

@@ -1,14 +1,14 @@
 'use strict'
-// The live graph index (lib/graph-index.js, src/live_graph.rs): an unload finds the holders of a
+// The live graph index (lib/graph/graph-index.js, src/live_graph.rs): an unload finds the holders of a
 // tree through it, it forgets what was unloaded, it never keeps a module alive, and rescan()
 // brings in references made by hand. The property-based suite compares its plans with a full
 // scan's on random graphs (__test__/fuzz, comparePlans).
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const { uncacheTree, rescan } = require('..')
-const registry = require('../lib/registry.js')
-const graphIndex = require('../lib/graph-index.js')
-const { settleGc } = require('../lib/gc.js')
+const registry = require('../lib/graph/registry.js')
+const graphIndex = require('../lib/graph/graph-index.js')
+const { settleGc } = require('../lib/proof/gc.js')
 const { writeTree, requiring } = require('./helpers/fixtures.cjs')
 
 const index = registry.state.graphIndex

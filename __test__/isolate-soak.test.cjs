@@ -10,7 +10,7 @@
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const { isolate } = require('..')
-const { forceGc, settleGc } = require('../lib/gc.js')
+const { forceGc, settleGc } = require('../lib/proof/gc.js')
 const { writeTree } = require('./helpers/fixtures.cjs')
 
 const TREE_SIZE = 50

@@ -185,7 +185,7 @@ test('CLI without the binary: --help and --version work, a command exits 3 with 
   assert.deepEqual([version.code, version.stdout, version.stderr], [0, `${pkg.version}\n`, ''])
   const help = node([bin, '--help'])
   assert.equal(help.code, 0)
-  const { DEFAULT_CYCLES, MAX_CYCLES } = require('../lib/doctor.js')
+  const { DEFAULT_CYCLES, MAX_CYCLES } = require('../lib/proof/doctor.js')
   assert.match(help.stdout, new RegExp(`--cycles N +unload/reload cycles \\(default ${DEFAULT_CYCLES}, at most ${MAX_CYCLES}\\)`))
   const usage = node([bin, 'doctr'])
   assert.equal(usage.code, 2)

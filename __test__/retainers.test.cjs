@@ -11,7 +11,7 @@ const os = require('node:os')
 const path = require('node:path')
 const v8 = require('node:v8')
 const { pathToFileURL } = require('node:url')
-const { explainRetainers, renderRequireCache } = require('../lib/retainers.js')
+const { explainRetainers, renderRequireCache } = require('../lib/proof/retainers.js')
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'uncache-tree-retainers-'))
 const EVENT = 'uncache-tree-test:reload'

@@ -9,8 +9,8 @@ const assert = require('node:assert/strict')
 const Module = require('node:module')
 const path = require('node:path')
 const { snapshot, uncacheTree, verifyCollected } = require('..')
-const live = require('../lib/live.js')
-const registry = require('../lib/registry.js')
+const live = require('../lib/graph/live.js')
+const registry = require('../lib/graph/registry.js')
 const { writeTree, requiring } = require('./helpers/fixtures.cjs')
 
 const NODE_MAJOR = Number(process.versions.node.split('.')[0])
@@ -360,7 +360,7 @@ test('CommonJS files loaded by import() since are removed and reported pinned by
 })
 
 test('an abandoned snapshot stops recording once it is garbage collected', async () => {
-  const { settleGc } = require('../lib/gc.js')
+  const { settleGc } = require('../lib/proof/gc.js')
   // Earlier tests dropped their snapshots too; collect those first.
   await settleGc(4)
   const observersBefore = registry.state.requireObservers.size

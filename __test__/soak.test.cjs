@@ -148,7 +148,7 @@ async function runChild({ scenario, mode, cycles }) {
   // uncache-tree is loaded first (its requirer registry must see the createRequire proxy); the
   // plain runs never load it, so they measure Node alone.
   const api = mode === 'uncache' ? require(INDEX) : undefined
-  const { settleGc } = require('../lib/gc.js')
+  const { settleGc } = require('../lib/proof/gc.js')
 
   // Every evaluation of a fixture module, held weakly, with the generation it belongs to.
   const evaluations = []

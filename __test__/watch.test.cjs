@@ -8,7 +8,7 @@ const fs = require('node:fs')
 const path = require('node:path')
 const vm = require('node:vm')
 const { watch, uncacheTree } = require('..')
-const { forceGc } = require('../lib/gc.js')
+const { forceGc } = require('../lib/proof/gc.js')
 const { writeTree } = require('./helpers/fixtures.cjs')
 const { recorder } = require('./helpers/watch-recorder.cjs')
 

@@ -152,7 +152,7 @@ function stopwatch() {
 }
 
 async function runUncacheTree(file, ids) {
-  const { explainRetainers } = require('../lib/retainers.js')
+  const { explainRetainers } = require('../lib/proof/retainers.js')
   const elapsed = stopwatch()
   const retainers = await explainRetainers(ids, { snapshot: file })
   return { ...elapsed(), retainers: retainers.length, sample: retainers[0] }

@@ -136,7 +136,7 @@ async function runChild({ contender, scenario, reloads, kib }) {
   const fs = require('node:fs')
   const os = require('node:os')
   if (contender === 'uncache-tree') require(INDEX) // installed first, as its README asks
-  const { settleGc } = require('../lib/gc.js')
+  const { settleGc } = require('../lib/proof/gc.js')
 
   // Every evaluation of a fixture module, held weakly, with its generation. The records are
   // allocated up front (5 modules a generation at most), so that the heap growth measured below

@@ -27,7 +27,7 @@ function child(withPackage, entry) {
     if (${withPackage}) {
       const api = require(${JSON.stringify(ROOT)})
       out.index = api.rescan()
-      const gi = require(${JSON.stringify(path.join(ROOT, 'lib/graph-index.js'))})
+      const gi = require(${JSON.stringify(path.join(ROOT, 'lib/graph/graph-index.js'))})
       out.native = gi.stats(globalThis[Symbol.for('uncache-tree.state.v1')].graphIndex)
     }
     for (let i = 0; i < 4; i++) gc()

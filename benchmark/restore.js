@@ -79,12 +79,12 @@ function child(n, runs) {
   if (typeof gc !== 'function') throw new Error('run with node --expose-gc')
   const Module = require('node:module')
   const { generateGraph } = require('./generate-graph.js')
-  const { openSnapshot } = require('../lib/snapshot.js')
-  const live = require('../lib/live.js')
-  const registry = require('../lib/registry.js')
+  const { openSnapshot } = require('../lib/isolation/snapshot.js')
+  const live = require('../lib/graph/live.js')
+  const registry = require('../lib/graph/registry.js')
   const native = require('../lib/native.js')
-  const { executePlan, classifyBoundaries } = require('../lib/engine.js')
-  const { planRestore } = require('../lib/restore-plan.js')
+  const { executePlan, classifyBoundaries } = require('../lib/graph/engine.js')
+  const { planRestore } = require('../lib/isolation/restore-plan.js')
   const cache = require.cache
 
   const graph = generateGraph(n)

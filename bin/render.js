@@ -1,5 +1,5 @@
 'use strict'
-// How the doctor's result (lib/doctor.js) is shown: a plain-text report with a Unicode bar chart
+// How the doctor's result (lib/proof/doctor.js) is shown: a plain-text report with a Unicode bar chart
 // for the terminal (readable in 80 columns, and in CI logs that show no colours), and a
 // self-contained HTML page with an inline SVG line chart. No chart library: the charts are
 // small, and a page with no external assets can be attached to a bug report as one file.

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict'
 // The command line: `uncache-tree doctor <entry>`. This file only parses arguments, shows
-// progress and prints; the measuring is lib/doctor.js, the rendering bin/render.js.
+// progress and prints; the measuring is lib/proof/doctor.js, the rendering bin/render.js.
 //
 // The doctor runs the entry inside this process (it has to: the references that keep old
 // generations alive exist only in the process that made them), so this process ends with an
@@ -13,7 +13,7 @@ const { formatText, formatHtml, formatBytes, displayPath } = require('./render.j
 
 // The doctor (and with it the native core) is loaded only to run a command, so that `--help`,
 // `--version` and usage errors work where the native binary is missing. These two equal
-// lib/doctor.js's DEFAULT_CYCLES and MAX_CYCLES (__test__/packaging.test.cjs checks).
+// lib/proof/doctor.js's DEFAULT_CYCLES and MAX_CYCLES (__test__/packaging.test.cjs checks).
 const DEFAULT_CYCLES = 20
 const MAX_CYCLES = 100_000
 
@@ -231,7 +231,7 @@ async function main(argv) {
 
   let doctor
   try {
-    ;({ doctor } = require('../lib/doctor.js'))
+    ;({ doctor } = require('../lib/proof/doctor.js'))
   } catch (error) {
     if (error?.code !== 'ERR_UNCACHE_NATIVE_BINARY') throw error
     return fail(error.message, EXIT.FAILED)

@@ -8,7 +8,7 @@ const Module = require('node:module')
 const path = require('node:path')
 const { fileURLToPath, URL } = require('node:url')
 const { invalidArgType, invalidArgValue, explain } = require('./errors.js')
-const { isModuleLike, isLoading, ownValue } = require('./registry.js')
+const { isModuleLike, isLoading, ownValue } = require('./graph/registry.js')
 
 const PACKAGE_ROOT = path.join(__dirname, '..')
 const OWN_FILES = new Set(['index.js', 'index.mjs', 'register.js', 'register.mjs'].map((f) => path.join(PACKAGE_ROOT, f)))

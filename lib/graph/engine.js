@@ -2,7 +2,7 @@
 // One unload, start to finish: flatten the live graph, let the native core plan it, run the
 // dispose hooks, apply the cuts, report. The plan is complete before anything changes
 // (steps 3-7 of docs/node-internals.md §5 destroy the edges the plan is computed from).
-const native = require('./native.js')
+const native = require('../native.js')
 const live = require('./live.js')
 const { flattenTree } = require('./tree-graph.js')
 const registry = require('./registry.js')
@@ -175,7 +175,7 @@ function runHooks(modules, hooks, report) {
 /**
  * Runs the dispose hooks of `modules` (importers first). Meanwhile requires made by these
  * modules get stand-in parents and unloading calls are refused (registry.duringDispose).
- * Returns the modules that required something meanwhile: a lazy `require('./cleanup')` in a
+ * Returns the modules that required something meanwhile: a lazy `require('../cleanup')` in a
  * handler can hand the helper an edge to a module about to be removed, and that edge is cut too.
  */
 function dispose(modules, report) {

@@ -22,7 +22,7 @@ const live = require('./live.js')
 
 const { isModuleLike } = registry
 const { HOLDER, BOUNDARY, childrenOf, parentOf, filenameOf, holdsFromOutside } = live
-const { FLAG_KEEPS: KEEPS } = require('./native.js')
+const { FLAG_KEEPS: KEEPS } = require('../native.js')
 
 /** A tree graph under construction: nodes with flags, edges, recorded parents, cache keys. */
 class TreeBuilder {

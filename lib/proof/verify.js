@@ -2,15 +2,15 @@
 // verifyCollected(): proof that what an unload removed was garbage collected.
 //
 // Two things make a naive "gc(), then deref()" check lie:
-// - The unload registers what it removed with a FinalizationRegistry (lib/report.js), whose
+// - The unload registers what it removed with a FinalizationRegistry (lib/graph/report.js), whose
 //   callbacks run as a separate task after a collection: a check made in the same turn as the
 //   collection sees nothing collected yet. We therefore let the event loop turn before the first
 //   collection and after each one before looking.
 // - Several reports checked at once (the doctor checks one per reload cycle) must not each force
 //   their own collections: one round of collection serves them all (`verifyReports`).
-const { invalidArgType, invalidArgValue } = require('./errors.js')
-const { checkObject } = require('./options.js')
-const { trackedRefs } = require('./report.js')
+const { invalidArgType, invalidArgValue } = require('../errors.js')
+const { checkObject } = require('../options.js')
+const { trackedRefs } = require('../graph/report.js')
 const { forceGc } = require('./gc.js')
 
 const DEFAULT_TIMEOUT_MS = 2000
@@ -38,7 +38,7 @@ function trackingOf(report, name) {
     throw invalidArgValue(
       name,
       '[object]',
-      // Reports of every copy of this package in the process are known (lib/report.js): an
+      // Reports of every copy of this package in the process are known (lib/graph/report.js): an
       // unknown object is a copy of a report or something else, never another copy's report.
       'must be the report object an unload call returned in this process (a copy, e.g. from JSON or structuredClone, has no weak references to check)',
     )

@@ -10,17 +10,17 @@
 // generation's module or exports itself.
 const Module = require('node:module')
 const path = require('node:path')
-const { invalidArgType, invalidArgValue, explain, UncacheError } = require('./errors.js')
-const { checkObject, checkBoolean, parseKeep } = require('./options.js')
-const { uncacheTree } = require('./unload.js')
+const { invalidArgType, invalidArgValue, explain, UncacheError } = require('../errors.js')
+const { checkObject, checkBoolean, parseKeep } = require('../options.js')
+const { uncacheTree } = require('../graph/unload.js')
 const { verifyReports, DEFAULT_TIMEOUT_MS } = require('./verify.js')
 const { forceGc } = require('./gc.js')
 const { explainRetainers, snapshotSeries, renderRequireCache } = require('./retainers.js')
-const native = require('./native.js')
+const native = require('../native.js')
 // The whole package, loaded (and held) by the doctor before the entry: it installs the requirer
 // registry, and an entry that requires 'uncache-tree' then finds it loaded and held here, instead
 // of pulling the package's own files into its tree and unloading them every cycle.
-require('../index.js')
+require('../../index.js')
 
 const DEFAULT_CYCLES = 20
 const MAX_CYCLES = 100_000
@@ -383,7 +383,7 @@ function describeSurvivor(s, cycles, chains) {
 
 /** This package's own code: what its bookkeeping (the doctor's reports, the engine's JIT code)
  * keeps per cycle is small, bounded by the run, and not the user's to fix. */
-const OWN_FILES = [__dirname + path.sep, path.join(__dirname, '..', 'bin') + path.sep]
+const OWN_FILES = ['lib', 'bin'].map((dir) => path.join(__dirname, '..', '..', dir) + path.sep)
 
 /** A retainer chain, bottom up, in a few words: `ArrayBuffer ← big (closure at plugin.js:2:28) ← _onTimeout ← Timeout`. */
 function chainSummary(steps, firstNew) {

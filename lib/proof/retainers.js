@@ -29,10 +29,10 @@
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
-const native = require('./native.js')
-const { invalidArgType, invalidArgValue } = require('./errors.js')
-const { checkObject } = require('./options.js')
-const { filePathOfUrl, isUrlLike } = require('./targets.js')
+const native = require('../native.js')
+const { invalidArgType, invalidArgValue } = require('../errors.js')
+const { checkObject } = require('../options.js')
+const { filePathOfUrl, isUrlLike } = require('../targets.js')
 
 /** Chunks of a snapshot file; larger chunks cost fewer JS → Rust calls, 1 MiB is plenty. */
 const FILE_CHUNK_BYTES = 1 << 20

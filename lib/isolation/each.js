@@ -9,8 +9,8 @@
 // "outer", then "outer > inner"), and a test that starts while one that is not its ancestor is
 // still running, or a test that ends while a later one is still running, is an overlap.
 const { openSnapshot } = require('./snapshot.js')
-const { parseIsolateOptions } = require('./options.js')
-const { explain } = require('./errors.js')
+const { parseIsolateOptions } = require('../options.js')
+const { explain } = require('../errors.js')
 
 /**
  * @param {{ keep?: RegExp | ((id: string) => boolean), onRestore?: (report: object, test: unknown) => void }} [options]

@@ -10,16 +10,16 @@
 // port before the new one listens), so the restored modules are those disposed instances.
 const Module = require('node:module')
 const { fileURLToPath, URL } = require('node:url')
-const native = require('./native.js')
-const live = require('./live.js')
-const registry = require('./registry.js')
+const native = require('../native.js')
+const live = require('../graph/live.js')
+const registry = require('../graph/registry.js')
 const hotState = require('./hot.js')
-const { prepareGraph, executePlan } = require('./engine.js')
-const { invalidArgType, invalidArgValue, explain } = require('./errors.js')
+const { prepareGraph, executePlan } = require('../graph/engine.js')
+const { invalidArgType, invalidArgValue, explain } = require('../errors.js')
 const { invalidateKeys } = require('./invalidate.js')
-const { parseReloadOptions } = require('./options.js')
-const { callerFile, resolveTargets, isOwnFile } = require('./targets.js')
-const { liveCache, assertNotReentrant } = require('./unload.js')
+const { parseReloadOptions } = require('../options.js')
+const { callerFile, resolveTargets, isOwnFile } = require('../targets.js')
+const { liveCache, assertNotReentrant } = require('../graph/unload.js')
 
 /**
  * Unloads every module the failed attempt put into require.cache (new keys, and old keys now

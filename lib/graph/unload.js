@@ -1,8 +1,8 @@
 'use strict'
 // uncacheTree(): the public entry of the engine.
-const { explain } = require('./errors.js')
-const { parseUnloadOptions } = require('./options.js')
-const { callerFile, resolveTargets } = require('./targets.js')
+const { explain } = require('../errors.js')
+const { parseUnloadOptions } = require('../options.js')
+const { callerFile, resolveTargets } = require('../targets.js')
 const { unloadTrees } = require('./engine.js')
 const live = require('./live.js')
 const { isDisposing, install } = require('./registry.js')

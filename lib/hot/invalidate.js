@@ -8,16 +8,16 @@
 // After the cuts, the library does what accepting modules asked for: accept(deps, callback)
 // handlers run with the ids of their unloaded dependencies, and self-accepting modules are
 // required again, through the importers that kept them, so the graph has the same edges.
-const native = require('./native.js')
-const live = require('./live.js')
+const native = require('../native.js')
+const live = require('../graph/live.js')
 const hotState = require('./hot.js')
-const { prepareGraph, executePlan, withSkippedRoots } = require('./engine.js')
-const { parseInvalidateOptions } = require('./options.js')
-const { callerFile, parseFrom, resolveTargets } = require('./targets.js')
-const { liveCache, assertNotReentrant } = require('./unload.js')
-const { emptyReport, track } = require('./report.js')
+const { prepareGraph, executePlan, withSkippedRoots } = require('../graph/engine.js')
+const { parseInvalidateOptions } = require('../options.js')
+const { callerFile, parseFrom, resolveTargets } = require('../targets.js')
+const { liveCache, assertNotReentrant } = require('../graph/unload.js')
+const { emptyReport, track } = require('../graph/report.js')
 
-const { FLAG_SELF_ACCEPTS: SELF_ACCEPTS, FLAG_SELF_DECLINES: SELF_DECLINES } = require('./native.js')
+const { FLAG_SELF_ACCEPTS: SELF_ACCEPTS, FLAG_SELF_DECLINES: SELF_DECLINES } = require('../native.js')
 
 /**
  * Flags and accepted/declined edges from the modules' hot handles, and the keep option as

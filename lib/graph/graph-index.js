@@ -21,7 +21,7 @@
 // the loader wrappers (another library put back `Module._load`) is noticed by the registry
 // (`loaderEpoch`) and triggers the same full read before the next plan.
 const { isProxy } = require('node:util').types
-const native = require('./native.js')
+const native = require('../native.js')
 
 /** Attaches the index to the process-wide registry state (shared by every copy of the package). */
 function attach(state) {

@@ -11,9 +11,9 @@
 // and loaded again) share one set of handlers, and the dispose hook is registered once.
 const Module = require('node:module')
 const { isPromise, isProxy } = require('node:util').types
-const registry = require('./registry.js')
-const live = require('./live.js')
-const { invalidArgType, invalidArgValue, explain } = require('./errors.js')
+const registry = require('../graph/registry.js')
+const live = require('../graph/live.js')
+const { invalidArgType, invalidArgValue, explain } = require('../errors.js')
 
 /** A module's hot-reload state (one per Module object). */
 class HotRecord {

@@ -13,7 +13,7 @@
 // (a module loaded before that required it since loses that edge), except boundaries (`.node`
 // addons, modules still loading, modules kept by option), which stay with everything loaded
 // since that they require.
-const { BOUNDARY } = require('./live.js')
+const { BOUNDARY } = require('../graph/live.js')
 
 const KEPT = 1
 const REMOVED = 2

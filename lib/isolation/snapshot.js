@@ -20,14 +20,14 @@ const { AsyncLocalStorage } = require('node:async_hooks')
 const Module = require('node:module')
 const { isProxy } = require('node:util').types
 const { fileURLToPath } = require('node:url')
-const registry = require('./registry.js')
-const live = require('./live.js')
-const { executePlan, classifyBoundaries } = require('./engine.js')
+const registry = require('../graph/registry.js')
+const live = require('../graph/live.js')
+const { executePlan, classifyBoundaries } = require('../graph/engine.js')
 const { planRestore } = require('./restore-plan.js')
-const { liveCache, assertNotReentrant } = require('./unload.js')
-const { parseSnapshotOptions, parseIsolateOptions } = require('./options.js')
-const { invalidArgType, explain } = require('./errors.js')
-const { isOwnFile } = require('./targets.js')
+const { liveCache, assertNotReentrant } = require('../graph/unload.js')
+const { parseSnapshotOptions, parseIsolateOptions } = require('../options.js')
+const { invalidArgType, explain } = require('../errors.js')
+const { isOwnFile } = require('../targets.js')
 
 // Process-wide, on the registry's state, so that two copies of this package in one process see
 // each other's recordings and isolates (the overlap check must see every running isolate).

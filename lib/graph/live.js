@@ -14,7 +14,7 @@ const path = require('node:path')
 const { isProxy, isModuleNamespaceObject } = require('node:util').types
 const registry = require('./registry.js')
 const graphIndex = require('./graph-index.js')
-const { FLAG_HOLDER: HOLDER, FLAG_BOUNDARY: BOUNDARY } = require('./native.js')
+const { FLAG_HOLDER: HOLDER, FLAG_BOUNDARY: BOUNDARY } = require('../native.js')
 
 const { isModuleLike, ownValue } = registry
 
