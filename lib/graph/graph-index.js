@@ -8,8 +8,13 @@
 // This file maps ids to modules without holding any module:
 // - `ids` is a WeakMap (module -> id); `keys` maps an id to the require.cache key the module was
 //   loaded under. From an id back to its module is `cache[key]`, checked against `ids`.
-// - a FinalizationRegistry (not WeakRefs, which keep their target alive until the current job
-//   ends) forgets the ids of modules that were collected, whoever removed them.
+// - Unloads forget what they removed. Modules that other code removes leave their ids behind
+//   (harmless: every answer is checked against the cache); so that they cannot pile up, the
+//   index is dropped when it has grown to twice its size at the last full read, and read anew at
+//   the next plan (amortized: one read per doubling). A FinalizationRegistry entry per module
+//   would forget them promptly, but cost 1 µs per load (benchmark/require-overhead.js). Until the
+//   first plan (or after a drop) nothing is recorded: that plan reads everything anyway, so a
+//   program that loads its code and unloads later pays for the index only from then on.
 // Edges are recorded by the loader wrappers (registry.js): the elements a `require()` appended to
 // the requirer's `children`, and each new module's parent. They are buffered and handed to the
 // native graph in one call when a plan needs them.
@@ -35,13 +40,22 @@ function attach(state) {
     nextId: 1,
     from: [],
     to: [],
-    collected: [],
-    finalizer: null,
-    readAtEpoch: -1, // state.loaderEpoch at the last full read; -1: never read
+    readAtEpoch: -1, // state.loaderEpoch at the last full read; -1: never read (or dropped)
+    readSize: 0, // keys.size after the last full read
   })
   index.partial ??= new WeakSet()
-  index.finalizer ??= new FinalizationRegistry((id) => index.collected.push(id))
+  index.readSize ??= 0
   return index
+}
+
+/** Forgets everything; the next plan reads the whole graph anew (see the file comment). */
+function drop(index) {
+  index.graph.clear()
+  index.keys.clear()
+  index.partial = new WeakSet()
+  index.from = []
+  index.to = []
+  index.readAtEpoch = -1
 }
 
 /** The id of `m`, made on first sight; `key` (when given) is where require.cache holds it. */
@@ -50,7 +64,6 @@ function idFor(index, m, key) {
   if (id === undefined) {
     id = index.nextId++
     index.ids.set(m, id)
-    index.finalizer.register(m, id)
   }
   if (key !== undefined) index.keys.set(id, key)
   return id
@@ -64,6 +77,9 @@ function isKnown(index, m) {
 
 /** A module starts loading under `key`: its own `children` are empty, it is fully known. */
 function noteLoad(index, m, key, parent) {
+  // Not read yet, or dropped: the next plan reads everything, nothing to record until then.
+  if (index.readAtEpoch < 0) return
+  if (index.keys.size > 2 * index.readSize + 4096) return drop(index)
   const id = idFor(index, m, key)
   if (parent !== null && typeof parent === 'object' && !isProxy(parent)) {
     index.from.push(id)
@@ -76,6 +92,7 @@ function noteLoad(index, m, key, parent) {
  * `parent` ('' when it does not).
  */
 function noteChildren(index, parent, children, start, key) {
+  if (index.readAtEpoch < 0) return
   let from
   for (let k = start; k < children.length; k++) {
     const child = children[k]
@@ -95,14 +112,8 @@ function noteChildren(index, parent, children, start, key) {
   if (index.from.length > 1 << 16) flush(index)
 }
 
-/** Hands the buffered edges and the collected modules to the native graph. */
+/** Hands the buffered edges to the native graph. */
 function flush(index) {
-  if (index.collected.length > 0) {
-    const ids = Uint32Array.from(index.collected)
-    index.collected = []
-    for (const id of ids) index.keys.delete(id)
-    index.graph.forget(ids)
-  }
   if (index.from.length > 0) {
     const from = Uint32Array.from(index.from)
     const to = Uint32Array.from(index.to)
@@ -136,6 +147,7 @@ function rebuild(index, cache, outside, read, epoch) {
     if (!isKnown(index, m)) readModule(index, m, '', read, met)
   }
   index.readAtEpoch = epoch
+  index.readSize = index.keys.size
   flush(index)
 }
 
@@ -206,4 +218,4 @@ function stats(index) {
   return { modules: index.keys.size, nodes, edges, nativeBytes: heapBytes }
 }
 
-module.exports = { attach, idFor, isKnown, noteLoad, noteChildren, flush, rebuild, reread, forget, referrersOf, cachedModule, stats }
+module.exports = { attach, drop, idFor, isKnown, noteLoad, noteChildren, flush, rebuild, reread, forget, referrersOf, cachedModule, stats }
