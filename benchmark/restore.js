@@ -82,9 +82,7 @@ function child(n, runs) {
   const { openSnapshot } = require('../lib/isolation/snapshot.js')
   const live = require('../lib/graph/live.js')
   const registry = require('../lib/graph/registry.js')
-  const native = require('../lib/native.js')
-  const { executePlan, classifyBoundaries } = require('../lib/graph/engine.js')
-  const { planRestore } = require('../lib/isolation/restore-plan.js')
+  const { executePlan, classifyBoundaries, planRestore } = require('../lib/graph/engine.js')
   const cache = require.cache
 
   const graph = generateGraph(n)
@@ -170,8 +168,7 @@ function child(n, runs) {
     }
   }
 
-  // Why the plan is JavaScript: the plan of this restore, against one N-API call given the same
-  // typed arrays (forwardClosure returns one array; a native plan would return seven).
+  // What the plan of this restore costs (one N-API call into src/restore.rs).
   const since = openSnapshot()
   suite.runTest()
   const sinceGraph = live.flattenSince(
@@ -189,8 +186,6 @@ function child(n, runs) {
     return Number(process.hrtime.bigint() - t0) / reps / 1000
   }
   const planMicros = time(() => planRestore(sinceGraph))
-  const roots = Uint32Array.of(0)
-  const napiMicros = time(() => native.forwardClosure(sinceGraph.offsets, sinceGraph.targets, sinceGraph.flags, roots))
   since.snapshot.restore()
   since.stop()
   fs.rmSync(dir, { recursive: true, force: true })
@@ -213,7 +208,6 @@ function child(n, runs) {
       ]),
     ),
     planMicros,
-    napiMicros,
     graphNodes: sinceGraph.nodes.length,
   }
 }
@@ -266,8 +260,8 @@ function main() {
   for (const row of rows) {
     console.log(
       `${row.loadedBefore} before: each restore removed ${row.removed} modules and ${row.pathCacheRemoved} _pathCache entries ` +
-        `(both contenders, checked); plan of the ${row.graphNodes}-node restore graph in JS ${row.planMicros.toFixed(2)} µs, ` +
-        `one N-API call with the same typed arrays ${row.napiMicros.toFixed(2)} µs`,
+        `(both contenders, checked); plan of the ${row.graphNodes}-node restore graph ` +
+        `(one N-API call, src/restore.rs) ${row.planMicros.toFixed(2)} µs`,
     )
   }
   if (opts.json) fs.writeFileSync(opts.json, `${JSON.stringify({ node: process.version, rows }, null, 1)}\n`)

@@ -343,6 +343,30 @@ pub const FLAG_SELF_ACCEPTS: u32 = graph::SELF_ACCEPTS as u32;
 pub const FLAG_SELF_DECLINES: u32 = invalidate::SELF_DECLINES as u32;
 
 pub mod live_graph;
+pub mod restore;
+
+/// What a snapshot restore unloads (see `restore::plan_restore`): nodes `[0, since)` were loaded
+/// since the snapshot; the plan has the shape of `plan_unload`'s.
+#[napi]
+pub fn plan_restore(
+  offsets: &[i32],
+  targets: &[i32],
+  flags: &[u8],
+  parent: &[i32],
+  since: u32,
+) -> Result<UnloadPlan> {
+  let g = graph::Graph::new(offsets, targets).map_err(invalid)?;
+  let p = restore::plan_restore(&g, flags, parent, since as usize).map_err(invalid)?;
+  Ok(UnloadPlan {
+    removed: p.removed.into(),
+    kept: p.kept.into(),
+    holder_offsets: p.holder_offsets.into(),
+    holders: p.holders.into(),
+    skipped: p.skipped.into(),
+    cut_children_of: p.cut_children_of.into(),
+    reset_parent_of: p.reset_parent_of.into(),
+  })
+}
 
 /// Size of the live module graph (see `live_graph::LiveGraph`).
 #[napi(object)]

@@ -97,6 +97,16 @@ function describePlan(graph, plan, reasons, entries) {
   return report
 }
 
+/**
+ * The plan of a snapshot restore over the graph `live.flattenSince` builds (src/restore.rs),
+ * with the start of the recorded `children` tail of each requirer to cut.
+ */
+function planRestore(graph) {
+  const plan = native.planRestore(graph.offsets, graph.targets, graph.flags, graph.parent, graph.cachedCount)
+  plan.cutChildrenFrom = Int32Array.from(plan.cutChildrenOf, (i) => graph.cutFrom[i])
+  return plan
+}
+
 /** The live graph, flattened, with report ids and boundary reasons. */
 function prepareGraph(cache) {
   const graph = live.flattenGraph(cache)
@@ -245,4 +255,4 @@ function planTrees(cache, roots, options, fullScan = false) {
   return { graph, plan }
 }
 
-module.exports = { unloadTrees, planTrees, prepareGraph, executePlan, classifyBoundaries, withSkippedRoots }
+module.exports = { unloadTrees, planTrees, planRestore, prepareGraph, executePlan, classifyBoundaries, withSkippedRoots }

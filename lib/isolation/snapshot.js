@@ -13,8 +13,8 @@
 //   (Node appends).
 // Module._pathCache entries naming a removed file are found through the registry's index, as
 // for every unload.
-// restore() builds the small graph of both (live.flattenSince), plans it in plain JS
-// (restore-plan.js) and hands it to the engine's executePlan: the same report, dispose
+// restore() builds the small graph of both (live.flattenSince), plans it in the native core
+// (engine.planRestore, src/restore.rs) and hands it to the engine's executePlan: the same report, dispose
 // handlers, cuts and weak references as every other unload.
 const { AsyncLocalStorage } = require('node:async_hooks')
 const Module = require('node:module')
@@ -22,8 +22,7 @@ const { isProxy } = require('node:util').types
 const { fileURLToPath } = require('node:url')
 const registry = require('../graph/registry.js')
 const live = require('../graph/live.js')
-const { executePlan, classifyBoundaries } = require('../graph/engine.js')
-const { planRestore } = require('./restore-plan.js')
+const { executePlan, classifyBoundaries, planRestore } = require('../graph/engine.js')
 const { liveCache, assertNotReentrant } = require('../graph/unload.js')
 const { parseSnapshotOptions, parseIsolateOptions } = require('../options.js')
 const { invalidArgType, explain } = require('../errors.js')
