@@ -180,6 +180,9 @@ function reread(index, modules, keyOf, read) {
 
 /** Forgets `modules` (they were unloaded): their ids and every edge that touches them. */
 function forget(index, modules) {
+  // Most of the graph went (a whole-graph unload): reading what is left at the next plan costs
+  // less than forgetting each id now.
+  if (modules.length * 4 > index.keys.size) return drop(index)
   const ids = []
   for (const m of modules) {
     const id = index.ids.get(m)
