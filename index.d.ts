@@ -410,12 +410,13 @@ export interface RescanSummary {
 
 /**
  * Reads every cached module's `children` and `parent` into the live graph index, which is how an
- * unload finds the modules that still hold part of a tree without reading the whole cache.
+ * unload finds the modules that still hold part of a tree without reading the whole cache, and
+ * the whole `Module._pathCache` into the index of its entries by file.
  * `require()`, module loads and this package's own changes are recorded as they happen, and a
  * loader that another library put back is noticed at the next call; references made **by hand**
  * are not: call `rescan()` after pushing into a known module's `children`, giving it a new
- * `children` array that lists other modules, or putting Module objects back into `require.cache`
- * yourself. It costs one pass over the cache (about 30 ms at 30,000 modules).
+ * `children` array that lists other modules, or putting Module objects (or `Module._pathCache`
+ * entries) back yourself. It costs one pass over the cache (about 30 ms at 30,000 modules).
  *
  * @example
  * ```js

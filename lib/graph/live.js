@@ -155,6 +155,7 @@ function readRefs(m) {
  * requirer outside the cache. Returns its size.
  */
 function rescan(cache) {
+  registry.reindexPaths()
   const live = registry.state.graphIndex
   graphIndex.rebuild(live, cache, registry.outsideRequirers(), readRefs, registry.state.loaderEpoch)
   return graphIndex.stats(live)

@@ -257,6 +257,12 @@ function reindexPathCache(pathCache) {
   }
 }
 
+/** Reads the whole Module._pathCache into its index again (rescan(): entries made by hand). */
+function reindexPaths() {
+  const pathCache = Module._pathCache
+  if (pathCache !== null && typeof pathCache === 'object' && !isProxy(pathCache)) reindexPathCache(pathCache)
+}
+
 /** The files of the stack frames now: the modules whose top-level code is running. */
 function filesOnStack() {
   const savedPrepare = Error.prepareStackTrace
@@ -443,6 +449,7 @@ module.exports = {
   duringDispose,
   pathCacheKeysOf,
   forgetPaths,
+  reindexPaths,
   noteInserted,
   renewMarks,
   rememberPath: indexPath,
