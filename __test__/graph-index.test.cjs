@@ -5,7 +5,7 @@
 // scan's on random graphs (__test__/fuzz, comparePlans).
 const test = require('node:test')
 const assert = require('node:assert/strict')
-const { uncacheTree, rescan } = require('..')
+const { uncacheTree, invalidate, rescan } = require('..')
 const registry = require('../lib/graph/registry.js')
 const graphIndex = require('../lib/graph/graph-index.js')
 const { settleGc } = require('../lib/proof/gc.js')
@@ -162,4 +162,88 @@ test('uninstall() puts the loader back in one place; the next call re-installs i
   } finally {
     registry.install()
   }
+})
+
+// Regression tests from the property-based suite's differential check (index plan vs full scan).
+
+const engine = require('../lib/graph/engine.js')
+const { planInvalidation } = require('../lib/hot/invalidate.js')
+
+/** The plan of uncacheTree(keys) from the index and from a full scan, as comparable text. */
+function bothTreePlans(keys) {
+  const show = ({ graph, plan }) =>
+    JSON.stringify({
+      removed: Array.from(plan.removed, (i) => graph.ids[i]).sort(),
+      kept: Array.from(plan.kept, (i, k) => [graph.ids[i], Array.from(plan.holders.subarray(plan.holderOffsets[k], plan.holderOffsets[k + 1]), (h) => graph.ids[h]).sort()]),
+      cut: Array.from(plan.cutChildrenOf, (i) => graph.ids[i]).sort(),
+    })
+  registry.install()
+  const options = { shared: 'keep' }
+  return [show(engine.planTrees(require.cache, keys, options)), show(engine.planTrees(require.cache, keys, options, true))]
+}
+
+test('F-index-1: a cycle that leaves the removed set through a module only it reaches is removed whole', () => {
+  // m1 -> m0 -> m3 -> m0: m3 holds m0, but only m0 reaches m3, so both go with m1.
+  const t = writeTree({
+    'm0.js': requiring('m0', ['./m3']),
+    'm1.js': requiring('m1', ['./m0']),
+    'm3.js': requiring('m3', ['./m0']),
+  })
+  rescan()
+  require(t.file('m1.js'))
+  const [fromIndex, fromScan] = bothTreePlans([t.file('m1.js')])
+  assert.equal(fromIndex, fromScan)
+  const report = uncacheTree(t.file('m1.js'))
+  assert.deepEqual([...report.removed].sort(), [t.file('m0.js'), t.file('m1.js'), t.file('m3.js')].sort())
+  assert.deepEqual(report.kept, [])
+})
+
+test('F-index-2: a module deleted from the cache by other code, still required by a kept one, keeps what it requires', () => {
+  // m3 -> m2 -> m1 -> m0 -> m2, a requirer holds m1, and other code deletes m0 from the cache:
+  // m1 stays (held), m0 stays with it (in use by m1), and m0 keeps m2.
+  const t = writeTree({
+    'm0.js': requiring('m0', ['./m2']),
+    'm1.js': requiring('m1', ['./m0']),
+    'm2.js': requiring('m2', ['./m1']),
+    'm3.js': requiring('m3', ['./m2']),
+  })
+  const holder = writeTree({ 'holder.js': requiring('holder', [t.file('m1.js')]) })
+  require(t.file('m3.js'))
+  require(holder.file('holder.js'))
+  rescan()
+  delete require.cache[t.file('m0.js')]
+  const [fromIndex, fromScan] = bothTreePlans([t.file('m3.js')])
+  assert.equal(fromIndex, fromScan)
+  const report = uncacheTree(t.file('m3.js'))
+  assert.deepEqual(report.removed, [t.file('m3.js')])
+  assert.deepEqual(report.kept, [{ id: t.file('m2.js'), heldBy: [] }], 'kept through m0, which no cache holds')
+})
+
+test('F-index-3: invalidate walks up through a module that also names the changed one as its parent', () => {
+  // m0 -> m3 -> m1 -> m0 (m3 loaded m1, so m1's parent is m3), and another requirer holds m1.
+  const t = writeTree({
+    'm0.js': requiring('m0', ['./m3']),
+    'm1.js': requiring('m1', ['./m0']),
+    'm3.js': requiring('m3', ['./m1']),
+  })
+  const holder = writeTree({ 'holder.js': requiring('holder', [t.file('m1.js')]) })
+  require(t.file('m0.js'))
+  require(holder.file('holder.js'))
+  registry.install()
+  const keys = [t.file('m3.js')]
+  const show = ({ graph, plan }) => JSON.stringify([Array.from(plan.removed, (i) => graph.ids[i]).sort(), Array.from(plan.cutChildrenOf, (i) => graph.ids[i]).sort()])
+  assert.equal(show(planInvalidation(require.cache, keys, {})), show(planInvalidation(require.cache, keys, {}, { fullScan: true })))
+  const report = invalidate(t.file('m3.js'))
+  assert.ok(report.removed.includes(holder.file('holder.js')), 'the requirer of m1 is an importer too')
+  assert.deepEqual(holder.file('holder.js') in require.cache, false)
+})
+
+test('invalidate finds importers through the index: a requirer loaded after the first read is found', () => {
+  const t = writeTree({ 'leaf.js': requiring('leaf'), 'mid.js': requiring('mid', ['./leaf']) })
+  require(t.file('mid.js'))
+  rescan()
+  const late = writeTree({ 'late.js': requiring('late', [t.file('mid.js')]) })
+  require(late.file('late.js'))
+  const report = invalidate(t.file('leaf.js'))
+  assert.deepEqual([...report.removed].sort(), [t.file('leaf.js'), t.file('mid.js'), late.file('late.js')].sort())
 })

@@ -14,6 +14,7 @@ const Module = require('node:module')
 const { pathToFileURL } = require('node:url')
 const api = require('../..')
 const engine = require('../../lib/graph/engine.js')
+const invalidation = require('../../lib/hot/invalidate.js')
 const registry = require('../../lib/graph/registry.js')
 const { binaryName } = require('../../lib/platform.js')
 const model = require('./model.cjs')
@@ -47,8 +48,29 @@ function describePlan({ graph, plan }) {
   return JSON.stringify({ removed: ids(plan.removed), kept, skipped, cutChildrenOf: ids(plan.cutChildrenOf), resetParentOf: ids(plan.resetParentOf) })
 }
 
+/** A plan of invalidation.planInvalidation as text that does not depend on node numbering. */
+function describeInvalidation({ graph, plan }) {
+  const ids = (list) => Array.from(list, (i) => graph.ids[i]).sort()
+  const pairs = (list) => {
+    const out = []
+    for (let k = 0; k < list.length; k += 2) out.push(`${graph.ids[list[k]]} -> ${graph.ids[list[k + 1]]}`)
+    return out.sort()
+  }
+  const blocked = Array.from(plan.declined, (d, k) => `${graph.ids[d]}: ${ids(plan.blocked.subarray(plan.blockedOffsets[k], plan.blockedOffsets[k + 1])).join('+')}`).sort()
+  return JSON.stringify({
+    removed: ids(plan.removed),
+    skipped: Array.from(plan.skipped, (i) => `${graph.ids[i]} (${graph.reasons.get(i)})`).sort(),
+    blocked,
+    accepted: pairs(plan.accepted),
+    selfAccepted: ids(plan.selfAccepted),
+    cutChildrenOf: ids(plan.cutChildrenOf),
+    resetParentOf: ids(plan.resetParentOf),
+  })
+}
+
 /** What the runs did, so that a passing run can be seen to exercise something. */
 const stats = {
+  invalidateComparisons: 0,
   planComparisons: 0,
   sequences: 0,
   apiCalls: 0,
@@ -524,6 +546,25 @@ class Sequence {
     if (fromIndex !== fromScan) fail(`${label}: the plan from the live graph index differs from a full scan's\n  index: ${fromIndex}\n  scan:  ${fromScan}`)
   }
 
+  /** The differential check for invalidate(): importers from the index, or from a full flatten. */
+  compareInvalidations(label, targets, keep) {
+    const cache = require.cache
+    const roots = [...new Set(targets)].filter((key) => cache[key] !== undefined && !(keep !== undefined && keep(key)))
+    if (roots.length === 0) return
+    stats.invalidateComparisons++
+    registry.install()
+    const describe = (fullScan) => {
+      try {
+        return describeInvalidation(invalidation.planInvalidation(cache, roots, { keep }, { fullScan }))
+      } catch (error) {
+        return `throws ${error?.code ?? ''} ${error?.message}`
+      }
+    }
+    const fromIndex = describe(false)
+    const fromScan = describe(true)
+    if (fromIndex !== fromScan) fail(`${label}: the invalidate plan from the live graph index differs from a full flatten's\n  index: ${fromIndex}\n  scan:  ${fromScan}`)
+  }
+
   opInvalidate(op) {
     const targets = op.targets.map((r) => this.entity(r))
     const keep = this.keepOf(op.keep)
@@ -533,6 +574,7 @@ class Sequence {
     const given = targets.map((k) => this.targetIn(op.form, k, options))
     const label = `step ${this.step}: invalidate(${describeTargets(this, targets)}${op.form && op.form !== 'path' ? ` as ${op.form}` : ''}, ${describeOptions(options)})`
     this.say(label)
+    this.compareInvalidations(label, targets, keep.predicate)
     this.checked(label, { api: 'invalidate', targets, keep: keep.predicate, dryRun: op.dryRun }, () => api.invalidate(given.length === 1 ? given[0] : given, options), { dryRun: op.dryRun })
   }
 

@@ -5,6 +5,7 @@
 const native = require('../native.js')
 const live = require('./live.js')
 const { flattenTree } = require('./tree-graph.js')
+const { flattenImporters } = require('./importer-graph.js')
 const registry = require('./registry.js')
 const graphIndex = require('./graph-index.js')
 const { emptyReport, track } = require('./report.js')
@@ -109,7 +110,19 @@ function planRestore(graph) {
 
 /** The live graph, flattened, with report ids and boundary reasons. */
 function prepareGraph(cache) {
-  const graph = live.flattenGraph(cache)
+  return withIdsAndReasons(live.flattenGraph(cache))
+}
+
+/**
+ * The changed modules `roots` and their importers, from the live graph index, in the shape
+ * prepareGraph returns; undefined when only a flatten of the whole cache can answer.
+ */
+function prepareImporterGraph(cache, roots) {
+  const graph = flattenImporters(cache, roots)
+  return graph === undefined ? undefined : withIdsAndReasons(graph)
+}
+
+function withIdsAndReasons(graph) {
   graph.ids = live.nodeIds(graph)
   graph.reasons = classifyBoundaries(graph)
   return graph
@@ -255,4 +268,4 @@ function planTrees(cache, roots, options, fullScan = false) {
   return { graph, plan }
 }
 
-module.exports = { unloadTrees, planTrees, planRestore, prepareGraph, executePlan, classifyBoundaries, withSkippedRoots }
+module.exports = { unloadTrees, planTrees, planRestore, prepareGraph, prepareImporterGraph, executePlan, classifyBoundaries, withSkippedRoots }

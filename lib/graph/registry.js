@@ -182,7 +182,9 @@ function wrapModuleLoad(originalModuleLoad) {
       return originalModuleLoad.call(this, filename)
     } catch (error) {
       // Node drops an instance whose load threw from the cache: it is never live again, and a
-      // stale edge to it must not make it count as a requirer that holds (or pins).
+      // stale edge to it must not make it count as a requirer that holds (or pins). The live graph
+      // index keeps it: it may still be reachable (a requirer's `children`), and its edges must be
+      // cut like any stale module's.
       state.abandoned.add(this)
       throw error
     } finally {

@@ -11,7 +11,7 @@
 const native = require('../native.js')
 const live = require('../graph/live.js')
 const hotState = require('./hot.js')
-const { prepareGraph, executePlan, withSkippedRoots } = require('../graph/engine.js')
+const { prepareGraph, prepareImporterGraph, executePlan, withSkippedRoots } = require('../graph/engine.js')
 const { parseInvalidateOptions } = require('../options.js')
 const { callerFile, parseFrom, resolveTargets } = require('../targets.js')
 const { liveCache, assertNotReentrant } = require('../graph/unload.js')
@@ -173,23 +173,17 @@ function withTrees(graph, importersPlan, rootNodes, shared) {
 }
 
 /**
- * invalidate() on validated require.cache keys. Returns the report and the errors thrown by the
- * new code the library ran for accepting modules (`failures`, also in report.errors), which
- * reload() treats as a failed reload. `capture` (reload) receives what the cuts change.
+ * The graph and the native plan of invalidating `roots` (require.cache keys, none kept by the
+ * option). Plain invalidate() plans on the importers the live graph index names; reload() (which
+ * walks the targets' trees, and whose rollback puts back every cache key in order) and
+ * `fullScan` flatten the whole cache: the same plan (the property-based suite compares them).
  */
-function invalidateKeys(cache, keys, opts, { fromFile, capture } = {}) {
-  const skippedRoots = []
-  const roots = []
-  for (const key of keys) {
-    if (opts.keep !== undefined && opts.keep(key)) skippedRoots.push({ id: key, reason: 'kept-by-option' })
-    else roots.push(key)
+function planInvalidation(cache, roots, opts, { capture, fullScan = false } = {}) {
+  let graph
+  if (!fullScan && capture === undefined && opts.tree !== true) {
+    graph = prepareImporterGraph(cache, roots.map((key) => cache[key]))
   }
-  if (roots.length === 0 && capture === undefined) {
-    const report = emptyReport()
-    report.skipped = skippedRoots
-    return { report: track(report, [], [], opts.dryRun), failures: [] }
-  }
-  const graph = prepareGraph(cache)
+  graph ??= prepareGraph(cache)
   const rootNodes = Uint32Array.from(roots, (key) => graph.index.get(cache[key]))
   const { accepted, declined } = markHotPolicies(cache, graph, opts.keep, new Set(rootNodes))
   const plan = native.planInvalidate(
@@ -202,6 +196,28 @@ function invalidateKeys(cache, keys, opts, { fromFile, capture } = {}) {
     accepted,
     declined,
   )
+  return { graph, plan, rootNodes }
+}
+
+/**
+ * invalidate() on validated require.cache keys. Returns the report and the errors thrown by the
+ * new code the library ran for accepting modules (`failures`, also in report.errors), which
+ * reload() treats as a failed reload. `capture` (reload) receives what the cuts change;
+ * `fullScan` plans on a flatten of the whole cache (benchmark/invalidate.js compares).
+ */
+function invalidateKeys(cache, keys, opts, { fromFile, capture, fullScan = false } = {}) {
+  const skippedRoots = []
+  const roots = []
+  for (const key of keys) {
+    if (opts.keep !== undefined && opts.keep(key)) skippedRoots.push({ id: key, reason: 'kept-by-option' })
+    else roots.push(key)
+  }
+  if (roots.length === 0 && capture === undefined) {
+    const report = emptyReport()
+    report.skipped = skippedRoots
+    return { report: track(report, [], [], opts.dryRun), failures: [] }
+  }
+  const { graph, plan, rootNodes } = planInvalidation(cache, roots, opts, { capture, fullScan })
   for (const i of plan.declined) graph.reasons.set(i, 'declined')
   let unloadPlan = {
     removed: plan.removed,
@@ -237,4 +253,4 @@ function invalidate(changed, options) {
   return invalidateKeys(cache, keys, opts, { fromFile }).report
 }
 
-module.exports = { invalidate, invalidateKeys, parseInvalidateOptions }
+module.exports = { invalidate, invalidateKeys, planInvalidation, parseInvalidateOptions }

@@ -1,0 +1,129 @@
+'use strict'
+// The graph invalidate() plans on (src/invalidate.rs): the changed modules and every module that
+// requires one, transitively, found through the live graph index (graph-index.js) instead of a
+// flatten of the whole cache. Each answer of the index is checked against the live `children`;
+// the walk goes up through cached modules only (a requirer outside the cache is cut, never
+// unloaded, so its own requirers do not matter). The modules those require, and the ones that
+// name one of them as parent, join as leaves: their `children` are filtered and their `parent`
+// reset when the plan removes one.
+//
+// It returns undefined, and the caller flattens the whole cache (live.flattenGraph), when the
+// index cannot answer for a module: a referrer it cannot map back to a live object (a module that
+// other code deleted from the cache, still listing one of these), or a changed module it never
+// saw. The property-based suite compares the two plans on every invalidate.
+const registry = require('./registry.js')
+const graphIndex = require('./graph-index.js')
+const live = require('./live.js')
+
+const { isModuleLike } = registry
+const { HOLDER, childrenOf, parentOf, filenameOf, holdsFromOutside, isCachedInstance } = live
+
+/**
+ * @param {object} cache require.cache
+ * @param {unknown[]} roots the changed modules (cache values)
+ * @returns the graph in the shape live.flattenGraph returns (cached nodes first), or undefined
+ */
+function flattenImporters(cache, roots) {
+  const gi = registry.state.graphIndex
+  if (gi.readAtEpoch !== registry.state.loaderEpoch || !roots.every((r) => graphIndex.isKnown(gi, r))) {
+    live.rescan(cache)
+    if (!roots.every((r) => graphIndex.isKnown(gi, r))) return undefined
+  }
+  graphIndex.flush(gi)
+  const outside = new Map()
+  for (const m of registry.outsideRequirers()) {
+    const id = gi.ids.get(m)
+    if (id !== undefined) outside.set(id, m)
+  }
+  const nodes = []
+  const index = new Map()
+  const keyOf = new Map() // node -> its require.cache key, for cached nodes
+  const add = (m) => {
+    index.set(m, nodes.length)
+    nodes.push(m)
+  }
+  const queue = []
+  const walked = new Set()
+  for (const r of roots) {
+    if (index.has(r)) continue
+    const hit = graphIndex.cachedModule(gi, cache, gi.ids.get(r))
+    if (hit === undefined || hit[1] !== r) return undefined // cached under another key
+    add(r)
+    keyOf.set(r, hit[0])
+    walked.add(r)
+    queue.push(r)
+  }
+  for (let q = 0; q < queue.length; q++) {
+    const u = queue[q]
+    const referrers = gi.graph.referrersOf(Uint32Array.of(gi.ids.get(u)))
+    for (let k = 0; k < referrers.length; k++) {
+      let hit = graphIndex.cachedModule(gi, cache, referrers[k])
+      const h = hit !== undefined ? hit[1] : outside.get(referrers[k])
+      if (h === undefined) return undefined // stale: only a scan finds what still lists it
+      // A requirer first seen outside the cache (compiled by hand) that was put into it since.
+      if (hit === undefined && isCachedInstance(h)) hit = [filenameOf(h), h]
+      if (walked.has(h) || !isModuleLike(h)) continue
+      const imports = childrenOf(h).includes(u)
+      if (!imports && parentOf(h) !== u) continue // a stale edge of the index
+      if (!index.has(h)) add(h)
+      if (hit !== undefined) keyOf.set(h, hit[0])
+      // An importer in the cache is walked up in turn (one that names u as its parent only, not).
+      if (imports && hit !== undefined) {
+        walked.add(h)
+        queue.push(h)
+      }
+    }
+  }
+  // The modules the walked ones require: leaves, with their keys when cached.
+  const found = nodes.length
+  for (let i = 0; i < found; i++) {
+    if (!isModuleLike(nodes[i])) continue
+    for (const child of childrenOf(nodes[i])) {
+      if (index.has(child) || !isModuleLike(child)) continue
+      add(child)
+      const id = gi.ids.get(child)
+      const hit = id === undefined ? undefined : graphIndex.cachedModule(gi, cache, id)
+      if (hit !== undefined && hit[1] === child) keyOf.set(child, hit[0])
+    }
+  }
+  return toGraph(nodes, keyOf)
+}
+
+/** `nodes` as live.flattenGraph's graph: cached nodes first, CSR edges among the nodes. */
+function toGraph(unordered, keyOf) {
+  const nodes = [...unordered.filter((m) => keyOf.has(m)), ...unordered.filter((m) => !keyOf.has(m))]
+  const cachedCount = keyOf.size
+  const index = new Map()
+  for (let i = 0; i < nodes.length; i++) index.set(nodes[i], i)
+  const offsets = new Int32Array(nodes.length + 1)
+  const targetList = []
+  const parent = new Int32Array(nodes.length).fill(-1)
+  const flags = new Uint8Array(nodes.length)
+  for (let i = 0; i < nodes.length; i++) {
+    offsets[i] = targetList.length
+    const m = nodes[i]
+    if (!isModuleLike(m)) continue
+    for (const child of childrenOf(m)) {
+      const t = index.get(child)
+      if (t !== undefined) targetList.push(t)
+    }
+    const p = index.get(parentOf(m))
+    if (p !== undefined) parent[i] = p
+    if (i < cachedCount || holdsFromOutside(m)) flags[i] = HOLDER
+  }
+  offsets[nodes.length] = targetList.length
+  const keys = nodes.slice(0, cachedCount).map((m) => keyOf.get(m))
+  return {
+    keys,
+    keyNode: Int32Array.from(keys, (_, k) => k),
+    nodes,
+    index,
+    cachedCount,
+    offsets,
+    targets: Int32Array.from(targetList),
+    parent,
+    flags,
+  }
+}
+
+module.exports = { flattenImporters }
