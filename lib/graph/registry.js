@@ -160,7 +160,9 @@ function wrapLoad(originalLoad) {
     if (state.requireObservers.size > 0) {
       for (const observe of state.requireObservers) observe(parent, request)
     }
-    // What this require() appends to the requirer's `children` is an edge of the live graph.
+    // What this require() appends to the requirer's `children` is an edge of the live graph
+    // (recorded once the index was first read: until then the first plan reads everything).
+    if (index.readAtEpoch < 0) return originalLoad.call(this, request, parent, isMain)
     const children = ownValue(parent, 'children')
     const before = Array.isArray(children) && !isProxy(children) ? children.length : -1
     const result = originalLoad.call(this, request, parent, isMain)
@@ -172,8 +174,10 @@ function wrapLoad(originalLoad) {
 function wrapModuleLoad(originalModuleLoad) {
   return function uncacheTreeModuleLoad(filename) {
     noteInserted(filename)
-    const parent = parentAccessor?.get !== undefined ? parentAccessor.get.call(this) : ownValue(this, 'parent')
-    graphIndex.noteLoad(index, this, filename, parent)
+    if (index.readAtEpoch >= 0) {
+      const parent = parentAccessor?.get !== undefined ? parentAccessor.get.call(this) : ownValue(this, 'parent')
+      graphIndex.noteLoad(index, this, filename, parent)
+    }
     if (state.loadObservers.size > 0) {
       for (const notify of state.loadObservers) notify(this, filename)
     }
@@ -322,10 +326,8 @@ function install() {
     state.findPathWrapper = wrapFindPath(Module._findPath)
     Module._findPath = state.findPathWrapper
   }
-  const pathCache = Module._pathCache
-  if (state.indexedPathCache !== pathCache && pathCache !== null && typeof pathCache === 'object' && !isProxy(pathCache)) {
-    reindexPathCache(pathCache)
-  }
+  // The _pathCache index is built at its first use (pathCacheKeysOf): until an unload needs it,
+  // the _findPath wrapper indexes nothing.
   if (replaced) state.loaderEpoch++
   if (loadsUnseen) {
     for (const catchUp of state.loadGapListeners) catchUp()
