@@ -384,17 +384,22 @@ function byIndex(cache, roots, keep, removeShared, gi, closure) {
 function flattenTree(cache, roots, { keep, removeShared = false, fullScan = false } = {}) {
   const gi = registry.state.graphIndex
   if (fullScan) return byScan(cache, roots, keep)
-  if (gi.readAtEpoch !== registry.state.loaderEpoch) live.rescan(cache)
   graphIndex.flush(gi)
   let closure = walk(cache, roots, keep, gi)
-  if (closure.unknown) {
-    // Loaded before a gap, or put into the cache by hand: read everything once, then walk again.
+  // A closure that is a large part of the graph has most modules as holders: one pass over the
+  // cache costs less than asking the index for each (benchmark/unload.js, whole graph), and the
+  // index need not be read for it.
+  // (Until the index is first read, its size is not the graph's: count the cache once.)
+  const graphSize = gi.readAtEpoch >= 0 ? gi.keys.size : Object.keys(cache).length
+  const large = () => closure.b.nodes.length * 4 > Math.max(1024, graphSize)
+  if (large()) return byScan(cache, roots, keep, closure)
+  if (closure.unknown || gi.readAtEpoch !== registry.state.loaderEpoch) {
+    // Never read, read before a loader gap, or a module put into the cache by hand: read
+    // everything once, then walk again.
     live.rescan(cache)
     closure = walk(cache, roots, keep, gi)
+    if (closure.unknown || large()) return byScan(cache, roots, keep, closure)
   }
-  // A closure that is a large part of the graph has most modules as holders: one pass over the
-  // cache costs less than asking the index for each (benchmark/unload.js, whole graph).
-  if (closure.unknown || closure.b.nodes.length * 4 > Math.max(1024, gi.keys.size)) return byScan(cache, roots, keep, closure)
   return byIndex(cache, roots, keep, removeShared, gi, closure)
 }
 
