@@ -1,5 +1,8 @@
 'use strict'
-// The only code that reads or mutates live Module objects, require.cache and Module._pathCache.
+// The reads of Module fields that every other file goes through (`childrenOf`, `parentOf`,
+// `filenameOf`: no user code runs), and the only code that mutates live Module objects,
+// require.cache and Module._pathCache (the cuts). The graphs of uncacheTree and invalidate are
+// built in tree-graph.js and importer-graph.js from these reads.
 //
 // `flattenGraph` turns the live module graph into plain data for the native core: node i is a
 // Module (or a cache value that is not one, or a requirer outside the cache), with its
