@@ -66,15 +66,21 @@ pub fn plan_unload(
   let g = graph::Graph::new(offsets, targets).map_err(invalid)?;
   let shared = if remove_shared { graph::Shared::Remove } else { graph::Shared::Keep };
   let p = graph::plan_unload(&g, flags, parent, roots, shared).map_err(invalid)?;
-  Ok(UnloadPlan {
-    removed: p.removed.into(),
-    kept: p.kept.into(),
-    holder_offsets: p.holder_offsets.into(),
-    holders: p.holders.into(),
-    skipped: p.skipped.into(),
-    cut_children_of: p.cut_children_of.into(),
-    reset_parent_of: p.reset_parent_of.into(),
-  })
+  Ok(p.into())
+}
+
+impl From<graph::Plan> for UnloadPlan {
+  fn from(p: graph::Plan) -> Self {
+    UnloadPlan {
+      removed: p.removed.into(),
+      kept: p.kept.into(),
+      holder_offsets: p.holder_offsets.into(),
+      holders: p.holders.into(),
+      skipped: p.skipped.into(),
+      cut_children_of: p.cut_children_of.into(),
+      reset_parent_of: p.reset_parent_of.into(),
+    }
+  }
 }
 
 // Heap snapshots (see heapsnapshot/): text chunks in, retainer chains out.
@@ -357,15 +363,7 @@ pub fn plan_restore(
 ) -> Result<UnloadPlan> {
   let g = graph::Graph::new(offsets, targets).map_err(invalid)?;
   let p = restore::plan_restore(&g, flags, parent, since as usize).map_err(invalid)?;
-  Ok(UnloadPlan {
-    removed: p.removed.into(),
-    kept: p.kept.into(),
-    holder_offsets: p.holder_offsets.into(),
-    holders: p.holders.into(),
-    skipped: p.skipped.into(),
-    cut_children_of: p.cut_children_of.into(),
-    reset_parent_of: p.reset_parent_of.into(),
-  })
+  Ok(p.into())
 }
 
 /// Size of the live module graph (see `live_graph::LiveGraph`).

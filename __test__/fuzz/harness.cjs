@@ -517,52 +517,36 @@ class Sequence {
     const target = given.length === 1 ? given[0] : given
     const label = `step ${this.step}: uncacheTree(${describeTargets(this, targets)}${op.form && op.form !== 'path' ? ` as ${op.form}` : ''}, ${describeOptions(options)})`
     this.say(label)
-    if (op.bad === null || op.bad === undefined) this.comparePlans(label, targets, { shared: op.shared, keep: keep.predicate })
+    if (op.bad === null || op.bad === undefined) {
+      const planOptions = { shared: op.shared ?? 'keep', keep: keep.predicate }
+      this.compareWithScan(label, 'uncacheTree', targets, keep.predicate, (roots, fullScan) => describePlan(engine.planTrees(require.cache, roots, planOptions, fullScan)))
+    }
     this.checked(label, { api: 'uncacheTree', targets, shared: op.shared, keep: keep.predicate, dryRun: op.dryRun, unknownOption: options[op.typo] === true ? op.typo : undefined }, () => api.uncacheTree(target, options), { dryRun: op.dryRun })
   }
 
   /**
-   * The differential check of the live graph index (ISSUES #9): the plan made from the index
-   * must be the plan made from a scan of every cached module, for the same roots.
+   * The differential check of the live graph index (ISSUES #9): for the same roots, the plan
+   * made from the index must be the plan made from a scan of every cached module.
+   * `plan(roots, fullScan)` returns the plan as text (describePlan, describeInvalidation).
    */
-  comparePlans(label, targets, { shared, keep }) {
+  compareWithScan(label, what, targets, keep, plan) {
     const cache = require.cache
     const roots = [...new Set(targets)].filter((key) => cache[key] !== undefined && !(keep !== undefined && keep(key)))
     if (roots.length === 0) return
-    stats.planComparisons++
+    stats[what === 'uncacheTree' ? 'planComparisons' : 'invalidateComparisons']++
     // As every public function does first: a loader wrapper that other code put back is
     // re-installed, and the gap it left makes the index read everything anew.
     registry.install()
-    const options = { shared: shared ?? 'keep', keep }
     const describe = (fullScan) => {
       try {
-        return describePlan(engine.planTrees(cache, roots, options, fullScan))
+        return plan(roots, fullScan)
       } catch (error) {
         return `throws ${error?.code ?? ''} ${error?.message}`
       }
     }
     const fromIndex = describe(false)
     const fromScan = describe(true)
-    if (fromIndex !== fromScan) fail(`${label}: the plan from the live graph index differs from a full scan's\n  index: ${fromIndex}\n  scan:  ${fromScan}`)
-  }
-
-  /** The differential check for invalidate(): importers from the index, or from a full flatten. */
-  compareInvalidations(label, targets, keep) {
-    const cache = require.cache
-    const roots = [...new Set(targets)].filter((key) => cache[key] !== undefined && !(keep !== undefined && keep(key)))
-    if (roots.length === 0) return
-    stats.invalidateComparisons++
-    registry.install()
-    const describe = (fullScan) => {
-      try {
-        return describeInvalidation(invalidation.planInvalidation(cache, roots, { keep }, { fullScan }))
-      } catch (error) {
-        return `throws ${error?.code ?? ''} ${error?.message}`
-      }
-    }
-    const fromIndex = describe(false)
-    const fromScan = describe(true)
-    if (fromIndex !== fromScan) fail(`${label}: the invalidate plan from the live graph index differs from a full flatten's\n  index: ${fromIndex}\n  scan:  ${fromScan}`)
+    if (fromIndex !== fromScan) fail(`${label}: the ${what} plan from the live graph index differs from a full scan's\n  index: ${fromIndex}\n  scan:  ${fromScan}`)
   }
 
   opInvalidate(op) {
@@ -574,7 +558,9 @@ class Sequence {
     const given = targets.map((k) => this.targetIn(op.form, k, options))
     const label = `step ${this.step}: invalidate(${describeTargets(this, targets)}${op.form && op.form !== 'path' ? ` as ${op.form}` : ''}, ${describeOptions(options)})`
     this.say(label)
-    this.compareInvalidations(label, targets, keep.predicate)
+    this.compareWithScan(label, 'invalidate', targets, keep.predicate, (roots, fullScan) =>
+      describeInvalidation(invalidation.planInvalidation(require.cache, roots, { keep: keep.predicate }, { fullScan })),
+    )
     this.checked(label, { api: 'invalidate', targets, keep: keep.predicate, dryRun: op.dryRun }, () => api.invalidate(given.length === 1 ? given[0] : given, options), { dryRun: op.dryRun })
   }
 

@@ -28,6 +28,9 @@
 const { isProxy } = require('node:util').types
 const native = require('../native.js')
 
+/** Whether `value` can be a node of the graph: an object that is not a Proxy (never looked into). */
+const isRef = (value) => value !== null && typeof value === 'object' && !isProxy(value)
+
 /** Attaches the index to the process-wide registry state (shared by every copy of the package). */
 function attach(state) {
   const index = (state.graphIndex ??= {
@@ -81,7 +84,7 @@ function noteLoad(index, m, key, parent) {
   if (index.readAtEpoch < 0) return
   if (index.keys.size > 2 * index.readSize + 4096) return drop(index)
   const id = idFor(index, m, key)
-  if (parent !== null && typeof parent === 'object' && !isProxy(parent)) {
+  if (isRef(parent)) {
     index.from.push(id)
     index.to.push(idFor(index, parent))
   }
@@ -96,7 +99,7 @@ function noteChildren(index, parent, children, start, key) {
   let from
   for (let k = start; k < children.length; k++) {
     const child = children[k]
-    if (child === null || typeof child !== 'object' || isProxy(child)) continue
+    if (!isRef(child)) continue
     if (from === undefined) {
       from = idFor(index, parent)
       // A requirer never seen loading (compiled by hand, a createRequire proxy): found by its
@@ -131,15 +134,11 @@ function flush(index) {
  * without running user code (live.js).
  */
 function rebuild(index, cache, outside, read, epoch) {
-  index.graph.clear()
-  index.keys.clear()
-  index.partial = new WeakSet()
-  index.from = []
-  index.to = []
+  drop(index)
   const met = []
   for (const key of Object.keys(cache)) {
     const m = cache[key]
-    if (m !== null && typeof m === 'object' && !isProxy(m)) readModule(index, m, key, read, met)
+    if (isRef(m)) readModule(index, m, key, read, met)
   }
   for (const m of outside) met.push(m)
   while (met.length > 0) {
@@ -161,12 +160,12 @@ function readModule(index, m, key, read, met) {
   index.partial.delete(m)
   for (let k = 0; k < children.length; k++) {
     const child = children[k]
-    if (child === null || typeof child !== 'object' || isProxy(child)) continue
+    if (!isRef(child)) continue
     index.from.push(id)
     index.to.push(idFor(index, child))
     met?.push(child)
   }
-  if (parent !== null && typeof parent === 'object' && !isProxy(parent)) {
+  if (isRef(parent)) {
     index.from.push(id)
     index.to.push(idFor(index, parent))
     met?.push(parent)
@@ -215,10 +214,32 @@ function cachedModule(index, cache, id) {
   return m !== undefined && index.ids.get(m) === id ? [key, m] : undefined
 }
 
+/** `objects` (requirers outside the cache) by their id, for liveObject. */
+function byId(index, objects) {
+  const map = new Map()
+  for (const m of objects) {
+    const id = index.ids.get(m)
+    if (id !== undefined) map.set(id, m)
+  }
+  return map
+}
+
+/**
+ * The live object behind a referrer `id`: `[key, module]` when require.cache holds it under its
+ * recorded key, `[undefined, requirer]` for one of `outside` (byId), else undefined (a module
+ * that other code deleted from the cache: stale, or gone).
+ */
+function liveObject(index, cache, id, outside) {
+  const hit = cachedModule(index, cache, id)
+  if (hit !== undefined) return hit
+  const m = outside.get(id)
+  return m === undefined ? undefined : [undefined, m]
+}
+
 function stats(index) {
   flush(index)
   const { nodes, edges, heapBytes } = index.graph.stats()
   return { modules: index.keys.size, nodes, edges, nativeBytes: heapBytes }
 }
 
-module.exports = { attach, drop, idFor, isKnown, noteLoad, noteChildren, flush, rebuild, reread, forget, referrersOf, cachedModule, stats }
+module.exports = { attach, drop, idFor, isKnown, noteLoad, noteChildren, flush, rebuild, reread, forget, referrersOf, cachedModule, byId, liveObject, stats }

@@ -29,12 +29,7 @@ function flattenImporters(cache, roots) {
     live.rescan(cache)
     if (!roots.every((r) => graphIndex.isKnown(gi, r))) return undefined
   }
-  graphIndex.flush(gi)
-  const outside = new Map()
-  for (const m of registry.outsideRequirers()) {
-    const id = gi.ids.get(m)
-    if (id !== undefined) outside.set(id, m)
-  }
+  const outside = graphIndex.byId(gi, registry.outsideRequirers())
   const nodes = []
   const index = new Map()
   const keyOf = new Map() // node -> its require.cache key, for cached nodes
@@ -55,13 +50,13 @@ function flattenImporters(cache, roots) {
   }
   for (let q = 0; q < queue.length; q++) {
     const u = queue[q]
-    const referrers = gi.graph.referrersOf(Uint32Array.of(gi.ids.get(u)))
+    const referrers = graphIndex.referrersOf(gi, [u])
     for (let k = 0; k < referrers.length; k++) {
-      let hit = graphIndex.cachedModule(gi, cache, referrers[k])
-      const h = hit !== undefined ? hit[1] : outside.get(referrers[k])
-      if (h === undefined) return undefined // stale: only a scan finds what still lists it
+      const object = graphIndex.liveObject(gi, cache, referrers[k], outside)
+      if (object === undefined) return undefined // stale: only a scan finds what still lists it
+      const h = object[1]
       // A requirer first seen outside the cache (compiled by hand) that was put into it since.
-      if (hit === undefined && isCachedInstance(h)) hit = [filenameOf(h), h]
+      const hit = object[0] !== undefined ? object : isCachedInstance(h) ? [filenameOf(h), h] : undefined
       if (walked.has(h) || !isModuleLike(h)) continue
       const imports = childrenOf(h).includes(u)
       if (!imports && parentOf(h) !== u) continue // a stale edge of the index

@@ -206,22 +206,16 @@ function byScan(cache, roots, keep, { b } = walk(cache, roots, keep, registry.st
   return b.finish(roots, keep, treeSize, cached)
 }
 
-const UNKNOWN = Symbol('a module the index never saw')
-
 /**
- * The removed set of an uncacheTree with shared: 'keep', deciding only the modules the removed
- * ones require: a module stays when a live module outside the closure holds it, or a module of
- * the closure that stays does (asked backwards through the index, each holder checked against
- * its live `children`). Returns `removed` (node marks) and `holdersOf` (memoized).
+ * The removed modules of an uncacheTree with shared: 'keep', roots first, deciding only the
+ * modules the removed ones require: a module stays when a live module outside the closure holds
+ * it, or a module of the closure that stays does (asked backwards through the index, each holder
+ * checked against its live `children`).
  */
 function decideRemoved(cache, closure, rootCount, gi) {
   const { b, childIndices } = closure
   const n = b.nodes.length
-  const outside = new Map()
-  for (const m of registry.outsideRequirers()) {
-    const id = gi.ids.get(m)
-    if (id !== undefined && holdsFromOutside(m)) outside.set(id, m)
-  }
+  const outside = graphIndex.byId(gi, registry.outsideRequirers().filter(holdsFromOutside))
   const holders = new Map()
   /** The live modules whose `children` list node i (checked against the live arrays). */
   const holdersOf = (i) => {
@@ -229,11 +223,9 @@ function decideRemoved(cache, closure, rootCount, gi) {
     if (list !== undefined) return list
     list = []
     const m = b.nodes[i]
-    const id = gi.ids.get(m)
-    const referrers = id === undefined ? [] : gi.graph.referrersOf(Uint32Array.of(id))
+    const referrers = graphIndex.referrersOf(gi, [m])
     for (let r = 0; r < referrers.length; r++) {
-      const hit = graphIndex.cachedModule(gi, cache, referrers[r])
-      const h = hit !== undefined ? hit[1] : outside.get(referrers[r])
+      const h = graphIndex.liveObject(gi, cache, referrers[r], outside)?.[1]
       if (h !== undefined && isModuleLike(h) && childrenOf(h).includes(m)) list.push(h)
     }
     holders.set(i, list)
@@ -287,7 +279,7 @@ function decideRemoved(cache, closure, rootCount, gi) {
       }
     }
   }
-  return { removed, order }
+  return order
 }
 
 /**
@@ -303,7 +295,7 @@ function byIndex(cache, roots, keep, removeShared, gi, closure) {
   if (removeShared) {
     members = walk.nodes.map((_, i) => i)
   } else {
-    const { order } = decideRemoved(cache, closure, rootCount, gi)
+    const order = decideRemoved(cache, closure, rootCount, gi)
     const inGraph = new Uint8Array(walk.nodes.length)
     members = []
     for (const i of order) {
@@ -384,7 +376,6 @@ function byIndex(cache, roots, keep, removeShared, gi, closure) {
 function flattenTree(cache, roots, { keep, removeShared = false, fullScan = false } = {}) {
   const gi = registry.state.graphIndex
   if (fullScan) return byScan(cache, roots, keep)
-  graphIndex.flush(gi)
   let closure = walk(cache, roots, keep, gi)
   // A closure that is a large part of the graph has most modules as holders: one pass over the
   // cache costs less than asking the index for each (benchmark/unload.js, whole graph), and the
