@@ -11,7 +11,8 @@
 // already read (`rescan()` first, so every load and require is recorded, as in a program that
 // reloads). Runs rotate between the three, so machine noise hits all; medians of the CPU time
 // (user + system) the require took are compared (wall time on a shared 2-core VM moved by ±15 %
-// between identical runs; it is printed too). The plain run also reports its heap after a forced GC; the run
+// between identical runs; it is printed too). Then one require of each kind with the package runs
+// under the CPU profiler, which gives the self time of the package's own functions (`profiled`). The plain run also reports its heap after a forced GC; the run
 // with the package reports the same and the index's own figures, so the difference per module is
 // what the wrappers and the index keep (the index reads the graph once at the end, as the first
 // unload would).
@@ -31,7 +32,9 @@ function child(withPackage, entry, indexLive = false) {
     const out = { wallMs: Number(process.hrtime.bigint() - started) / 1e6, ms: (cpu.user + cpu.system) / 1000 }
     if (${withPackage}) {
       const api = require(${JSON.stringify(ROOT)})
+      const rescanStarted = process.hrtime.bigint()
       out.index = api.rescan()
+      out.rescanMs = Number(process.hrtime.bigint() - rescanStarted) / 1e6
       const gi = require(${JSON.stringify(path.join(ROOT, 'lib/graph/graph-index.js'))})
       out.native = gi.stats(globalThis[Symbol.for('uncache-tree.state.v1')].graphIndex)
     }
@@ -43,6 +46,38 @@ function child(withPackage, entry, indexLive = false) {
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
+/**
+ * One require of the graph under the V8 CPU profiler (node:inspector), in a fresh process with
+ * the package loaded: the self time of the package's own functions (files under lib/) against
+ * the whole require. Steadier than comparing processes on a shared machine, but it does not
+ * count what the package costs the garbage collector.
+ */
+function profiled(entry, indexLive) {
+  const code = `
+    const { Session } = require('node:inspector/promises')
+    ;(async () => {
+      ${indexLive ? `require(${JSON.stringify(ROOT)}).rescan()` : ''}
+      const session = new Session()
+      session.connect()
+      await session.post('Profiler.enable')
+      await session.post('Profiler.setSamplingInterval', { interval: 100 })
+      await session.post('Profiler.start')
+      require(${JSON.stringify(entry)})
+      const { profile } = await session.post('Profiler.stop')
+      const lib = ${JSON.stringify(path.join(ROOT, 'lib') + path.sep)}
+      const ours = new Set(profile.nodes.filter((n) => n.callFrame.url.replace(/^file:\\/\\//, '').startsWith(lib)).map((n) => n.id))
+      let total = 0
+      let own = 0
+      profile.samples.forEach((id, k) => {
+        total += profile.timeDeltas[k]
+        if (ours.has(id)) own += profile.timeDeltas[k]
+      })
+      console.log(JSON.stringify({ totalMs: total / 1000, ownMs: own / 1000 }))
+    })()`
+  const args = ['--require', path.join(ROOT, 'register.js'), '-e', code]
+  return JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 24 }))
+}
 
 function main() {
   const argv = process.argv.slice(2)
@@ -77,7 +112,11 @@ function main() {
   console.log(`  without uncache-tree: ${plainMs.toFixed(0)} ms (median)`)
   console.log(`  with the wrappers, before the first unload: ${wrappedMs.toFixed(0)} ms (median), ${(wrappedMs / plainMs).toFixed(3)}×`)
   console.log(`  with the index recording (after a rescan()): ${recordingMs.toFixed(0)} ms (median), ${(recordingMs / plainMs).toFixed(3)}×`)
-  console.log(`live graph index: ${modules} modules, ${last.index.edges} edges`)
+  for (const [label, indexLive] of [['before the first unload', false], ['with the index recording', true]]) {
+    const { totalMs, ownMs } = profiled(graph.entry, indexLive)
+    console.log(`  CPU profile of one require, ${label}: the package's own functions ${ownMs.toFixed(1)} of ${totalMs.toFixed(0)} ms (${((100 * ownMs) / totalMs).toFixed(1)} %)`)
+  }
+  console.log(`live graph index: ${modules} modules, ${last.index.edges} edges; rescan() took ${median(wrapped.map((o) => o.rescanMs)).toFixed(1)} ms (median)`)
   console.log(`  native graph: ${last.native.nativeBytes} bytes, ${(last.native.nativeBytes / modules).toFixed(0)} bytes per module`)
   console.log(`  JS heap with the package minus without: ${heapPerModule.toFixed(0)} bytes per module (the WeakMap entries, the keys, and the package's own code)`)
 }
