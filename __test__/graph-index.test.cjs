@@ -9,6 +9,7 @@ const { uncacheTree, invalidate, rescan } = require('..')
 const registry = require('../lib/graph/registry.js')
 const graphIndex = require('../lib/graph/graph-index.js')
 const { settleGc } = require('../lib/proof/gc.js')
+const { planPaths } = require('../lib/graph/tree-graph.js')
 const { writeTree, requiring } = require('./helpers/fixtures.cjs')
 
 const index = registry.state.graphIndex
@@ -182,6 +183,32 @@ function bothTreePlans(keys) {
   return [show(engine.planTrees(require.cache, keys, options)), show(engine.planTrees(require.cache, keys, options, true))]
 }
 
+test('a plugin that uses a deep library decides the library by its holders, without walking what it requires', () => {
+  // host -> lib -> d1 -> ... -> d300; the plugin requires lib too. The unload climbs from lib to
+  // host (held: this file's module, the main one, lists it) instead of walking d1..d300.
+  const files = { 'host.js': requiring('host', ['./lib']), 'lib.js': requiring('lib', ['./d1']) }
+  for (let i = 1; i < 300; i++) files[`d${i}.js`] = requiring(`d${i}`, [`./d${i + 1}`])
+  files['d300.js'] = requiring('d300')
+  files['plugin/index.js'] = requiring('plugin', ['./a', '../lib'])
+  files['plugin/a.js'] = requiring('a', ['./b'])
+  files['plugin/b.js'] = requiring('b', ['./a']) // a cycle inside the plugin: it goes whole
+  const t = writeTree(files)
+  require(t.file('host.js'))
+  rescan()
+  require(t.file('plugin/index.js'))
+  const [fromIndex, fromScan] = bothTreePlans([t.file('plugin/index.js')])
+  assert.equal(fromIndex, fromScan)
+  const before = { ...planPaths }
+  const report = uncacheTree(t.file('plugin/index.js'))
+  assert.deepEqual(
+    { ancestors: planPaths.ancestors - before.ancestors, walk: planPaths.walk - before.walk, scan: planPaths.scan - before.scan },
+    { ancestors: 1, walk: 0, scan: 0 },
+  )
+  assert.deepEqual([...report.removed].sort(), [t.file('plugin/a.js'), t.file('plugin/b.js'), t.file('plugin/index.js')].sort())
+  assert.deepEqual(report.kept, [{ id: t.file('lib.js'), heldBy: [t.file('host.js')] }])
+  assert.equal(require.cache[t.file('d300.js')].loaded, true, 'the library is untouched')
+})
+
 test('F-index-1: a cycle that leaves the removed set through a module only it reaches is removed whole', () => {
   // m1 -> m0 -> m3 -> m0: m3 holds m0, but only m0 reaches m3, so both go with m1.
   const t = writeTree({
@@ -214,7 +241,11 @@ test('F-index-2: a module deleted from the cache by other code, still required b
   delete require.cache[t.file('m0.js')]
   const [fromIndex, fromScan] = bothTreePlans([t.file('m3.js')])
   assert.equal(fromIndex, fromScan)
+  // m0 is a referrer the index cannot map back to a live module: the search up the holders
+  // gives up, and the closure is walked.
+  const gaveUp = planPaths.gaveUp
   const report = uncacheTree(t.file('m3.js'))
+  assert.equal(planPaths.gaveUp, gaveUp + 1)
   assert.deepEqual(report.removed, [t.file('m3.js')])
   assert.deepEqual(report.kept, [{ id: t.file('m2.js'), heldBy: [] }], 'kept through m0, which no cache holds')
 })
@@ -236,6 +267,52 @@ test('F-index-3: invalidate walks up through a module that also names the change
   const report = invalidate(t.file('m3.js'))
   assert.ok(report.removed.includes(holder.file('holder.js')), 'the requirer of m1 is an importer too')
   assert.deepEqual(holder.file('holder.js') in require.cache, false)
+})
+
+test('F-index-4: invalidate still cuts an unloaded module whose frozen children could not be cut', () => {
+  // A module compiled by hand (loaded === false) requires leaf; its children array is frozen, so
+  // unloading it cannot cut them, and the index forgets it. It still lists leaf: invalidating
+  // leaf must plan the cut of its children, as a full scan does.
+  const Module = require('node:module')
+  const t = writeTree({ 'leaf.js': requiring('leaf') })
+  const handFile = t.file('hand.js')
+  const hand = new Module(handFile, undefined)
+  hand.filename = handFile
+  hand.paths = Module._nodeModulePaths(t.dir)
+  hand._compile("module.exports = require('./leaf.js')\n", handFile)
+  require.cache[handFile] = hand
+  const leaf = require(t.file('leaf.js'))
+  assert.equal(hand.exports, leaf)
+  Object.freeze(hand.children)
+  uncacheTree(handFile)
+  assert.equal(handFile in require.cache, false)
+  assert.deepEqual(hand.children, [require.cache[t.file('leaf.js')]], 'the frozen children were not cut')
+  const keys = [t.file('leaf.js')]
+  const show = ({ graph, plan }) => JSON.stringify(Array.from(plan.cutChildrenOf, (i) => graph.ids[i] ?? graph.nodes[i].id).sort())
+  const fromIndex = show(planInvalidation(require.cache, keys, {}))
+  assert.equal(fromIndex, show(planInvalidation(require.cache, keys, {}, { fullScan: true })))
+  assert.ok(fromIndex.includes(JSON.stringify(handFile)), 'the hand-compiled module is among the cuts')
+})
+
+test('F-index-5: a requirer compiled outside the cache and put into it later is a cached module, not an anchor', () => {
+  // m0 -> m1 -> hand -> m1. hand was compiled by hand (a requirer outside the cache, loaded ===
+  // false), then cached; only m0 reaches the cycle, so it goes with m0.
+  const Module = require('node:module')
+  const t = writeTree({ 'm0.js': requiring('m0', ['./m1']), 'm1.js': requiring('m1') })
+  require(t.file('m0.js'))
+  const handFile = t.file('hand.js')
+  const hand = new Module(handFile, undefined)
+  hand.filename = handFile
+  hand.paths = Module._nodeModulePaths(t.dir)
+  hand._compile("module.exports = require('./m1.js')\n", handFile)
+  require.cache[handFile] = hand
+  require.cache[t.file('m1.js')].children.push(hand)
+  rescan()
+  const [fromIndex, fromScan] = bothTreePlans([t.file('m0.js')])
+  assert.equal(fromIndex, fromScan)
+  const report = uncacheTree(t.file('m0.js'))
+  assert.deepEqual([...report.removed].sort(), [t.file('hand.js'), t.file('m0.js'), t.file('m1.js')].sort())
+  assert.deepEqual(report.kept, [])
 })
 
 test('invalidate finds importers through the index: a requirer loaded after the first read is found', () => {

@@ -130,6 +130,16 @@ impl LiveGraph {
     out
   }
 
+  /// The referrers of `id` (each once), as many as fit written into `out`; returns how many
+  /// there are.
+  pub fn referrers_into(&self, id: u32, out: &mut [u32]) -> usize {
+    let Some(node) = self.nodes.get(&id) else { return 0 };
+    for (slot, &(r, _)) in out.iter_mut().zip(&node.referrers) {
+      *slot = r;
+    }
+    node.referrers.len()
+  }
+
   /// Forgets everything (before a full re-read of the live graph).
   pub fn clear(&mut self) {
     self.nodes = IdMap::default();
@@ -174,6 +184,20 @@ mod tests {
     assert_eq!(sorted(g.referrers_of(&[2, 3])), vec![1, 4]);
     assert_eq!(g.referrers_of(&[1]), Vec::<u32>::new());
     assert_eq!(g.edge_count(), 4);
+  }
+
+  #[test]
+  fn referrers_into_writes_what_fits_and_says_how_many() {
+    let mut g = LiveGraph::new();
+    g.add_edges(&[1, 2, 4, 2], &[3, 3, 3, 4]).unwrap();
+    let mut out = [0u32; 2];
+    assert_eq!(g.referrers_into(3, &mut out), 3);
+    assert_eq!(out, [1, 2]);
+    let mut big = [0u32; 8];
+    assert_eq!(g.referrers_into(3, &mut big), 3);
+    assert_eq!(sorted(big[..3].to_vec()), vec![1, 2, 4]);
+    assert_eq!(g.referrers_into(1, &mut big), 0);
+    assert_eq!(g.referrers_into(99, &mut big), 0);
   }
 
   #[test]

@@ -87,6 +87,8 @@ const stats = {
   isolates: 0,
   edits: 0,
   codes: {},
+  // Which way the index plans took (lib/graph/tree-graph.js): each is compared with a full scan.
+  planPaths: require('../../lib/graph/tree-graph.js').planPaths,
 }
 
 // UNCACHE_FUZZ_SKIP=feature,feature… leaves out features with a known, reported bug, so that a

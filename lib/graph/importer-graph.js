@@ -29,7 +29,8 @@ function flattenImporters(cache, roots) {
     live.rescan(cache)
     if (!roots.every((r) => graphIndex.isKnown(gi, r))) return undefined
   }
-  const outside = graphIndex.byId(gi, registry.outsideRequirers())
+  const requirers = registry.outsideRequirers()
+  const outside = graphIndex.byId(gi, requirers)
   const nodes = []
   const index = new Map()
   const keyOf = new Map() // node -> its require.cache key, for cached nodes
@@ -68,6 +69,13 @@ function flattenImporters(cache, roots) {
         queue.push(h)
       }
     }
+  }
+  // Requirers outside the cache that list a walked module: the index may not know them (an
+  // unloaded module whose frozen `children` could not be cut was forgotten with its edges), and
+  // a full flatten cuts them. They are few (registry.outsideRequirers).
+  for (const requirer of requirers) {
+    if (index.has(requirer) || !isModuleLike(requirer)) continue
+    if (walked.has(parentOf(requirer)) || childrenOf(requirer).some((c) => walked.has(c))) add(requirer)
   }
   // The modules the walked ones require: leaves, with their keys when cached.
   const found = nodes.length

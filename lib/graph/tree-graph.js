@@ -23,6 +23,7 @@ const live = require('./live.js')
 const { isModuleLike } = registry
 const { HOLDER, BOUNDARY, childrenOf, parentOf, filenameOf, holdsFromOutside } = live
 const { FLAG_KEEPS: KEEPS } = require('../native.js')
+const { decideByAncestors } = require('./tree-ancestors.js')
 
 /** A tree graph under construction: nodes with flags, edges, recorded parents, cache keys. */
 class TreeBuilder {
@@ -67,22 +68,33 @@ class TreeBuilder {
     this.parents[i] = parentOf(m)
   }
 
-  /** Whether `m` lists one of nodes [0, limit) in `children`, or names one as its parent. */
-  refersTo(m, limit) {
+  /**
+   * Adds `m` (with `flag`) and its edges into nodes [0, limit) when it lists one of them in
+   * `children` or names one as its parent, in one read of its `children`; returns its index, or
+   * -1 when it refers to none (nothing is added).
+   */
+  addIfRefers(m, flag, limit) {
+    const start = this.to.length
     const children = childrenOf(m)
     for (let j = 0; j < children.length; j++) {
       const t = this.index.get(children[j])
-      if (t !== undefined && t < limit) return true
+      if (t !== undefined && t < limit) this.to.push(t)
     }
-    const p = this.index.get(parentOf(m))
-    return p !== undefined && p < limit
+    const parent = parentOf(m)
+    const p = this.index.get(parent)
+    if (this.to.length === start && !(p !== undefined && p < limit)) return -1
+    const i = this.add(m, flag)
+    for (let k = start; k < this.to.length; k++) this.from.push(i)
+    this.parents[i] = parent
+    return i
   }
 
   /** Adds the requirers outside the cache that refer to nodes [0, limit). */
   addOutsideRequirers(limit) {
     for (const requirer of registry.outsideRequirers()) {
-      if (this.index.has(requirer) || !this.refersTo(requirer, limit)) continue
-      this.scanOutside(this.add(requirer, holdsFromOutside(requirer) ? HOLDER : 0), requirer, limit)
+      if (this.index.has(requirer)) continue
+      const i = this.addIfRefers(requirer, 0, limit)
+      if (i >= 0 && holdsFromOutside(requirer)) this.flags[i] = HOLDER
     }
   }
 
@@ -193,9 +205,9 @@ function byScan(cache, roots, keep, { b } = walk(cache, roots, keep, registry.st
     const value = cache[key]
     let i = b.index.get(value)
     if (i === undefined) {
-      if (!isModuleLike(value) || !b.refersTo(value, treeSize)) continue
-      i = b.add(value, HOLDER)
-      b.scanOutside(i, value, treeSize)
+      if (!isModuleLike(value)) continue
+      i = b.addIfRefers(value, HOLDER, treeSize)
+      if (i < 0) continue
     } else if (i < treeSize) {
       cached[i] = 1
     }
@@ -286,7 +298,7 @@ function decideRemoved(cache, closure, rootCount, gi) {
  * The graph for the native planner from the index (see the file comment): the removed modules,
  * the modules and boundaries they require directly, and the holders of both.
  */
-function byIndex(cache, roots, keep, removeShared, gi, closure) {
+function byIndex(cache, roots, keep, removeShared, gi, closure, removedOrder) {
   const { b: walk, childIndices } = closure
   const rootCount = walk.nodes.length > 0 ? new Set(roots).size : 0
   // With shared: 'remove' every module of the closure goes but what boundaries keep: the plan
@@ -295,7 +307,7 @@ function byIndex(cache, roots, keep, removeShared, gi, closure) {
   if (removeShared) {
     members = walk.nodes.map((_, i) => i)
   } else {
-    const order = decideRemoved(cache, closure, rootCount, gi)
+    const order = removedOrder ?? decideRemoved(cache, closure, rootCount, gi)
     const inGraph = new Uint8Array(walk.nodes.length)
     members = []
     for (const i of order) {
@@ -342,11 +354,12 @@ function byIndex(cache, roots, keep, removeShared, gi, closure) {
   // that stays), and lose their edges to removed modules. Boundaries left out hold when cached.
   for (let w = 0; w < walk.nodes.length; w++) {
     const m = walk.nodes[w]
-    if (b.index.has(m) || !isModuleLike(m) || !b.refersTo(m, treeSize)) continue
+    if (b.index.has(m) || !isModuleLike(m)) continue
+    const i = b.addIfRefers(m, 0, treeSize)
+    if (i < 0) continue
     const hit = graphIndex.cachedModule(gi, cache, gi.ids.get(m))
     const isCached = hit !== undefined && hit[1] === m
-    const i = b.add(m, isCached ? HOLDER : walk.flags[w] & BOUNDARY ? 0 : KEEPS)
-    b.scanOutside(i, m, treeSize)
+    b.flags[i] = isCached ? HOLDER : walk.flags[w] & BOUNDARY ? 0 : KEEPS
     if (isCached) {
       b.keys.push(hit[0])
       b.keyNodes.push(i)
@@ -357,9 +370,9 @@ function byIndex(cache, roots, keep, removeShared, gi, closure) {
     const hit = graphIndex.cachedModule(gi, cache, referrers[r])
     if (hit === undefined) continue
     const value = hit[1]
-    if (b.index.has(value) || !isModuleLike(value) || !b.refersTo(value, treeSize)) continue
-    const i = b.add(value, HOLDER)
-    b.scanOutside(i, value, treeSize)
+    if (b.index.has(value) || !isModuleLike(value)) continue
+    const i = b.addIfRefers(value, HOLDER, treeSize)
+    if (i < 0) continue
     b.keys.push(hit[0])
     b.keyNodes.push(i)
   }
@@ -375,7 +388,23 @@ function byIndex(cache, roots, keep, removeShared, gi, closure) {
  */
 function flattenTree(cache, roots, { keep, removeShared = false, fullScan = false } = {}) {
   const gi = registry.state.graphIndex
-  if (fullScan) return byScan(cache, roots, keep)
+  if (fullScan) return counted('scan', byScan(cache, roots, keep))
+  // First without walking the closure (tree-ancestors.js). It gives up on trees that are a large
+  // part of the graph (one pass over the cache is cheaper), and where the index cannot map a
+  // referrer back to a live module; then the closure is walked.
+  if (!removeShared && gi.readAtEpoch >= 0 && gi.readAtEpoch === registry.state.loaderEpoch) {
+    const ask = () => decideByAncestors(cache, roots, keep, new TreeBuilder(), boundaryReason, ancestorBudget(gi))
+    let decided = ask()
+    if (decided?.unknown) {
+      // A module the index never fully saw (put into the cache by hand): read everything once.
+      live.rescan(cache)
+      decided = ask()
+    }
+    if (decided !== undefined && !decided.unknown) {
+      return counted('ancestors', byIndex(cache, roots, keep, false, gi, decided.closure, decided.order))
+    }
+    planPaths.gaveUp++
+  }
   let closure = walk(cache, roots, keep, gi)
   // A closure that is a large part of the graph has most modules as holders: one pass over the
   // cache costs less than asking the index for each (benchmark/unload.js, whole graph), and the
@@ -383,15 +412,25 @@ function flattenTree(cache, roots, { keep, removeShared = false, fullScan = fals
   // (Until the index is first read, its size is not the graph's: count the cache once.)
   const graphSize = gi.readAtEpoch >= 0 ? gi.keys.size : Object.keys(cache).length
   const large = () => closure.b.nodes.length * 4 > Math.max(1024, graphSize)
-  if (large()) return byScan(cache, roots, keep, closure)
+  if (large()) return counted('scan', byScan(cache, roots, keep, closure))
   if (closure.unknown || gi.readAtEpoch !== registry.state.loaderEpoch) {
     // Never read, read before a loader gap, or a module put into the cache by hand: read
     // everything once, then walk again.
     live.rescan(cache)
     closure = walk(cache, roots, keep, gi)
-    if (closure.unknown || large()) return byScan(cache, roots, keep, closure)
+    if (closure.unknown || large()) return counted('scan', byScan(cache, roots, keep, closure))
   }
-  return byIndex(cache, roots, keep, removeShared, gi, closure)
+  return counted('walk', byIndex(cache, roots, keep, removeShared, gi, closure))
 }
 
-module.exports = { flattenTree, boundaryReason }
+/**
+ * How much the search up the ancestors may read before it gives up: an eighth of the graph, so
+ * that a tree that turns out large wastes little before the one pass over the cache.
+ */
+const ancestorBudget = (gi) => Math.max(512, gi.keys.size >> 3)
+
+/** How many plans took each way (tests check that a small tree does not walk or scan). */
+const planPaths = { ancestors: 0, gaveUp: 0, walk: 0, scan: 0 }
+const counted = (path, graph) => (planPaths[path]++, graph)
+
+module.exports = { flattenTree, boundaryReason, planPaths }

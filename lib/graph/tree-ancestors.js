@@ -1,0 +1,215 @@
+'use strict'
+// Which modules an uncacheTree (shared: 'keep') removes, decided without walking the forward
+// closure of the roots: asked backwards, through the live graph index, from each module a removed
+// one requires.
+//
+// The rule is the full plan's (src/graph.rs `plan_unload`): a module of the closure stays when a
+// live holder outside the closure reaches it without passing through a root. `tree-graph.js`
+// `decideRemoved` applies it to the walked closure, which for a plugin that requires a few
+// modules of the main graph means walking everything those reach (3,200 modules for the
+// benchmark's 50-module plugin). Here, a module `c` that a removed module requires is decided by
+// a depth-first search up its holders:
+// - it stays as soon as the search meets an anchor: a boundary (the main module, an addon, a
+//   module still loading, one kept by the option), a requirer that holds from outside the cache,
+//   a module already known to stay, or a cached module that nothing lists (it cannot be in the
+//   closure, so it is a live holder outside it). Every module on the search path stays too;
+// - when the search ends without one, it has read every ancestor of `c` short of the roots. Those
+//   the roots do not reach through them are outside the closure, hence anchors (they are cached:
+//   see below); `c` goes when there are none, and so does every ancestor read.
+// A plugin module's search ends inside the plugin; a main-graph module's climbs to the main module
+// in a few steps. The removed modules and what they require are the walked set, in the shape of
+// `walk()`'s result, so the rest of the index plan is shared.
+//
+// It gives up (returns undefined; the caller walks the closure) when it cannot answer exactly: a
+// referrer the index cannot map back to a live object (a module that other code deleted from the
+// cache; it might still be listed by a module that stays), or more work than `budget` (a tree
+// that is a large part of the graph is planned faster by one pass over the cache). A module the
+// index never fully saw makes it return `{ unknown: true }`: the caller reads the graph anew.
+const registry = require('./registry.js')
+const graphIndex = require('./graph-index.js')
+const { BOUNDARY, childrenOf, parentOf, holdsFromOutside } = require('./live.js')
+
+const { isModuleLike } = registry
+const STAYS = 1
+const GOES = 2
+
+class GiveUp extends Error {}
+class Unknown extends Error {}
+
+/**
+ * @param {object} cache require.cache
+ * @param {unknown[]} roots the target modules
+ * @param {((id: string) => boolean)|undefined} keep the keep option
+ * @param {import('./tree-graph.js').TreeBuilder} b an empty TreeBuilder (the walked set goes there)
+ * @param {(cache: object, m: unknown, keep?: Function) => string|undefined} boundaryReason why a
+ *   module met is never unloaded or walked (tree-graph.js)
+ * @param {number} budget modules and references to read before giving up
+ * @returns {{ closure: { b: object, childIndices: number[][], unknown: false }, order: number[] }
+ *   | { unknown: true } | undefined}
+ */
+function decideByAncestors(cache, roots, keep, b, boundaryReason, budget) {
+  const gi = registry.state.graphIndex
+  const outside = graphIndex.byId(gi, registry.outsideRequirers().filter(holdsFromOutside))
+  const walkedById = new Map() // id -> walked module: an uncached one maps back only this way
+  const status = new Map()
+  const holders = new Map()
+  const rootSet = new Set()
+  let work = 0
+
+  const known = (m) => {
+    if (!graphIndex.isKnown(gi, m)) throw new Unknown()
+  }
+  /**
+   * The live modules whose `children` list `m`, found as they are asked for: a search that climbs
+   * through the first holder of each module maps back one referrer per step, not all of them.
+   * `holderAt(entry, k)` is the k-th (undefined past the last); `allHolders` maps back the rest.
+   * Every referrer that is mapped back must map (see the file comment).
+   */
+  const holdersOf = (m) => {
+    let entry = holders.get(m)
+    if (entry !== undefined) return entry
+    const [referrers, count] = graphIndex.referrersOfOne(gi, m)
+    entry = { m, ids: referrers.slice(0, count), next: 0, list: [] }
+    holders.set(m, entry)
+    return entry
+  }
+  const holderAt = (entry, k) => {
+    const { m, ids, list } = entry
+    while (list.length <= k && entry.next < ids.length) {
+      const id = ids[entry.next++]
+      if (++work > budget) throw new GiveUp()
+      const h = graphIndex.liveObject(gi, cache, id, outside)?.[1] ?? walkedById.get(id)
+      if (h === undefined) throw new GiveUp()
+      if (isModuleLike(h) && childrenOf(h).includes(m)) list.push(h)
+    }
+    return list[k]
+  }
+  const allHolders = (entry) => {
+    holderAt(entry, Infinity)
+    return entry.list
+  }
+  /** Anchors that need no search: see the file comment. */
+  const isCached = (h) => graphIndex.cachedModule(gi, cache, gi.ids.get(h))?.[1] === h
+  // (A requirer compiled outside the cache may have been put into it since: then it is a cached
+  // module like the others.)
+  const isAnchor = (h) =>
+    status.get(h) === STAYS ||
+    boundaryReason(cache, h, keep) !== undefined ||
+    (outside.has(gi.ids.get(h)) && !b.index.has(h) && !isCached(h))
+
+  /** Decides `c` (a module a removed one requires; not a boundary). */
+  const decide = (c) => {
+    const seen = [c]
+    const seenSet = new Set(seen)
+    const path = [c]
+    const lists = [holdersOf(c)]
+    const next = [0]
+    while (path.length > 0) {
+      const top = path.length - 1
+      const h = holderAt(lists[top], next[top]++)
+      if (h === undefined) {
+        path.pop()
+        lists.pop()
+        next.pop()
+        continue
+      }
+      if (rootSet.has(h) || seenSet.has(h) || status.get(h) === GOES) continue
+      if (isAnchor(h)) return stayAlong(path)
+      known(h)
+      seenSet.add(h)
+      seen.push(h)
+      const above = holdersOf(h)
+      // Nothing lists it, it is not a root: no module of the closure requires it.
+      if (holderAt(above, 0) === undefined && isCached(h)) return stayAlong(path, h)
+      path.push(h)
+      lists.push(above)
+      next.push(0)
+    }
+    settle(seen, seenSet)
+  }
+  const stayAlong = (path, last) => {
+    for (const m of path) status.set(m, STAYS)
+    if (last !== undefined) status.set(last, STAYS)
+  }
+  /**
+   * Every ancestor of the decided module short of the roots is in `seen`. In the closure are those
+   * a root or a removed module lists, and what they list among `seen`; the others are cached
+   * modules outside it, and everything they reach in `seen` stays. The rest goes.
+   */
+  const settle = (seen, seenSet) => {
+    const inClosure = new Set()
+    const below = new Map()
+    const queue = []
+    for (const y of seen) {
+      for (const h of allHolders(holders.get(y))) {
+        if (rootSet.has(h) || status.get(h) === GOES) {
+          if (!inClosure.has(y)) inClosure.add(y), queue.push(y)
+        } else if (seenSet.has(h)) {
+          let list = below.get(h)
+          if (list === undefined) below.set(h, (list = []))
+          list.push(y)
+        }
+      }
+    }
+    const spread = (set, q) => {
+      for (let k = 0; k < q.length; k++) {
+        for (const y of below.get(q[k]) ?? []) if (!set.has(y)) set.add(y), q.push(y)
+      }
+    }
+    spread(inClosure, queue)
+    const stays = new Set(seen.filter((y) => !inClosure.has(y)))
+    spread(stays, [...stays])
+    for (const y of seen) status.set(y, stays.has(y) ? STAYS : GOES)
+  }
+
+  try {
+    const childIndices = []
+    for (const r of roots) {
+      if (b.index.has(r)) continue
+      known(r)
+      walkedById.set(gi.ids.get(r), r)
+      b.add(r, 0)
+      childIndices.push([])
+      rootSet.add(r)
+    }
+    // A root's own referrers must map back too: the cuts of those that stay depend on them.
+    for (const r of rootSet) allHolders(holdersOf(r))
+    const order = b.nodes.map((_, i) => i)
+    const removed = new Set(order)
+    for (let k = 0; k < order.length; k++) {
+      const i = order[k]
+      const m = b.nodes[i]
+      if (!isModuleLike(m)) continue
+      b.parents[i] = parentOf(m)
+      const children = childrenOf(m)
+      work += children.length
+      for (let j = 0; j < children.length; j++) {
+        const child = children[j]
+        let t = b.index.get(child)
+        if (t === undefined) {
+          if (!isModuleLike(child)) continue
+          known(child)
+          walkedById.set(gi.ids.get(child), child)
+          t = b.addChild(cache, child, keep)
+          childIndices.push([])
+        }
+        childIndices[i].push(t)
+        b.from.push(i)
+        b.to.push(t)
+        if (b.flags[t] & BOUNDARY || rootSet.has(child)) continue
+        if (!status.has(child)) decide(child)
+        if (status.get(child) === GOES && !removed.has(t)) {
+          removed.add(t)
+          order.push(t)
+        }
+      }
+    }
+    return { closure: { b, childIndices, unknown: false }, order }
+  } catch (error) {
+    if (error instanceof Unknown) return { unknown: true }
+    if (error instanceof GiveUp) return undefined
+    throw error
+  }
+}
+
+module.exports = { decideByAncestors }
