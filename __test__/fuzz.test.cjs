@@ -39,7 +39,7 @@ test(`a random seed: ${RUNS.random} more sequences keep every invariant`, async 
 
 test('the runs exercised what they claim to', () => {
   // Not a vacuous pass: the sequences did unload, keep, reload, roll back, restore and edit.
-  for (const field of ['removedModules', 'callsRemoving', 'kept', 'skipped', 'disposeErrors', 'reloadsOk', 'reloadsRolledBack', 'restores', 'isolates', 'edits', 'thrown']) {
+  for (const field of ['removedModules', 'callsRemoving', 'kept', 'skipped', 'disposeErrors', 'reloadsOk', 'reloadsRolledBack', 'restores', 'isolates', 'edits', 'thrown', 'planComparisons', 'invalidateComparisons', 'reloadComparisons']) {
     assert.ok(stats[field] > 0, `no ${field} in ${JSON.stringify(stats)}`)
   }
   // The index plans took both ways: up the ancestors, and the walk of the closure after giving up.

@@ -5,7 +5,7 @@
 // scan's on random graphs (__test__/fuzz, comparePlans).
 const test = require('node:test')
 const assert = require('node:assert/strict')
-const { uncacheTree, invalidate, rescan } = require('..')
+const { uncacheTree, invalidate, reload, rescan } = require('..')
 const registry = require('../lib/graph/registry.js')
 const graphIndex = require('../lib/graph/graph-index.js')
 const { settleGc } = require('../lib/proof/gc.js')
@@ -313,6 +313,31 @@ test('F-index-5: a requirer compiled outside the cache and put into it later is 
   const report = uncacheTree(t.file('m0.js'))
   assert.deepEqual([...report.removed].sort(), [t.file('hand.js'), t.file('m0.js'), t.file('m1.js')].sort())
   assert.deepEqual(report.kept, [])
+})
+
+test('F-index-6: reload plans the tree on its own graph: a module the tree reaches through a kept one is not removed', () => {
+  // m3 -> m0 <-> m1; a createRequire proxy holds m1. Reloading m3 reloads m3 only: m0 stays
+  // (m1 requires it) and so does m1. Read anew among the joined graphs' nodes, the edge m0 -> m1
+  // had put m1 inside the tree without its holder.
+  const Module = require('node:module')
+  const t = writeTree({
+    'm0.js': requiring('m0', ['./m1']),
+    'm1.js': requiring('m1', ['./m0']),
+    'm3.js': requiring('m3', ['./m0']),
+  })
+  const proxy = Module.createRequire(t.file('proxy.js'))
+  proxy(t.file('m1.js'))
+  require(t.file('m3.js'))
+  registry.install()
+  const options = { tree: true, shared: 'keep' }
+  const show = (p) => JSON.stringify([Array.from(p.unloadPlan.removed, (i) => p.graph.ids[i]).sort(), Array.from(p.unloadPlan.kept, (i) => p.graph.ids[i]).sort()])
+  const fromIndex = show(planInvalidation(require.cache, [t.file('m3.js')], options))
+  assert.equal(fromIndex, show(planInvalidation(require.cache, [t.file('m3.js')], options, { fullScan: true })))
+  const m0 = require.cache[t.file('m0.js')]
+  const { report } = reload(t.file('m3.js'))
+  assert.deepEqual(report.removed, [t.file('m3.js')])
+  assert.deepEqual(report.kept, [{ id: t.file('m0.js'), heldBy: [t.file('m1.js')] }])
+  assert.equal(require.cache[t.file('m0.js')], m0, 'm0 kept its identity')
 })
 
 test('invalidate finds importers through the index: a requirer loaded after the first read is found', () => {

@@ -1,16 +1,17 @@
 #!/usr/bin/env node
 'use strict'
-// `npm run bench:invalidate`: what invalidate() of one plugin file costs as the cache grows, with
-// the importers found through the live graph index against a flatten of the whole cache (the
-// planner of every version before the index).
+// `npm run bench:invalidate`: what invalidate() and reload() of one plugin file cost as the cache
+// grows, with the importers found through the live graph index against a flatten of the whole
+// cache (the planner of every version before the index; reload's rollback capture needed it too).
 //
 //   node --expose-gc benchmark/invalidate.js [--sizes 1000,10000,30000] [--runs N]
 //
 // For each size the generated graph (generate-graph.js) is required through its index.js. Each
 // sample invalidates the plugin's last file, which bubbles up through the plugin to index.js
 // (about ten modules), then requires index.js again, which loads just those anew (untimed). The
-// two contenders alternate, gc() before every timed call; medians. Before timing, one round checks
-// that both removed the same modules.
+// contenders alternate, gc() before every timed call; medians. reload() loads the leaf again
+// inside the timed call (one file). Before timing, one round checks that every contender removed
+// the same modules.
 const path = require('node:path')
 const { generateGraph } = require('./generate-graph.js')
 
@@ -33,13 +34,17 @@ function main() {
   const { sizes, runs } = parseArgs(process.argv.slice(2))
   const api = require('..')
   const { invalidateKeys } = require('../lib/hot/invalidate.js')
-  const { parseInvalidateOptions } = require('../lib/options.js')
+  const { reloadKeys } = require('../lib/hot/reload.js')
+  const { parseInvalidateOptions, parseReloadOptions } = require('../lib/options.js')
   const opts = parseInvalidateOptions({})
+  const reloadOpts = parseReloadOptions({})
   const contenders = {
-    'uncache-tree (index)': (file) => api.invalidate(file),
-    'full flatten': (file) => invalidateKeys(cache, [file], opts, { fromFile: __filename, fullScan: true }).report,
+    'invalidate (index)': (file) => api.invalidate(file),
+    'invalidate, full flatten': (file) => invalidateKeys(cache, [file], opts, { fromFile: __filename, fullScan: true }).report,
+    'reload (index)': (file) => api.reload(file).report,
+    'reload, full flatten': (file) => reloadKeys(cache, [file], file, __filename, reloadOpts, { fullScan: true }).report,
   }
-  console.log(`invalidate(one plugin file), Node ${process.version}, ${runs} samples per contender`)
+  console.log(`invalidate() and reload() of one plugin file, Node ${process.version}, ${runs} samples per contender`)
   console.log('| cached modules | contender | median ms | removed |')
   console.log('|---:|---|---:|---:|')
   for (const n of sizes) {
@@ -59,8 +64,10 @@ function main() {
         require(graph.entry)
       }
     }
-    const [a, b] = Object.keys(contenders)
-    if (JSON.stringify(removed[a]) !== JSON.stringify(removed[b])) throw new Error(`the contenders removed different modules at ${n}`)
+    const names = Object.keys(contenders)
+    for (const name of names) {
+      if (JSON.stringify(removed[name]) !== JSON.stringify(removed[names[0]])) throw new Error(`${name} removed other modules than ${names[0]} at ${n}`)
+    }
     for (const name of Object.keys(contenders)) {
       console.log(`| ${Object.keys(cache).length.toLocaleString('en')} | ${name} | ${median(samples[name]).toFixed(2)} | ${removed[name].length} |`)
     }

@@ -71,6 +71,7 @@ function describeInvalidation({ graph, plan }) {
 /** What the runs did, so that a passing run can be seen to exercise something. */
 const stats = {
   invalidateComparisons: 0,
+  reloadComparisons: 0,
   planComparisons: 0,
   sequences: 0,
   apiCalls: 0,
@@ -535,7 +536,7 @@ class Sequence {
     const cache = require.cache
     const roots = [...new Set(targets)].filter((key) => cache[key] !== undefined && !(keep !== undefined && keep(key)))
     if (roots.length === 0) return
-    stats[what === 'uncacheTree' ? 'planComparisons' : 'invalidateComparisons']++
+    stats[what === 'uncacheTree' ? 'planComparisons' : what === 'reload' ? 'reloadComparisons' : 'invalidateComparisons']++
     // As every public function does first: a loader wrapper that other code put back is
     // re-installed, and the gap it left makes the index read everything anew.
     registry.install()
@@ -630,6 +631,12 @@ class Sequence {
     if (keep.option !== undefined) options.keep = keep.option
     const label = `step ${this.step}: reload(${path.basename(file)} v${this.versions[k]}${this.sources[k].throws ? ' (throws)' : ''}, ${describeOptions(options)})`
     this.say(label)
+    // reload() plans like invalidate (through the index unless the tree option is given).
+    const planOptions = { keep: keep.predicate, tree: options.tree, shared: options.shared }
+    this.compareWithScan(label, 'reload', [file], keep.predicate, (roots, fullScan) => {
+      const planned = invalidation.planInvalidation(require.cache, roots, planOptions, { fullScan })
+      return `${describeInvalidation(planned)}\n  then ${describePlan({ graph: planned.graph, plan: planned.unloadPlan })}`
+    })
     const before = this.capture()
     const modelOp = { api: 'reload', target: file, tree: op.tree, shared: op.shared, keep: keep.predicate }
     const plan = model.expectedPlan(before, modelOp)

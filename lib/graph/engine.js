@@ -5,7 +5,7 @@
 const native = require('../native.js')
 const live = require('./live.js')
 const { flattenTree } = require('./tree-graph.js')
-const { flattenImporters } = require('./importer-graph.js')
+const { flattenImporters, joinTreeGraph } = require('./importer-graph.js')
 const registry = require('./registry.js')
 const graphIndex = require('./graph-index.js')
 const { emptyReport, track } = require('./report.js')
@@ -122,6 +122,17 @@ function prepareImporterGraph(cache, roots) {
   return graph === undefined ? undefined : withIdsAndReasons(graph)
 }
 
+/**
+ * For reload's `tree` option: the plan of unloading the trees of `treeRoots` (modules), made as
+ * uncacheTree makes it, and the importer graph `graph` joined with that plan's graph
+ * (importer-graph.js joinTreeGraph). Returns `{ graph, tree: { graph, plan } }`.
+ * @param {{ shared: 'keep'|'remove', keep?: (id: string) => boolean }} options
+ */
+function prepareTreeJoin(cache, graph, treeRoots, options) {
+  const tree = planTreeModules(cache, treeRoots, options)
+  return { graph: withIdsAndReasons(joinTreeGraph(graph, tree.graph)), tree }
+}
+
 function withIdsAndReasons(graph) {
   graph.ids = live.nodeIds(graph)
   graph.reasons = classifyBoundaries(graph)
@@ -148,7 +159,7 @@ function executePlan(cache, graph, plan, options) {
     return track(withCuts(report, predicted), entries.keys, entries.values, true)
   }
   // reload() keeps what the cuts are about to change, to put it back if the new code throws.
-  if (options.capture !== undefined) options.capture(live.captureCuts(cache, graph, plan, staleKeys))
+  if (options.capture !== undefined) options.capture(live.captureCuts(cache, graph, plan, staleKeys, entries))
   const modules = Array.from(plan.removed, (i) => graph.nodes[i]).filter(registry.isModuleLike)
   const lateRequirers = dispose(modules, report)
   // Asked again after the handlers: a require() in one may have made new entries for these files.
@@ -253,9 +264,14 @@ function unloadTrees(cache, rootKeys, options, fullScan = false) {
  * live graph index: the same plan, at the cost of the cache size (the fuzz suite compares them).
  */
 function planTrees(cache, roots, options, fullScan = false) {
+  return planTreeModules(cache, roots.map((key) => cache[key]), options, fullScan)
+}
+
+/** planTrees() on the root modules themselves. */
+function planTreeModules(cache, roots, options, fullScan = false) {
   const removeShared = options.shared === 'remove'
-  const graph = flattenTree(cache, roots.map((key) => cache[key]), { keep: options.keep, removeShared, fullScan })
-  const rootNodes = Uint32Array.from(roots, (key) => graph.index.get(cache[key]))
+  const graph = flattenTree(cache, roots, { keep: options.keep, removeShared, fullScan })
+  const rootNodes = Uint32Array.from(roots, (m) => graph.index.get(m))
   const plan = native.planUnloadEdges(
     graph.nodes.length,
     graph.from,
@@ -268,4 +284,4 @@ function planTrees(cache, roots, options, fullScan = false) {
   return { graph, plan }
 }
 
-module.exports = { unloadTrees, planTrees, planRestore, prepareGraph, prepareImporterGraph, executePlan, classifyBoundaries, withSkippedRoots }
+module.exports = { unloadTrees, planTrees, planRestore, prepareGraph, prepareImporterGraph, prepareTreeJoin, executePlan, classifyBoundaries, withSkippedRoots }

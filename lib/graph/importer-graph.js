@@ -92,6 +92,25 @@ function flattenImporters(cache, roots) {
   return toGraph(nodes, keyOf)
 }
 
+/**
+ * `graph` (the importers) joined with `tree`, the graph uncacheTree plans on for the targets'
+ * trees (tree-graph.js), for reload's `tree` option: every holder of a module either removes
+ * is a node, so the cuts of the joined plan can be found on it. Edges are read anew among the
+ * joined nodes.
+ */
+function joinTreeGraph(graph, tree) {
+  const nodes = [...graph.nodes]
+  const keyOf = new Map()
+  for (let k = 0; k < graph.keys.length; k++) keyOf.set(graph.nodes[graph.keyNode[k]], graph.keys[k])
+  const known = new Set(nodes)
+  for (const m of tree.nodes) if (!known.has(m)) known.add(m), nodes.push(m)
+  for (let k = 0; k < tree.keys.length; k++) {
+    const m = tree.nodes[tree.keyNode[k]]
+    if (!keyOf.has(m)) keyOf.set(m, tree.keys[k])
+  }
+  return toGraph(nodes, keyOf)
+}
+
 /** `nodes` as live.flattenGraph's graph: cached nodes first, CSR edges among the nodes. */
 function toGraph(unordered, keyOf) {
   const nodes = [...unordered.filter((m) => keyOf.has(m)), ...unordered.filter((m) => !keyOf.has(m))]
@@ -129,4 +148,4 @@ function toGraph(unordered, keyOf) {
   }
 }
 
-module.exports = { flattenImporters }
+module.exports = { flattenImporters, joinTreeGraph }

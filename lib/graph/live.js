@@ -505,10 +505,13 @@ function flattenSince(cache, loaded, requirers) {
  * Everything `applyCuts` is about to change for `plan`, taken before dispose handlers run, so
  * that `restoreCuts` can put it back exactly: the `children` arrays it filters or empties (their
  * contents; the arrays keep their identity), the parent pointers it resets, the Module._pathCache
- * entries it drops. The require.cache keys, values and key order, and every other `children`
- * array, are already in `graph` (flattened just before).
+ * entries it drops, the removed require.cache entries and the key order (`Object.keys`, the one
+ * read of the whole cache a reload makes). From now until `stop()`, it also records the modules
+ * that load (the failed attempt's, to be unloaded) and the length of each requirer's `children`
+ * before its first require (what it requires is appended, and dropped again at the rollback).
+ * @param {{ keys: string[], values: unknown[] }} entries the removed require.cache entries
  */
-function captureCuts(cache, graph, plan, staleKeys) {
+function captureCuts(cache, graph, plan, staleKeys, entries) {
   const children = new Map()
   const parents = new Map()
   for (const i of plan.cutChildrenOf) {
@@ -524,7 +527,65 @@ function captureCuts(cache, graph, plan, staleKeys) {
   }
   const pathCache = Module._pathCache
   const pathEntries = staleKeys.map((key) => [key, pathCache[key]])
-  return { graph, children, parents, pathEntries }
+  const removed = new Map()
+  for (let e = 0; e < entries.keys.length; e++) removed.set(entries.keys[e], entries.values[e])
+  const loaded = new Map() // module -> the key it loaded under
+  const grown = new Map() // requirer -> its children's length before its first require
+  const stops = [
+    registry.on('load', (m, key) => loaded.set(m, key)),
+    registry.on('require', (parent) => {
+      if (grown.has(parent) || children.has(parent)) return
+      grown.set(parent, childrenOf(parent).length)
+    }),
+  ]
+  return { keys: Object.keys(cache), removed, children, parents, pathEntries, loaded, grown, stop: () => stops.forEach((off) => off()) }
+}
+
+/**
+ * Puts back what `captureCuts` recorded, after the modules loaded since have been unloaded:
+ * require.cache gets exactly the keys, values and key order it had (`Object.keys` compares
+ * equal element by element), every `children` array its elements, every reset parent its
+ * value, Module._pathCache its dropped entries. A module that required something while the
+ * cuts were in place (a survivor's lazy require) loses what that appended.
+ */
+function restoreCuts(cache, capture) {
+  const { keys, removed } = capture
+  const current = Object.keys(cache)
+  const isOld = (key) => !removed.has(key) || cache[key] === removed.get(key)
+  let same = 0
+  while (same < current.length && same < keys.length && current[same] === keys[same] && isOld(keys[same])) same++
+  // Keys keep insertion order: re-adding the tail from the first difference restores it.
+  const values = keys.slice(same).map((key) => (removed.has(key) ? removed.get(key) : cache[key]))
+  for (let k = same; k < current.length; k++) delete cache[current[k]]
+  for (let k = same; k < keys.length; k++) if (values[k - same] !== undefined) cache[keys[k]] = values[k - same]
+  // The last key inserted is now the last restored one (snapshot marks rely on it).
+  if (same < current.length || same < keys.length) registry.noteInserted(keys.at(-1), true)
+
+  for (const [m, items] of capture.children) replaceContents(childrenOf(m), items)
+  for (const [m, length] of capture.grown) {
+    if (capture.children.has(m) || capture.loaded.has(m) || !isModuleLike(m)) continue
+    const now = childrenOf(m)
+    if (now.length > length && isRewritable(now, length)) now.length = length
+  }
+  for (const [m, parent] of capture.parents) if (parentOf(m) !== parent) setParent(m, parent)
+  // The modules put back, and those whose children changed, are known to the live graph index
+  // again, with their edges.
+  const keyOf = new Map()
+  for (const [key, value] of removed) if (!keyOf.has(value)) keyOf.set(value, key)
+  const gi = registry.state.graphIndex
+  const changed = new Set([...capture.children.keys(), ...capture.parents.keys(), ...capture.grown.keys()])
+  for (const m of capture.loaded.keys()) changed.delete(m)
+  const known = [...changed].filter((m) => isModuleLike(m))
+  graphIndex.reread(gi, known, (m) => keyOf.get(m) ?? graphIndex.cachedModule(gi, cache, gi.ids.get(m))?.[0] ?? '', readRefs)
+  const pathCache = Module._pathCache
+  for (const [key, value] of capture.pathEntries) {
+    try {
+      pathCache[key] = value
+      registry.rememberPath(value, key)
+    } catch {
+      // A locked _pathCache: the entry was not deleted either (applyCuts), nothing to put back.
+    }
+  }
 }
 
 /**
@@ -536,68 +597,6 @@ function replaceContents(array, items) {
   if (!isRewritable(array, 0) || !Object.isExtensible(array)) return
   array.length = items.length
   for (let k = 0; k < items.length; k++) array[k] = items[k]
-}
-
-/** Whether the Module children in `children` are, in order, node `i`'s edges in `graph`. */
-function sameAsFlattened(children, graph, i) {
-  let t = graph.offsets[i]
-  const end = graph.offsets[i + 1]
-  for (const child of children) {
-    if (!isModuleLike(child)) continue
-    if (t >= end || graph.nodes[graph.targets[t]] !== child) return false
-    t++
-  }
-  return t === end
-}
-
-/**
- * Puts back what `captureCuts` recorded, after the modules loaded since have been unloaded:
- * require.cache gets exactly the keys, values and key order it had (`Object.keys` compares
- * equal element by element), every `children` array its elements, every reset parent its
- * value, Module._pathCache its dropped entries. A module that required something new while the
- * cuts were in place (a survivor's lazy require) gets its flattened `children` back too.
- */
-function restoreCuts(cache, capture) {
-  const { graph } = capture
-  const current = Object.keys(cache)
-  let same = 0
-  while (
-    same < current.length &&
-    same < graph.keys.length &&
-    current[same] === graph.keys[same] &&
-    cache[current[same]] === graph.nodes[graph.keyNode[same]]
-  ) {
-    same++
-  }
-  // Keys keep insertion order: re-adding the tail from the first difference restores it.
-  for (let k = same; k < current.length; k++) delete cache[current[k]]
-  for (let k = same; k < graph.keys.length; k++) cache[graph.keys[k]] = graph.nodes[graph.keyNode[k]]
-  // The last key inserted is now the last restored one (snapshot marks rely on it).
-  if (same < current.length || same < graph.keys.length) registry.noteInserted(graph.keys.at(-1), true)
-
-  for (const [m, items] of capture.children) replaceContents(childrenOf(m), items)
-  for (let i = 0; i < graph.nodes.length; i++) {
-    const m = graph.nodes[i]
-    if (!isModuleLike(m) || capture.children.has(m) || sameAsFlattened(childrenOf(m), graph, i)) continue
-    replaceContents(
-      childrenOf(m),
-      Array.from(graph.targets.subarray(graph.offsets[i], graph.offsets[i + 1]), (t) => graph.nodes[t]),
-    )
-  }
-  for (const [m, parent] of capture.parents) if (parentOf(m) !== parent) setParent(m, parent)
-  // The modules put back are known to the live graph index again, with their edges.
-  const keyOf = new Map()
-  for (let k = graph.keys.length - 1; k >= 0; k--) keyOf.set(graph.nodes[graph.keyNode[k]], graph.keys[k])
-  graphIndex.reread(registry.state.graphIndex, graph.nodes, (m) => keyOf.get(m) ?? '', readRefs)
-  const pathCache = Module._pathCache
-  for (const [key, value] of capture.pathEntries) {
-    try {
-      pathCache[key] = value
-      registry.rememberPath(value, key)
-    } catch {
-      // A locked _pathCache: the entry was not deleted either (applyCuts), nothing to put back.
-    }
-  }
 }
 
 /**

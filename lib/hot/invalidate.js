@@ -11,7 +11,7 @@
 const native = require('../native.js')
 const live = require('../graph/live.js')
 const hotState = require('./hot.js')
-const { prepareGraph, prepareImporterGraph, executePlan, withSkippedRoots } = require('../graph/engine.js')
+const { prepareGraph, prepareImporterGraph, prepareTreeJoin, executePlan, withSkippedRoots } = require('../graph/engine.js')
 const { parseInvalidateOptions } = require('../options.js')
 const { callerFile, parseFrom, resolveTargets } = require('../targets.js')
 const { liveCache, assertNotReentrant } = require('../graph/unload.js')
@@ -129,19 +129,27 @@ function requireSelfAccepted(cache, graph, plan, report, failures, fromFile) {
  * requires (an importer outside the tree too: a singleton both it and the tree use keeps its
  * identity). A tree module that is also an importer (a require cycle) goes whoever holds it, so
  * it is a root of the tree plan and keeps nothing. `kept` and the tree's boundaries come from
- * the tree plan; the cut lists are made anew for the union.
+ * the tree plan; the cut lists are made anew for the union. The tree plan is `tree` when
+ * planInvalidation made it on its own graph (engine.prepareTreeJoin), else it is made on `graph`.
  */
-function withTrees(graph, importersPlan, rootNodes, shared) {
+function withTrees(graph, importersPlan, rootNodes, shared, tree) {
   const n = graph.nodes.length
   const removedMark = new Uint8Array(n)
   for (const i of importersPlan.removed) removedMark[i] = 1
-  const targets = Uint32Array.from(rootNodes.filter((r) => removedMark[r] === 1))
-  if (targets.length === 0) return importersPlan
-  const inTree = native.forwardClosure(graph.offsets, graph.targets, graph.flags, targets)
-  const treeRoots = Uint32Array.from(inTree.filter((i) => removedMark[i] === 1))
-  const tree = native.planUnload(graph.offsets, graph.targets, graph.flags, graph.parent, treeRoots, shared === 'remove')
+  let treePlan
+  if (tree !== undefined) {
+    // Its indices into the joined graph, by module.
+    const at = (list) => Uint32Array.from(list, (i) => graph.index.get(tree.graph.nodes[i]))
+    const p = tree.plan
+    treePlan = { removed: at(p.removed), kept: at(p.kept), holderOffsets: p.holderOffsets, holders: at(p.holders), skipped: at(p.skipped) }
+  } else {
+    const treeRoots = treeRootsOf(graph, { plan: importersPlan, rootNodes })
+    if (treeRoots.length === 0) return importersPlan
+    const rootIndices = Uint32Array.from(treeRoots, (m) => graph.index.get(m))
+    treePlan = native.planUnload(graph.offsets, graph.targets, graph.flags, graph.parent, rootIndices, shared === 'remove')
+  }
   const removed = Array.from(importersPlan.removed)
-  for (const i of tree.removed) {
+  for (const i of treePlan.removed) {
     if (removedMark[i] === 0) {
       removedMark[i] = 1
       removed.push(i)
@@ -162,11 +170,11 @@ function withTrees(graph, importersPlan, rootNodes, shared) {
   }
   return {
     removed: Uint32Array.from(removed),
-    kept: tree.kept,
-    holderOffsets: tree.holderOffsets,
-    holders: tree.holders,
+    kept: treePlan.kept,
+    holderOffsets: treePlan.holderOffsets,
+    holders: treePlan.holders,
     // The importers' boundaries first (declined ones carry `blocked` by position), then the tree's.
-    skipped: Uint32Array.from([...importersPlan.skipped, ...Array.from(tree.skipped).filter((i) => !listed.has(i))]),
+    skipped: Uint32Array.from([...importersPlan.skipped, ...Array.from(treePlan.skipped).filter((i) => !listed.has(i))]),
     cutChildrenOf: Uint32Array.from(cutChildrenOf),
     resetParentOf: Uint32Array.from(resetParentOf),
   }
@@ -174,16 +182,37 @@ function withTrees(graph, importersPlan, rootNodes, shared) {
 
 /**
  * The graph and the native plan of invalidating `roots` (require.cache keys, none kept by the
- * option). Plain invalidate() plans on the importers the live graph index names; reload() (which
- * walks the targets' trees, and whose rollback puts back every cache key in order) and
- * `fullScan` flatten the whole cache: the same plan (the property-based suite compares them).
+ * option), planned on the importers the live graph index names. With the `tree` option (reload's
+ * default) the targets' trees need every holder of their modules: the graph uncacheTree would
+ * plan on for them joins the importers' (engine.prepareTreeJoin). When the index cannot answer,
+ * and with `fullScan`, the plan is made on a flatten of the whole cache: the same plan (the
+ * property-based suite compares them).
  */
-function planInvalidation(cache, roots, opts, { capture, fullScan = false } = {}) {
-  let graph
-  if (!fullScan && capture === undefined && opts.tree !== true) {
-    graph = prepareImporterGraph(cache, roots.map((key) => cache[key]))
+function planInvalidation(cache, roots, opts, { fullScan = false } = {}) {
+  let graph = fullScan ? undefined : prepareImporterGraph(cache, roots.map((key) => cache[key]))
+  let tree
+  if (graph !== undefined && opts.tree === true) {
+    const treeRoots = treeRootsOf(graph, planOn(cache, graph, roots, opts))
+    if (treeRoots.length > 0) ({ graph, tree } = prepareTreeJoin(cache, graph, treeRoots, opts))
   }
   graph ??= prepareGraph(cache)
+  const planned = planOn(cache, graph, roots, opts)
+  const { plan, rootNodes } = planned
+  // The plan executePlan runs: the importers' removals, with the trees' when asked.
+  planned.unloadPlan = {
+    removed: plan.removed,
+    kept: new Uint32Array(0),
+    holderOffsets: Uint32Array.of(0),
+    holders: new Uint32Array(0),
+    skipped: Uint32Array.from([...plan.skipped, ...plan.declined]),
+    cutChildrenOf: plan.cutChildrenOf,
+    resetParentOf: plan.resetParentOf,
+  }
+  if (opts.tree === true) planned.unloadPlan = withTrees(graph, planned.unloadPlan, rootNodes, opts.shared, tree)
+  return planned
+}
+
+function planOn(cache, graph, roots, opts) {
   const rootNodes = Uint32Array.from(roots, (key) => graph.index.get(cache[key]))
   const { accepted, declined } = markHotPolicies(cache, graph, opts.keep, new Set(rootNodes))
   const plan = native.planInvalidate(
@@ -197,6 +226,16 @@ function planInvalidation(cache, roots, opts, { capture, fullScan = false } = {}
     declined,
   )
   return { graph, plan, rootNodes }
+}
+
+/** The roots of the targets' trees (modules): what the targets reach that the plan removes. */
+function treeRootsOf(graph, { plan, rootNodes }) {
+  const removedMark = new Uint8Array(graph.nodes.length)
+  for (const i of plan.removed) removedMark[i] = 1
+  const targets = Uint32Array.from(rootNodes.filter((r) => removedMark[r] === 1))
+  if (targets.length === 0) return []
+  const inTree = native.forwardClosure(graph.offsets, graph.targets, graph.flags, targets)
+  return Array.from(inTree.filter((i) => removedMark[i] === 1), (i) => graph.nodes[i])
 }
 
 /**
@@ -217,18 +256,8 @@ function invalidateKeys(cache, keys, opts, { fromFile, capture, fullScan = false
     report.skipped = skippedRoots
     return { report: track(report, [], [], opts.dryRun), failures: [] }
   }
-  const { graph, plan, rootNodes } = planInvalidation(cache, roots, opts, { capture, fullScan })
+  const { graph, plan, unloadPlan } = planInvalidation(cache, roots, opts, { fullScan })
   for (const i of plan.declined) graph.reasons.set(i, 'declined')
-  let unloadPlan = {
-    removed: plan.removed,
-    kept: new Uint32Array(0),
-    holderOffsets: Uint32Array.of(0),
-    holders: new Uint32Array(0),
-    skipped: Uint32Array.from([...plan.skipped, ...plan.declined]),
-    cutChildrenOf: plan.cutChildrenOf,
-    resetParentOf: plan.resetParentOf,
-  }
-  if (opts.tree === true) unloadPlan = withTrees(graph, unloadPlan, rootNodes, opts.shared)
   const report = executePlan(cache, graph, unloadPlan, { dryRun: opts.dryRun, capture })
   for (let k = 0; k < plan.declined.length; k++) {
     const blocked = plan.blocked.subarray(plan.blockedOffsets[k], plan.blockedOffsets[k + 1])

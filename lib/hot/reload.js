@@ -22,21 +22,18 @@ const { callerFile, resolveTargets, isOwnFile } = require('../targets.js')
 const { liveCache, assertNotReentrant } = require('../graph/unload.js')
 
 /**
- * Unloads every module the failed attempt put into require.cache (new keys, and old keys now
- * holding a new object), with their dispose handlers, and nothing that was loaded before.
+ * Unloads every module the failed attempt put into require.cache (the modules that loaded since
+ * the capture), with their dispose handlers, and nothing that was loaded before. A failed reload
+ * is the one path that flattens the whole cache: everything loaded before is a boundary.
  */
 function unloadAdded(cache, capture, errors) {
-  const before = capture.graph
-  const previous = new Map()
-  for (let k = 0; k < before.keys.length; k++) previous.set(before.keys[k], before.nodes[before.keyNode[k]])
-  const addedKeys = Object.keys(cache).filter(
-    (key) => previous.get(key) !== cache[key] && !before.index.has(cache[key]),
-  )
+  const addedKeys = []
+  for (const [m, key] of capture.loaded) if (cache[key] === m) addedKeys.push(key)
   if (addedKeys.length === 0) return
   const graph = prepareGraph(cache)
   // Modules loaded before are boundaries: never unloaded, never walked.
   for (let i = 0; i < graph.nodes.length; i++) {
-    if (before.index.has(graph.nodes[i])) graph.flags[i] |= live.BOUNDARY
+    if (!capture.loaded.has(graph.nodes[i])) graph.flags[i] |= live.BOUNDARY
   }
   const roots = Uint32Array.from(new Set(addedKeys.map((key) => graph.index.get(cache[key]))))
   for (const r of roots) graph.flags[r] &= ~live.BOUNDARY
@@ -48,7 +45,7 @@ function unloadAdded(cache, capture, errors) {
 function rollback(cache, capture, created, dataAfterDispose, errors) {
   // Instances that threw while loading are out of the cache already, but may have started
   // timers before throwing: run the dispose handlers they registered.
-  const abandoned = created.filter((m) => !capture.graph.index.has(m) && cache[m.filename] !== m)
+  const abandoned = created.filter((m) => capture.loaded.has(m) && cache[m.filename] !== m)
   // Inside the dispose phase's guard, like every dispose: a handler that calls back in is refused.
   registry.duringDispose(abandoned, hotState.disposeAbandoned, errors)
   for (const m of abandoned) registry.markAbandoned(m)
@@ -61,34 +58,39 @@ function rollback(cache, capture, created, dataAfterDispose, errors) {
 /**
  * invalidate(keys), then `require(file)` as `fromFile` would, with rollback. Returns
  * `{ exports, report }` or throws ERR_UNCACHE_RELOAD_FAILED. Used by reload() and watch().
+ * `fullScan` plans on a flatten of the whole cache (benchmark/invalidate.js compares).
  */
-function reloadKeys(cache, keys, file, fromFile, opts) {
+function reloadKeys(cache, keys, file, fromFile, opts, { fullScan = false } = {}) {
   const attempt = hotState.trackCreated()
   let capture
   let outcome
   try {
-    outcome = invalidateKeys(cache, keys, { ...opts, dryRun: false }, { fromFile, capture: (c) => (capture = c) })
+    outcome = invalidateKeys(cache, keys, { ...opts, dryRun: false }, { fromFile, fullScan, capture: (c) => (capture = c) })
   } catch (error) {
     attempt.stop()
     throw error
   }
   const { report, failures } = outcome
-  const dataAfterDispose = hotState.saveData()
-  let failed = failures.length > 0
-  let cause = failures[0]
-  let exports
-  if (!failed) {
-    try {
-      exports = live.requireFrom(cache, fromFile, file)
-    } catch (error) {
-      failed = true
-      cause = error
+  try {
+    const dataAfterDispose = hotState.saveData()
+    let failed = failures.length > 0
+    let cause = failures[0]
+    let exports
+    if (!failed) {
+      try {
+        exports = live.requireFrom(cache, fromFile, file)
+      } catch (error) {
+        failed = true
+        cause = error
+      }
     }
+    const created = attempt.stop()
+    if (!failed) return { exports, report }
+    rollback(cache, capture, created, dataAfterDispose, report.errors)
+    throw explain.reloadFailed(file, cause, report, thrownAt(cause))
+  } finally {
+    capture?.stop()
   }
-  const created = attempt.stop()
-  if (!failed) return { exports, report }
-  rollback(cache, capture, created, dataAfterDispose, report.errors)
-  throw explain.reloadFailed(file, cause, report, thrownAt(cause))
 }
 
 /**

@@ -31,7 +31,6 @@ const crypto = require('node:crypto')
 const fs = require('node:fs')
 const path = require('node:path')
 const { URL } = require('node:url')
-const native = require('../native.js')
 const live = require('../graph/live.js')
 const registry = require('../graph/registry.js')
 const { invalidArgType, invalidArgValue } = require('../errors.js')
@@ -250,16 +249,26 @@ function watch(options) {
     return path.isAbsolute(file) && !file.endsWith('.node') && !isOwnFile(file) && !opts.ignore(file)
   }
 
-  /** The files of the entry's require tree (the entry's file even when it is not loaded). */
+  /**
+   * The files of the entry's require tree (the entry's file even when it is not loaded): a walk
+   * of `children` from the entry, the cached instances only.
+   */
   function loadedTree() {
     const wanted = new Set([entryFile])
-    const graph = live.flattenGraph(cache)
-    const entryNode = graph.index.get(cache[entryFile])
-    if (entryNode === undefined) return wanted
-    const ids = live.nodeIds(graph)
-    const noBoundaries = new Uint8Array(graph.nodes.length)
-    const members = native.forwardClosure(graph.offsets, graph.targets, noBoundaries, Uint32Array.of(entryNode))
-    for (const i of members) if (i < graph.cachedCount && watchable(ids[i])) wanted.add(ids[i])
+    const entry = cache[entryFile]
+    if (!registry.isModuleLike(entry)) return wanted
+    const seen = new Set([entry])
+    const queue = [entry]
+    for (let q = 0; q < queue.length; q++) {
+      const m = queue[q]
+      const file = live.filenameOf(m)
+      if (file !== undefined && cache[file] === m && watchable(file)) wanted.add(file)
+      for (const child of live.childrenOf(m)) {
+        if (seen.has(child) || !registry.isModuleLike(child)) continue
+        seen.add(child)
+        queue.push(child)
+      }
+    }
     return wanted
   }
 
