@@ -340,6 +340,31 @@ test('F-index-6: reload plans the tree on its own graph: a module the tree reach
   assert.equal(require.cache[t.file('m0.js')], m0, 'm0 kept its identity')
 })
 
+test('F-index-7: reload cuts a removed module out of an old instance that other code deleted from the cache', () => {
+  // A proxy holds m1 (old instance, then deleted from the cache by other code); a fresh m1 is
+  // loaded. Both list m2. Reloading m1's tree removes m2 (the old instance holds nothing), and
+  // the old instance, still reached from the proxy, loses m2 from its children, as after a
+  // flatten of the whole cache.
+  const Module = require('node:module')
+  const t = writeTree({ 'm1.js': requiring('m1', ['./m2']), 'm2.js': requiring('m2') })
+  const proxy = Module.createRequire(t.file('proxy.js'))
+  proxy(t.file('m1.js'))
+  const old = require.cache[t.file('m1.js')]
+  delete require.cache[t.file('m1.js')]
+  require(t.file('m1.js'))
+  const m2 = require.cache[t.file('m2.js')]
+  assert.ok(old.children.includes(m2))
+  registry.install()
+  const options = { tree: true, shared: 'keep' }
+  const show = (p) => JSON.stringify(Array.from(p.unloadPlan.cutChildrenOf, (i) => p.graph.nodes[i] === old ? 'old m1' : p.graph.ids[i]).sort())
+  const fromIndex = show(planInvalidation(require.cache, [t.file('m1.js')], options))
+  assert.equal(fromIndex, show(planInvalidation(require.cache, [t.file('m1.js')], options, { fullScan: true })))
+  assert.ok(fromIndex.includes('old m1'))
+  const { report } = reload(t.file('m1.js'))
+  assert.deepEqual([...report.removed].sort(), [t.file('m1.js'), t.file('m2.js')].sort())
+  assert.equal(old.children.includes(m2), false, 'cut out of the old instance')
+})
+
 test('invalidate finds importers through the index: a requirer loaded after the first read is found', () => {
   const t = writeTree({ 'leaf.js': requiring('leaf'), 'mid.js': requiring('mid', ['./leaf']) })
   require(t.file('mid.js'))

@@ -130,7 +130,7 @@ function prepareImporterGraph(cache, roots) {
  */
 function prepareTreeJoin(cache, graph, treeRoots, options) {
   const tree = planTreeModules(cache, treeRoots, options)
-  return { graph: withIdsAndReasons(joinTreeGraph(graph, tree.graph)), tree }
+  return { graph: withIdsAndReasons(joinTreeGraph(cache, graph, tree.graph, tree.plan)), tree }
 }
 
 function withIdsAndReasons(graph) {

@@ -37,6 +37,8 @@ function attach(state) {
     graph: new native.ModuleGraph(),
     ids: new WeakMap(),
     keys: new Map(), // id -> require.cache key ('' when it was never cached)
+    refs: new Map(), // id -> WeakRef of its module: a module other code deleted from the cache
+
     // Modules seen only as requirers since they were last read: their key is known (a lookup
     // works) but references they held before are not recorded.
     partial: new WeakSet(),
@@ -48,6 +50,7 @@ function attach(state) {
   })
   index.partial ??= new WeakSet()
   index.readSize ??= 0
+  index.refs ??= new Map()
   return index
 }
 
@@ -55,6 +58,7 @@ function attach(state) {
 function drop(index) {
   index.graph.clear()
   index.keys.clear()
+  index.refs.clear()
   index.partial = new WeakSet()
   index.from = []
   index.to = []
@@ -68,6 +72,7 @@ function idFor(index, m, key) {
     id = index.nextId++
     index.ids.set(m, id)
   }
+  if (!index.refs.has(id)) index.refs.set(id, new WeakRef(m))
   if (key !== undefined) index.keys.set(id, key)
   return id
 }
@@ -186,6 +191,7 @@ function forget(index, modules) {
   for (const m of modules) {
     const id = index.ids.get(m)
     if (id !== undefined && index.keys.delete(id)) ids.push(id)
+    if (id !== undefined) index.refs.delete(id)
   }
   if (ids.length === 0) return
   flush(index)
@@ -244,15 +250,24 @@ function byId(index, objects) {
 
 /**
  * The live object behind a referrer `id`: `[key, module]` when require.cache holds it under its
- * recorded key, `[undefined, requirer]` for one of `outside` (byId), else undefined (a module
- * that other code deleted from the cache: stale, or gone).
+ * recorded key, `[undefined, requirer]` for one of `outside` (byId), `[null, module]` for a
+ * module that other code deleted from the cache and that is still in memory (it may be garbage
+ * not yet collected, or still listed by a live module: the caller decides), `GONE` when it was
+ * collected, and undefined when the index cannot tell (an id made by an older copy).
  */
 function liveObject(index, cache, id, outside) {
   const hit = cachedModule(index, cache, id)
   if (hit !== undefined) return hit
   const m = outside.get(id)
-  return m === undefined ? undefined : [undefined, m]
+  if (m !== undefined) return [undefined, m]
+  const ref = index.refs.get(id)
+  if (ref === undefined) return undefined
+  const stale = ref.deref()
+  return stale === undefined ? GONE : index.ids.get(stale) === id ? [null, stale] : undefined
 }
+
+/** liveObject's answer for a module that was garbage collected: it refers to nothing. */
+const GONE = Object.freeze([undefined, undefined])
 
 function stats(index) {
   flush(index)
@@ -260,4 +275,4 @@ function stats(index) {
   return { modules: index.keys.size, nodes, edges, nativeBytes: heapBytes }
 }
 
-module.exports = { attach, drop, idFor, isKnown, noteLoad, noteChildren, flush, rebuild, reread, forget, referrersOf, referrersOfOne, cachedModule, byId, liveObject, stats }
+module.exports = { GONE, attach, drop, idFor, isKnown, noteLoad, noteChildren, flush, rebuild, reread, forget, referrersOf, referrersOfOne, cachedModule, byId, liveObject, stats }

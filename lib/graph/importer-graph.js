@@ -7,10 +7,12 @@
 // name one of them as parent, join as leaves: their `children` are filtered and their `parent`
 // reset when the plan removes one.
 //
-// It returns undefined, and the caller flattens the whole cache (live.flattenGraph), when the
-// index cannot answer for a module: a referrer it cannot map back to a live object (a module that
-// other code deleted from the cache, still listing one of these), or a changed module it never
-// saw. The property-based suite compares the two plans on every invalidate.
+// A referrer that other code deleted from the cache counts when a live module still reaches it
+// (asked up the index, as for the tree plan); one that was garbage collected is skipped. It
+// returns undefined, and the caller flattens the whole cache (live.flattenGraph), when the index
+// cannot answer: a referrer it cannot map back at all (made by an older copy of the package), or
+// a changed module it never saw. The property-based suite compares the two plans on every
+// invalidate and reload.
 const registry = require('./registry.js')
 const graphIndex = require('./graph-index.js')
 const live = require('./live.js')
@@ -54,11 +56,15 @@ function flattenImporters(cache, roots) {
     const referrers = graphIndex.referrersOf(gi, [u])
     for (let k = 0; k < referrers.length; k++) {
       const object = graphIndex.liveObject(gi, cache, referrers[k], outside)
-      if (object === undefined) return undefined // stale: only a scan finds what still lists it
+      if (object === graphIndex.GONE) continue
+      if (object === undefined) return undefined // an id of an older copy: only a scan can tell
       const h = object[1]
-      // A requirer first seen outside the cache (compiled by hand) that was put into it since.
-      const hit = object[0] !== undefined ? object : isCachedInstance(h) ? [filenameOf(h), h] : undefined
       if (walked.has(h) || !isModuleLike(h)) continue
+      // A module other code deleted from the cache counts when a live module still reaches it
+      // (a full flatten reaches it too); otherwise it is garbage not yet collected.
+      if (object[0] === null && !reachedFromLive(gi, cache, outside, h)) continue
+      // A requirer first seen outside the cache (compiled by hand) that was put into it since.
+      const hit = typeof object[0] === 'string' ? object : isCachedInstance(h) ? [filenameOf(h), h] : undefined
       const imports = childrenOf(h).includes(u)
       if (!imports && parentOf(h) !== u) continue // a stale edge of the index
       if (!index.has(h)) add(h)
@@ -93,17 +99,58 @@ function flattenImporters(cache, roots) {
 }
 
 /**
+ * Whether a cached module or a requirer outside the cache reaches `m` (deleted from the cache)
+ * through `children` or `parent`, as a flatten of the whole cache would: up the index's
+ * referrers, each checked against the live fields.
+ */
+function reachedFromLive(gi, cache, outside, m) {
+  const seen = new Set([m])
+  const queue = [m]
+  for (let q = 0; q < queue.length; q++) {
+    const x = queue[q]
+    const referrers = graphIndex.referrersOf(gi, [x])
+    for (let k = 0; k < referrers.length; k++) {
+      const object = graphIndex.liveObject(gi, cache, referrers[k], outside)
+      if (object === graphIndex.GONE) continue
+      if (object === undefined) return true // cannot tell: count it, as a scan might
+      const h = object[1]
+      if (seen.has(h) || !isModuleLike(h) || !(childrenOf(h).includes(x) || parentOf(h) === x)) continue
+      if (object[0] !== null) return true
+      seen.add(h)
+      queue.push(h)
+    }
+  }
+  return false
+}
+
+/**
  * `graph` (the importers) joined with `tree`, the graph uncacheTree plans on for the targets'
  * trees (tree-graph.js), for reload's `tree` option: every holder of a module either removes
  * is a node, so the cuts of the joined plan can be found on it. Edges are read anew among the
  * joined nodes.
  */
-function joinTreeGraph(graph, tree) {
+function joinTreeGraph(cache, graph, tree, treePlan) {
   const nodes = [...graph.nodes]
   const keyOf = new Map()
   for (let k = 0; k < graph.keys.length; k++) keyOf.set(graph.nodes[graph.keyNode[k]], graph.keys[k])
   const known = new Set(nodes)
   for (const m of tree.nodes) if (!known.has(m)) known.add(m), nodes.push(m)
+  // Modules that other code deleted from the cache, still reached by live ones, that refer to a
+  // module the trees remove: a flatten of the whole cache has them, and cuts them.
+  const gi = registry.state.graphIndex
+  const outside = graphIndex.byId(gi, registry.outsideRequirers())
+  const removed = Array.from(treePlan.removed, (i) => tree.nodes[i])
+  const removedSet = new Set(removed)
+  const referrers = graphIndex.referrersOf(gi, removed)
+  for (let k = 0; k < referrers.length; k++) {
+    const object = graphIndex.liveObject(gi, cache, referrers[k], outside)
+    if (object === undefined || object[0] !== null || known.has(object[1])) continue
+    const h = object[1]
+    if (!isModuleLike(h) || !(childrenOf(h).some((c) => removedSet.has(c)) || removedSet.has(parentOf(h)))) continue
+    if (!reachedFromLive(gi, cache, outside, h)) continue
+    known.add(h)
+    nodes.push(h)
+  }
   for (let k = 0; k < tree.keys.length; k++) {
     const m = tree.nodes[tree.keyNode[k]]
     if (!keyOf.has(m)) keyOf.set(m, tree.keys[k])

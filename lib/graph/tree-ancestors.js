@@ -14,17 +14,21 @@
 //   a module already known to stay, or a cached module that nothing lists (it cannot be in the
 //   closure, so it is a live holder outside it). Every module on the search path stays too;
 // - when the search ends without one, it has read every ancestor of `c` short of the roots. Those
-//   the roots do not reach through them are outside the closure, hence anchors (they are cached:
-//   see below); `c` goes when there are none, and so does every ancestor read.
+//   the roots do not reach through them are outside the closure, hence anchors (cached modules or
+//   requirers that hold: see below), and what they reach stays. The rest of the closure goes.
+// A referrer that was garbage collected is skipped. One that other code deleted from the cache
+// holds only from inside the closure (the full plan reads no module outside the cache that is
+// outside the closure): it is climbed through when it was walked, else the search gives up.
 // A plugin module's search ends inside the plugin; a main-graph module's climbs to the main module
 // in a few steps. The removed modules and what they require are the walked set, in the shape of
 // `walk()`'s result, so the rest of the index plan is shared.
 //
-// It gives up (returns undefined; the caller walks the closure) when it cannot answer exactly: a
-// referrer the index cannot map back to a live object (a module that other code deleted from the
-// cache; it might still be listed by a module that stays), or more work than `budget` (a tree
-// that is a large part of the graph is planned faster by one pass over the cache). A module the
-// index never fully saw makes it return `{ unknown: true }`: the caller reads the graph anew.
+// It gives up (returns undefined; the caller walks the closure) after more work than `budget` (a
+// tree that is a large part of the graph is planned faster by one pass over the cache), on such
+// a deleted module, or on a referrer the index cannot map back at all (an id made by an older
+// copy of the package). A
+// module the index never fully saw makes it return `{ unknown: true }`: the caller reads the
+// graph anew.
 const registry = require('./registry.js')
 const graphIndex = require('./graph-index.js')
 const { BOUNDARY, childrenOf, parentOf, holdsFromOutside } = require('./live.js')
@@ -50,7 +54,6 @@ class Unknown extends Error {}
 function decideByAncestors(cache, roots, keep, b, boundaryReason, budget) {
   const gi = registry.state.graphIndex
   const outside = graphIndex.byId(gi, registry.outsideRequirers().filter(holdsFromOutside))
-  const walkedById = new Map() // id -> walked module: an uncached one maps back only this way
   const status = new Map()
   const holders = new Map()
   const rootSet = new Set()
@@ -78,9 +81,15 @@ function decideByAncestors(cache, roots, keep, b, boundaryReason, budget) {
     while (list.length <= k && entry.next < ids.length) {
       const id = ids[entry.next++]
       if (++work > budget) throw new GiveUp()
-      const h = graphIndex.liveObject(gi, cache, id, outside)?.[1] ?? walkedById.get(id)
-      if (h === undefined) throw new GiveUp()
-      if (isModuleLike(h) && childrenOf(h).includes(m)) list.push(h)
+      const object = graphIndex.liveObject(gi, cache, id, outside)
+      if (object === graphIndex.GONE) continue
+      if (object === undefined) throw new GiveUp()
+      const h = object[1]
+      if (!isModuleLike(h) || !childrenOf(h).includes(m)) continue
+      // One that other code deleted from the cache holds only from inside the closure (as in the
+      // full plan): climbed through when walked (it is in the closure), else not decidable here.
+      if (object[0] === null && !b.index.has(h)) throw new GiveUp()
+      list.push(h)
     }
     return list[k]
   }
@@ -90,12 +99,13 @@ function decideByAncestors(cache, roots, keep, b, boundaryReason, budget) {
   }
   /** Anchors that need no search: see the file comment. */
   const isCached = (h) => graphIndex.cachedModule(gi, cache, gi.ids.get(h))?.[1] === h
+  const isOutsideHolder = (h) => outside.has(gi.ids.get(h))
   // (A requirer compiled outside the cache may have been put into it since: then it is a cached
   // module like the others.)
   const isAnchor = (h) =>
     status.get(h) === STAYS ||
     boundaryReason(cache, h, keep) !== undefined ||
-    (outside.has(gi.ids.get(h)) && !b.index.has(h) && !isCached(h))
+    (isOutsideHolder(h) && !b.index.has(h) && !isCached(h))
 
   /** Decides `c` (a module a removed one requires; not a boundary). */
   const decide = (c) => {
@@ -167,7 +177,6 @@ function decideByAncestors(cache, roots, keep, b, boundaryReason, budget) {
     for (const r of roots) {
       if (b.index.has(r)) continue
       known(r)
-      walkedById.set(gi.ids.get(r), r)
       b.add(r, 0)
       childIndices.push([])
       rootSet.add(r)
@@ -189,7 +198,6 @@ function decideByAncestors(cache, roots, keep, b, boundaryReason, budget) {
         if (t === undefined) {
           if (!isModuleLike(child)) continue
           known(child)
-          walkedById.set(gi.ids.get(child), child)
           t = b.addChild(cache, child, keep)
           childIndices.push([])
         }

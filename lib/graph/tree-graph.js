@@ -237,7 +237,10 @@ function decideRemoved(cache, closure, rootCount, gi) {
     const m = b.nodes[i]
     const referrers = graphIndex.referrersOf(gi, [m])
     for (let r = 0; r < referrers.length; r++) {
-      const h = graphIndex.liveObject(gi, cache, referrers[r], outside)?.[1]
+      // (A module other code deleted from the cache is no holder here: one of the closure is
+      // among `preds`, and one outside it does not hold.)
+      const hit = graphIndex.liveObject(gi, cache, referrers[r], outside)
+      const h = hit === undefined || hit[0] === null ? undefined : hit[1]
       if (h !== undefined && isModuleLike(h) && childrenOf(h).includes(m)) list.push(h)
     }
     holders.set(i, list)
