@@ -151,15 +151,17 @@ function executePlan(cache, graph, plan, options) {
     const filename = registry.isModuleLike(value) ? live.filenameOf(value) : undefined
     if (filename !== undefined && filename !== entries.keys[e]) filenames.add(filename)
   }
-  const staleKeys = live.stalePathCacheKeys(filenames)
   const report = describePlan(graph, plan, graph.reasons, entries)
   if (options.dryRun) {
     // The same checks as the cuts, without the cuts: what a real call would report as pinned.
+    const staleKeys = live.stalePathCacheKeys(filenames)
     const predicted = live.applyCuts(cache, graph, plan, entries, staleKeys, { write: false })
     return track(withCuts(report, predicted), entries.keys, entries.values, true)
   }
   // reload() keeps what the cuts are about to change, to put it back if the new code throws.
-  if (options.capture !== undefined) options.capture(live.captureCuts(cache, graph, plan, staleKeys, entries))
+  if (options.capture !== undefined) {
+    options.capture(live.captureCuts(cache, graph, plan, live.stalePathCacheKeys(filenames), entries))
+  }
   const modules = Array.from(plan.removed, (i) => graph.nodes[i]).filter(registry.isModuleLike)
   const lateRequirers = dispose(modules, report)
   // Asked again after the handlers: a require() in one may have made new entries for these files.

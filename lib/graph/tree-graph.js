@@ -154,16 +154,15 @@ function boundaryReason(cache, m, keep) {
 
 /**
  * The forward closure of the roots, walked over `children` (not into boundaries), as a
- * TreeBuilder with its edges and each node's child indices. `unknown` tells whether a module
- * that the index `gi` has never seen was met (its holders cannot be asked of the index).
+ * TreeBuilder with its edges and each node's child indices. `unknown()` tells whether a module
+ * that the index `gi` has never fully seen was met (its holders cannot be asked of the index);
+ * asked only when the index plans, so a closure planned by one pass over the cache skips it.
  */
 function walk(cache, roots, keep, gi) {
   const b = new TreeBuilder()
   const childIndices = []
-  let unknown = false
   for (const r of roots) {
     if (b.index.has(r)) continue
-    if (!graphIndex.isKnown(gi, r)) unknown = true
     b.add(r, 0)
   }
   for (let i = 0; i < b.nodes.length; i++) {
@@ -178,7 +177,6 @@ function walk(cache, roots, keep, gi) {
       let t = b.index.get(child)
       if (t === undefined) {
         if (!isModuleLike(child)) continue
-        if (!unknown && !graphIndex.isKnown(gi, child)) unknown = true
         t = b.addChild(cache, child, keep)
       }
       list.push(t)
@@ -186,6 +184,7 @@ function walk(cache, roots, keep, gi) {
       b.to.push(t)
     }
   }
+  const unknown = () => b.nodes.some((m) => !graphIndex.isKnown(gi, m))
   return { b, childIndices, unknown }
 }
 
@@ -416,12 +415,12 @@ function flattenTree(cache, roots, { keep, removeShared = false, fullScan = fals
   const graphSize = gi.readAtEpoch >= 0 ? gi.keys.size : Object.keys(cache).length
   const large = () => closure.b.nodes.length * 4 > Math.max(1024, graphSize)
   if (large()) return counted('scan', byScan(cache, roots, keep, closure))
-  if (closure.unknown || gi.readAtEpoch !== registry.state.loaderEpoch) {
+  if (gi.readAtEpoch !== registry.state.loaderEpoch || closure.unknown()) {
     // Never read, read before a loader gap, or a module put into the cache by hand: read
     // everything once, then walk again.
     live.rescan(cache)
     closure = walk(cache, roots, keep, gi)
-    if (closure.unknown || large()) return counted('scan', byScan(cache, roots, keep, closure))
+    if (large() || closure.unknown()) return counted('scan', byScan(cache, roots, keep, closure))
   }
   return counted('walk', byIndex(cache, roots, keep, removeShared, gi, closure))
 }
