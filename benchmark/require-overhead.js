@@ -15,7 +15,7 @@
 // under the CPU profiler, which gives the self time of the package's own functions (`profiled`). The plain run also reports its heap after a forced GC; the run
 // with the package reports the same and the index's own figures, so the difference per module is
 // what the wrappers and the index keep (the index reads the graph once at the end, as the first
-// unload would).
+// unload would). Last, the three kinds alternate in one process (inProcess), the steadiest ratio.
 const { execFileSync } = require('node:child_process')
 const path = require('node:path')
 const { generateGraph } = require('./generate-graph.js')
@@ -79,6 +79,56 @@ function profiled(entry, indexLive) {
   return JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 24 }))
 }
 
+/**
+ * The three kinds of require in one process, alternating, so that machine noise between
+ * processes does not enter the ratio: the package loaded, its loader wrappers removed
+ * (`registry.uninstall()`: Node's own loader, as without the package), installed with the index
+ * not read (before the first unload), and installed with the index recording (`rescan()` first).
+ * Between rounds the graph is dropped from require.cache, `children` and Module._pathCache, and
+ * the garbage collected (untimed). The first round of each kind warms up and is not counted.
+ */
+function inProcess(graph, rounds) {
+  const code = `
+    const path = require('node:path')
+    const Module = require('node:module')
+    const api = require(${JSON.stringify(ROOT)})
+    const registry = require(${JSON.stringify(path.join(ROOT, 'lib/graph/registry.js'))})
+    const graphIndex = require(${JSON.stringify(path.join(ROOT, 'lib/graph/graph-index.js'))})
+    const prefix = ${JSON.stringify(graph.dir + path.sep)}
+    const self = require.cache[__filename] ?? module
+    function dropGraph() {
+      for (const key of Object.keys(require.cache)) if (key.startsWith(prefix)) delete require.cache[key]
+      for (const m of [module, self]) {
+        const kept = m.children.filter((c) => !c.filename.startsWith(prefix))
+        m.children.length = 0
+        m.children.push(...kept)
+      }
+      for (const key of Object.keys(Module._pathCache)) if (Module._pathCache[key].startsWith(prefix)) delete Module._pathCache[key]
+    }
+    const modes = {
+      plain: () => registry.uninstall(),
+      wrapped: () => { registry.install(); graphIndex.drop(registry.state.graphIndex) },
+      recording: () => { registry.install(); api.rescan() },
+    }
+    const names = Object.keys(modes)
+    const ms = Object.fromEntries(names.map((n) => [n, []]))
+    for (let r = 0; r < ${rounds + 1}; r++) {
+      for (let k = 0; k < names.length; k++) {
+        const name = names[(k + r) % names.length]
+        dropGraph()
+        modes[name]()
+        for (let i = 0; i < 3; i++) gc()
+        const cpu = process.cpuUsage()
+        require(${JSON.stringify(graph.entry)})
+        const used = process.cpuUsage(cpu)
+        if (r > 0) ms[name].push((used.user + used.system) / 1000)
+      }
+    }
+    console.log(JSON.stringify(ms))`
+  const args = ['--expose-gc', '-e', code]
+  return JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 24 }))
+}
+
 function main() {
   const argv = process.argv.slice(2)
   const arg = (name, fallback) => {
@@ -112,6 +162,16 @@ function main() {
   console.log(`  without uncache-tree: ${plainMs.toFixed(0)} ms (median)`)
   console.log(`  with the wrappers, before the first unload: ${wrappedMs.toFixed(0)} ms (median), ${(wrappedMs / plainMs).toFixed(3)}×`)
   console.log(`  with the index recording (after a rescan()): ${recordingMs.toFixed(0)} ms (median), ${(recordingMs / plainMs).toFixed(3)}×`)
+  const same = inProcess(graph, runs)
+  // Each round runs the three kinds back to back: the ratio within a round, then its median.
+  const paired = (name) => median(same[name].map((ms, r) => ms / same.plain[r]))
+  const range = (name) => {
+    const ratios = same[name].map((ms, r) => ms / same.plain[r]).sort((a, b) => a - b)
+    return `${ratios[0].toFixed(3)}–${ratios.at(-1).toFixed(3)}`
+  }
+  console.log(`  in one process, alternating (${runs} rounds; CPU time, ratio to Node's loader within each round, median and range):`)
+  console.log(`    Node's loader ${median(same.plain).toFixed(0)} ms; with the wrappers ${paired('wrapped').toFixed(3)}× (${range('wrapped')}); ` +
+    `with the index recording ${paired('recording').toFixed(3)}× (${range('recording')})`)
   for (const [label, indexLive] of [['before the first unload', false], ['with the index recording', true]]) {
     const { totalMs, ownMs } = profiled(graph.entry, indexLive)
     console.log(`  CPU profile of one require, ${label}: the package's own functions ${ownMs.toFixed(1)} of ${totalMs.toFixed(0)} ms (${((100 * ownMs) / totalMs).toFixed(1)} %)`)

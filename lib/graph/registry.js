@@ -151,12 +151,13 @@ function wrapLoad(originalLoad) {
   return function uncacheTreeLoad(request, parent, isMain) {
     if (!isModuleLike(parent)) return originalLoad.call(this, request, parent, isMain)
     let key = ''
-    if (isUnloaded(parent)) parent = standInFor(parent)
-    else {
-      const filename = ownValue(parent, 'filename')
-      if (Module._cache[filename] !== parent) recordRequirer(parent)
-      else key = filename
-    }
+    const filename = ownValue(parent, 'filename')
+    // The common case first, in one read: a requirer cached under its filename that is not being
+    // unloaded now (isUnloaded reads `loaded` too).
+    if (Module._cache[filename] === parent && (state.dying === null || !state.dying.has(parent)) && !state.abandoned.has(parent)) {
+      key = filename
+    } else if (isUnloaded(parent)) parent = standInFor(parent)
+    else recordRequirer(parent)
     if (state.requireObservers.size > 0) {
       for (const observe of state.requireObservers) observe(parent, request)
     }
