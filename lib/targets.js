@@ -134,8 +134,12 @@ function isPathLike(specifier) {
   return specifier === '.' || specifier === '..' || /^\.\.?[\\/]/.test(specifier)
 }
 
-/** The key for one string target, or undefined when it resolves to a module not loaded. */
-function keyForSpecifier(cache, specifier, fromFile, name = 'target') {
+/**
+ * The key for one string target, or undefined when it resolves to a module not loaded.
+ * `fromFile` is the file to resolve from, or a function that returns it (asked only when the
+ * target is not a cached absolute path).
+ */
+function keyForSpecifier(cache, specifier, fromFileOrGetter, name = 'target') {
   // Every URL but a file: URL of this host is refused here, before require() could be asked to
   // resolve it (it would report a missing module); `node:` specifiers are built-ins.
   const file = isUrlLike(specifier) ? filePathOfUrl(specifier, name) : specifier
@@ -144,6 +148,7 @@ function keyForSpecifier(cache, specifier, fromFile, name = 'target') {
   } else if (Module.isBuiltin(file)) {
     throw explain.builtin(specifier)
   }
+  const fromFile = typeof fromFileOrGetter === 'function' ? fromFileOrGetter() : fromFileOrGetter
   let resolved
   try {
     resolved = Module.createRequire(fromFile).resolve(file)
@@ -177,12 +182,19 @@ function keyForModule(cache, m) {
  * documented error for the first bad element. Targets that are not loaded are left out.
  * @param {object} cache require.cache
  * @param {unknown} target
- * @param {string} fromFile absolute path that relative and bare specifiers resolve from
+ * @param {string | (() => string)} fromFile absolute path that relative and bare specifiers
+ *   resolve from, or a function that returns it (called once, and only when one is needed: the
+ *   caller's file costs a stack trace)
  * @param {{ allowMain?: boolean, name?: string }} [rules] `allowMain`: invalidate() reports the main
  *   module instead of throwing; `name`: the argument in messages (default 'target')
  * @returns {string[]}
  */
 function resolveTargets(cache, target, fromFile, rules = {}) {
+  if (typeof fromFile === 'function') {
+    const get = fromFile
+    let file
+    fromFile = () => (file ??= get())
+  }
   const list = Array.isArray(target) ? target : [target]
   const name = rules.name ?? 'target'
   const keys = new Set()

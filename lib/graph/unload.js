@@ -51,7 +51,7 @@ function uncacheTree(target, options) {
   assertNotReentrant('uncacheTree')
   const opts = parseUnloadOptions(options)
   const cache = liveCache()
-  const keys = resolveTargets(cache, target, opts.from ?? callerFile())
+  const keys = resolveTargets(cache, target, () => opts.from ?? callerFile())
   return unloadTrees(cache, keys, opts)
 }
 

@@ -83,8 +83,9 @@ function runAcceptHandlers(graph, plan, report, failures) {
 /**
  * Requires each self-accepting module again, through the importers that stay (its old parent
  * first, so the new instance has the same parent), so each of them has the new instance in its
- * `children` as it had the old one. A module no one kept is required from `fromFile`. A failed
- * load goes to the module's accept(errorHandler), else to report.errors.
+ * `children` as it had the old one. A module no one kept is required from `fromFile` (the file,
+ * or a function that returns it). A failed load goes to the module's accept(errorHandler), else
+ * to report.errors.
  */
 function requireSelfAccepted(cache, graph, plan, report, failures, fromFile) {
   if (plan.selfAccepted.length === 0) return
@@ -104,7 +105,7 @@ function requireSelfAccepted(cache, graph, plan, report, failures, fromFile) {
     const oldParent = graph.parent[x]
     if (list.includes(oldParent)) list.unshift(...list.splice(list.indexOf(oldParent), 1))
     try {
-      if (list.length === 0) live.requireFrom(cache, fromFile, id)
+      if (list.length === 0) live.requireFrom(cache, typeof fromFile === 'function' ? fromFile() : fromFile, id)
       for (const p of list) live.requireVia(graph.nodes[p], id)
     } catch (error) {
       const handler = hotState.recordOf(graph.nodes[x])?.selfErrorHandler
@@ -277,7 +278,10 @@ function invalidate(changed, options) {
   assertNotReentrant('invalidate')
   const opts = parseInvalidateOptions(options)
   const cache = liveCache('invalidate')
-  const fromFile = opts.from ?? callerFile()
+  // The caller's file costs a stack trace: taken only when a target or a self-accepting module
+  // needs it.
+  let from = opts.from
+  const fromFile = () => (from ??= callerFile())
   const keys = resolveTargets(cache, changed, fromFile, { allowMain: true })
   return invalidateKeys(cache, keys, opts, { fromFile }).report
 }
