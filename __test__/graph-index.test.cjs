@@ -112,7 +112,7 @@ test('an edge pushed into children by hand is seen after rescan(), and only then
   assert.equal(require.cache[t.file('dep.js')], holder.children.at(-1), 'dep.js stays, same object')
 })
 
-test('after another library put back Module._load, the next call reads the whole graph again', () => {
+test('after another library put back Module._load, the next call plans by a scan and the one after reads the graph again', () => {
   const Module = require('node:module')
   const t = writeTree({ 'x.js': requiring('x'), 'y.js': requiring('y', ['./x']) })
   require(t.file('x.js'))
@@ -125,8 +125,14 @@ test('after another library put back Module._load, the next call reads the whole
   }
   assert.equal(Module._load, registry.state.loadWrapper, 'the wrapper is back')
   assert.equal(registry.state.loaderEpoch, epoch + 1, 'the gap was noticed')
+  const before = { ...planPaths }
+  const dry = uncacheTree(t.file('x.js'), { dryRun: true })
+  assert.deepEqual(dry.removed, [t.file('x.js')])
+  assert.deepEqual(dry.kept, [])
+  assert.equal(planPaths.scan, before.scan + 1, 'planned by one scan of the cache')
+  assert.notEqual(index.readAtEpoch, registry.state.loaderEpoch, 'not read yet')
   const report = uncacheTree(t.file('x.js'))
-  assert.equal(index.readAtEpoch, registry.state.loaderEpoch, 'read anew')
+  assert.equal(index.readAtEpoch, registry.state.loaderEpoch, 'read anew by the second call')
   assert.deepEqual(report.removed, [t.file('x.js')])
   assert.equal(require.cache[t.file('y.js')].children.length, 0, "y's edge to x was cut")
 })
@@ -142,7 +148,7 @@ test('one hook mechanism: on(event, fn) returns its off(); an unknown event is r
   assert.throws(() => registry.on('unload', () => {}), /unknown hook 'unload'/)
 })
 
-test('uninstall() puts the loader back in one place; the next call re-installs it and reads the graph anew', () => {
+test('uninstall() puts the loader back in one place; the next calls re-install it and read the graph anew', () => {
   const Module = require('node:module')
   const { originalLoad, originalModuleLoad } = registry.state
   const t = writeTree({ 'w.js': requiring('w', ['./v']), 'u.js': requiring('u', ['./v']), 'v.js': requiring('v') })
@@ -153,13 +159,16 @@ test('uninstall() puts the loader back in one place; the next call re-installs i
     assert.equal(Module._load, originalLoad)
     assert.equal(Module.prototype.load, originalModuleLoad)
     require(t.file('u.js')) // u -> v: no wrapper sees it
-    const report = uncacheTree(t.file('w.js'), { dryRun: true })
+    const scanned = uncacheTree(t.file('w.js'), { dryRun: true })
     assert.equal(Module._load, registry.state.loadWrapper, 're-installed')
     assert.notEqual(Module._load, originalLoad)
     assert.equal(registry.state.loaderEpoch, epoch + 1, 'the gap was noticed')
+    const report = uncacheTree(t.file('w.js'), { dryRun: true })
     assert.equal(index.readAtEpoch, registry.state.loaderEpoch, 'the index was read anew')
-    assert.deepEqual(report.removed, [t.file('w.js')])
-    assert.deepEqual(report.kept, [{ id: t.file('v.js'), heldBy: [t.file('u.js')] }], 'the edge made in the gap is known')
+    for (const r of [scanned, report]) {
+      assert.deepEqual(r.removed, [t.file('w.js')])
+      assert.deepEqual(r.kept, [{ id: t.file('v.js'), heldBy: [t.file('u.js')] }], 'the edge made in the gap is known')
+    }
   } finally {
     registry.install()
   }

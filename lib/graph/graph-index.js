@@ -47,6 +47,7 @@ function attach(state) {
     to: [],
     readAtEpoch: -1, // state.loaderEpoch at the last full read; -1: never read (or dropped)
     readSize: 0, // keys.size after the last full read
+    scannedAt: undefined, // the loaderEpoch at which a plan scanned instead of reading (shouldRead)
   })
   index.partial ??= new WeakSet()
   index.readSize ??= 0
@@ -63,6 +64,19 @@ function drop(index) {
   index.from = []
   index.to = []
   index.readAtEpoch = -1
+  index.scannedAt = undefined
+}
+
+/**
+ * Whether a plan that finds the index unread (never read, dropped, or read before a loader gap
+ * at `epoch`) should read the whole graph now: the first such plan does not (it plans on one
+ * scan of the cache, about a third of the cost of a read, and a program that unloads once never
+ * needs the index); the next one does.
+ */
+function shouldRead(index, epoch) {
+  if (index.scannedAt === epoch) return true
+  index.scannedAt = epoch
+  return false
 }
 
 /** The id of `m`, made on first sight; `key` (when given) is where require.cache holds it. */
@@ -184,6 +198,7 @@ function reread(index, modules, keyOf, read) {
 
 /** Forgets `modules` (they were unloaded): their ids and every edge that touches them. */
 function forget(index, modules) {
+  if (index.readAtEpoch < 0) return // nothing recorded
   // Most of the graph went (a whole-graph unload): reading what is left at the next plan costs
   // less than forgetting each id now.
   if (modules.length * 4 > index.keys.size) return drop(index)
@@ -275,4 +290,4 @@ function stats(index) {
   return { modules: index.keys.size, nodes, edges, nativeBytes: heapBytes }
 }
 
-module.exports = { GONE, attach, drop, idFor, isKnown, noteLoad, noteChildren, flush, rebuild, reread, forget, referrersOf, referrersOfOne, cachedModule, byId, liveObject, stats }
+module.exports = { GONE, attach, drop, shouldRead, idFor, isKnown, noteLoad, noteChildren, flush, rebuild, reread, forget, referrersOf, referrersOfOne, cachedModule, byId, liveObject, stats }

@@ -27,7 +27,10 @@ const { HOLDER, childrenOf, parentOf, filenameOf, holdsFromOutside, isCachedInst
  */
 function flattenImporters(cache, roots) {
   const gi = registry.state.graphIndex
-  if (gi.readAtEpoch !== registry.state.loaderEpoch || !roots.every((r) => graphIndex.isKnown(gi, r))) {
+  const epoch = registry.state.loaderEpoch
+  // Never read, or read before a loader gap: the first plan scans, the next reads (shouldRead).
+  if (gi.readAtEpoch !== epoch && !graphIndex.shouldRead(gi, epoch)) return undefined
+  if (gi.readAtEpoch !== epoch || !roots.every((r) => graphIndex.isKnown(gi, r))) {
     live.rescan(cache)
     if (!roots.every((r) => graphIndex.isKnown(gi, r))) return undefined
   }

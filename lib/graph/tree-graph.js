@@ -415,9 +415,12 @@ function flattenTree(cache, roots, { keep, removeShared = false, fullScan = fals
   const graphSize = gi.readAtEpoch >= 0 ? gi.keys.size : Object.keys(cache).length
   const large = () => closure.b.nodes.length * 4 > Math.max(1024, graphSize)
   if (large()) return counted('scan', byScan(cache, roots, keep, closure))
-  if (gi.readAtEpoch !== registry.state.loaderEpoch || closure.unknown()) {
-    // Never read, read before a loader gap, or a module put into the cache by hand: read
-    // everything once, then walk again.
+  const epoch = registry.state.loaderEpoch
+  // Never read, or read before a loader gap: the first plan scans, the next reads (shouldRead).
+  const stale = gi.readAtEpoch !== epoch
+  if (stale && !graphIndex.shouldRead(gi, epoch)) return counted('scan', byScan(cache, roots, keep, closure))
+  if (stale || closure.unknown()) {
+    // That, or a module put into the cache by hand: read everything once, then walk again.
     live.rescan(cache)
     closure = walk(cache, roots, keep, gi)
     if (large() || closure.unknown()) return counted('scan', byScan(cache, roots, keep, closure))
