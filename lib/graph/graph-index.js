@@ -154,15 +154,17 @@ function flush(index) {
  */
 function rebuild(index, cache, outside, read, epoch) {
   drop(index)
-  const met = []
+  // Everything the modules read refer to, with its id: what no cache key holds is read after.
+  const met = { objects: [], ids: [] }
   for (const key of Object.keys(cache)) {
     const m = cache[key]
     if (isRef(m)) readModule(index, m, key, read, met)
   }
-  for (const m of outside) met.push(m)
-  while (met.length > 0) {
-    const m = met.pop()
-    if (!isKnown(index, m)) readModule(index, m, '', read, met)
+  for (const m of outside) met.objects.push(m), met.ids.push(idFor(index, m))
+  while (met.objects.length > 0) {
+    const m = met.objects.pop()
+    // (Nothing is partial during a read: `keys` alone tells what was read.)
+    if (!index.keys.has(met.ids.pop())) readModule(index, m, '', read, met)
   }
   index.readAtEpoch = epoch
   index.readSize = index.keys.size
@@ -171,7 +173,7 @@ function rebuild(index, cache, outside, read, epoch) {
 
 /**
  * Records every reference `m` holds now (its `children` and `parent`); `m` is known from now on.
- * The objects it refers to are pushed to `met` when given.
+ * The objects it refers to, and their ids, are pushed to `met` when given.
  */
 function readModule(index, m, key, read, met) {
   const [children, parent] = read(m)
@@ -180,14 +182,16 @@ function readModule(index, m, key, read, met) {
   for (let k = 0; k < children.length; k++) {
     const child = children[k]
     if (!isRef(child)) continue
+    const to = idFor(index, child)
     index.from.push(id)
-    index.to.push(idFor(index, child))
-    met?.push(child)
+    index.to.push(to)
+    if (met !== undefined) met.objects.push(child), met.ids.push(to)
   }
   if (isRef(parent)) {
+    const to = idFor(index, parent)
     index.from.push(id)
-    index.to.push(idFor(index, parent))
-    met?.push(parent)
+    index.to.push(to)
+    if (met !== undefined) met.objects.push(parent), met.ids.push(to)
   }
 }
 

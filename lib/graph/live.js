@@ -157,8 +157,10 @@ function readRefs(m) {
  * Reads the whole live graph into the index (graph-index.js): every cached module and every
  * requirer outside the cache. Returns its size.
  */
-function rescan(cache) {
-  registry.reindexPaths()
+function rescan(cache, { paths = false } = {}) {
+  // The _pathCache index only for the public rescan(): the registry notices the gaps of its
+  // _findPath wrapper itself, and only entries made by hand need a read.
+  if (paths) registry.reindexPaths()
   const live = registry.state.graphIndex
   graphIndex.rebuild(live, cache, registry.outsideRequirers(), readRefs, registry.state.loaderEpoch)
   return graphIndex.stats(live)

@@ -61,7 +61,7 @@ function uncacheTree(target, options) {
  */
 function rescan() {
   const cache = liveCache('rescan')
-  const { modules, edges } = live.rescan(cache)
+  const { modules, edges } = live.rescan(cache, { paths: true })
   return { modules, edges }
 }
 
