@@ -374,6 +374,28 @@ test('F-index-7: reload cuts a removed module out of an old instance that other 
   assert.equal(old.children.includes(m2), false, 'cut out of the old instance')
 })
 
+test('F-index-8: after a failed reload, a module compiled by hand and cached later keeps its cache key in the index', () => {
+  // hand.js requires m0 while being compiled outside the cache, then goes into it. A reload of m0
+  // that throws (hand kept by the option) rolls back and re-reads hand into the index: under its
+  // cache key, so that unloading hand then deletes that key.
+  const fs = require('node:fs')
+  const Module = require('node:module')
+  const t = writeTree({ 'm0.js': requiring('m0') })
+  rescan()
+  const handFile = t.file('hand.js')
+  const hand = new Module(handFile, undefined)
+  hand.filename = handFile
+  hand.paths = Module._nodeModulePaths(t.dir)
+  hand._compile("module.exports = require('./m0.js')\n", handFile)
+  require.cache[handFile] = hand
+  fs.writeFileSync(t.file('m0.js'), "throw new Error('m0 v2 is broken')\n")
+  assert.throws(() => reload(t.file('m0.js'), { keep: /hand\.js$/ }), { code: 'ERR_UNCACHE_RELOAD_FAILED' })
+  assert.equal(require.cache[handFile], hand, 'rolled back')
+  const report = uncacheTree(handFile)
+  assert.deepEqual(report.removed, [handFile, t.file('m0.js')], 'hand, and m0 which only hand requires')
+  assert.equal(handFile in require.cache, false)
+})
+
 test('invalidate finds importers through the index: a requirer loaded after the first read is found', () => {
   const t = writeTree({ 'leaf.js': requiring('leaf'), 'mid.js': requiring('mid', ['./leaf']) })
   require(t.file('mid.js'))

@@ -578,7 +578,10 @@ function restoreCuts(cache, capture) {
   const changed = new Set([...capture.children.keys(), ...capture.parents.keys(), ...capture.grown.keys()])
   for (const m of capture.loaded.keys()) changed.delete(m)
   const known = [...changed].filter((m) => isModuleLike(m))
-  graphIndex.reread(gi, known, (m) => keyOf.get(m) ?? graphIndex.cachedModule(gi, cache, gi.ids.get(m))?.[0] ?? '', readRefs)
+  // (A module compiled by hand and put into the cache later was recorded without its key.)
+  const keyFor = (m) =>
+    keyOf.get(m) ?? graphIndex.cachedModule(gi, cache, gi.ids.get(m))?.[0] ?? (isCachedInstance(m) ? filenameOf(m) : '')
+  graphIndex.reread(gi, known, keyFor, readRefs)
   const pathCache = Module._pathCache
   for (const [key, value] of capture.pathEntries) {
     try {
