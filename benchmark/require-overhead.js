@@ -15,14 +15,16 @@
 // under the CPU profiler, which gives the self time of the package's own functions (`profiled`). The plain run also reports its heap after a forced GC; the run
 // with the package reports the same and the index's own figures, so the difference per module is
 // what the wrappers and the index keep (the index reads the graph once at the end, as the first
-// unload would). Last, the three kinds alternate in one process (inProcess), the steadiest ratio.
+// unload would). The run with the package first unloads the plugin three times: a program's
+// first unloads. Last, the three kinds alternate in one process (inProcess).
 const { execFileSync } = require('node:child_process')
 const path = require('node:path')
 const { generateGraph } = require('./generate-graph.js')
 
 const ROOT = path.join(__dirname, '..')
 
-function child(withPackage, entry, indexLive = false) {
+function child(withPackage, graph, indexLive = false) {
+  const entry = graph.entry
   const code = `
     ${indexLive ? `require(${JSON.stringify(ROOT)}).rescan()` : ''}
     const started = process.hrtime.bigint()
@@ -32,6 +34,17 @@ function child(withPackage, entry, indexLive = false) {
     const out = { wallMs: Number(process.hrtime.bigint() - started) / 1e6, ms: (cpu.user + cpu.system) / 1000 }
     if (${withPackage}) {
       const api = require(${JSON.stringify(ROOT)})
+      if (${!indexLive}) {
+        // A program's first plugin unloads: the first plans by one scan of the cache, the second
+        // reads the index, the third plans through it.
+        out.unloads = []
+        for (let i = 0; i < 3; i++) {
+          const t = process.hrtime.bigint()
+          api.uncacheTree(${JSON.stringify(graph.plugin)})
+          out.unloads.push(Number(process.hrtime.bigint() - t) / 1e6)
+          require(${JSON.stringify(graph.plugin)})
+        }
+      }
       const rescanStarted = process.hrtime.bigint()
       out.index = api.rescan()
       out.rescanMs = Number(process.hrtime.bigint() - rescanStarted) / 1e6
@@ -141,12 +154,12 @@ function main() {
   const plain = []
   const wrapped = []
   const recording = []
-  child(false, graph.entry) // warm the file system cache
+  child(false, graph) // warm the file system cache
   for (let r = 0; r < runs; r++) {
     const order = [
-      () => plain.push(child(false, graph.entry)),
-      () => wrapped.push(child(true, graph.entry)),
-      () => recording.push(child(true, graph.entry, true)),
+      () => plain.push(child(false, graph)),
+      () => wrapped.push(child(true, graph)),
+      () => recording.push(child(true, graph, true)),
     ]
     for (let k = 0; k < order.length; k++) order[(k + r) % order.length]()
   }
@@ -176,6 +189,8 @@ function main() {
     const { totalMs, ownMs } = profiled(graph.entry, indexLive)
     console.log(`  CPU profile of one require, ${label}: the package's own functions ${ownMs.toFixed(1)} of ${totalMs.toFixed(0)} ms (${((100 * ownMs) / totalMs).toFixed(1)} %)`)
   }
+  const nth = (k) => median(wrapped.map((o) => o.unloads[k])).toFixed(1)
+  console.log(`  a fresh process's first plugin unloads (medians): ${nth(0)} ms (one scan of the cache), ${nth(1)} ms (reads the index), ${nth(2)} ms (through it)`)
   console.log(`live graph index: ${modules} modules, ${last.index.edges} edges; rescan() took ${median(wrapped.map((o) => o.rescanMs)).toFixed(1)} ms (median)`)
   console.log(`  native graph: ${last.native.nativeBytes} bytes, ${(last.native.nativeBytes / modules).toFixed(0)} bytes per module`)
   console.log(`  JS heap with the package minus without: ${heapPerModule.toFixed(0)} bytes per module (the WeakMap entries, the keys, and the package's own code)`)
