@@ -97,11 +97,12 @@ function decideByAncestors(cache, roots, keep, b, boundaryReason, budget) {
     holderAt(entry, Infinity)
     return entry.list
   }
-  /** Anchors that need no search: see the file comment. */
   const isCached = (h) => graphIndex.cachedModule(gi, cache, gi.ids.get(h))?.[1] === h
   const isOutsideHolder = (h) => outside.has(gi.ids.get(h))
-  // (A requirer compiled outside the cache may have been put into it since: then it is a cached
-  // module like the others.)
+  /**
+   * Anchors that need no search (see the file comment). A requirer compiled outside the cache may
+   * have been put into it since: then it is a cached module like the others.
+   */
   const isAnchor = (h) =>
     status.get(h) === STAYS ||
     boundaryReason(cache, h, keep) !== undefined ||
