@@ -68,6 +68,7 @@ function reloadKeys(cache, keys, file, fromFile, opts, { fullScan = false } = {}
     outcome = invalidateKeys(cache, keys, { ...opts, dryRun: false }, { fromFile, fullScan, capture: (c) => (capture = c) })
   } catch (error) {
     attempt.stop()
+    capture?.stop()
     throw error
   }
   const { report, failures } = outcome
