@@ -162,12 +162,12 @@ function executePlan(cache, graph, plan, options) {
   if (options.capture !== undefined) {
     options.capture(live.captureCuts(cache, graph, plan, live.stalePathCacheKeys(filenames), entries))
   }
-  const modules = Array.from(plan.removed, (i) => graph.nodes[i]).filter(registry.isModuleLike)
-  const lateRequirers = dispose(modules, report)
+  const removedNodes = Array.from(plan.removed, (i) => graph.nodes[i])
+  const lateRequirers = dispose(removedNodes.filter(registry.isModuleLike), report)
   // Asked again after the handlers: a require() in one may have made new entries for these files.
   const cut = live.applyCuts(cache, graph, plan, entries, live.stalePathCacheKeys(filenames), { lateRequirers })
   // The removed modules leave the live graph index with every edge that touches them.
-  graphIndex.forget(registry.state.graphIndex, Array.from(plan.removed, (i) => graph.nodes[i]))
+  graphIndex.forget(registry.state.graphIndex, removedNodes)
   // A snapshot's mark may have been among the removed: renew it while no load went unseen.
   registry.renewMarks()
   // A module compiled by hand never turns `loaded`; once out of the cache it would look like a
