@@ -10,7 +10,7 @@ const registry = require('../lib/graph/registry.js')
 const graphIndex = require('../lib/graph/graph-index.js')
 const { settleGc } = require('../lib/proof/gc.js')
 const { planPaths } = require('../lib/graph/tree-graph.js')
-const { writeTree, requiring } = require('./helpers/fixtures.cjs')
+const { writeTree, requiring, compileByHand } = require('./helpers/fixtures.cjs')
 
 const index = registry.state.graphIndex
 const idOf = (file) => index.ids.get(require.cache[file])
@@ -282,14 +282,9 @@ test('F-index-4: invalidate still cuts an unloaded module whose frozen children 
   // A module compiled by hand (loaded === false) requires leaf; its children array is frozen, so
   // unloading it cannot cut them, and the index forgets it. It still lists leaf: invalidating
   // leaf must plan the cut of its children, as a full scan does.
-  const Module = require('node:module')
   const t = writeTree({ 'leaf.js': requiring('leaf') })
   const handFile = t.file('hand.js')
-  const hand = new Module(handFile, undefined)
-  hand.filename = handFile
-  hand.paths = Module._nodeModulePaths(t.dir)
-  hand._compile("module.exports = require('./leaf.js')\n", handFile)
-  require.cache[handFile] = hand
+  const hand = compileByHand(handFile, "module.exports = require('./leaf.js')\n")
   const leaf = require(t.file('leaf.js'))
   assert.equal(hand.exports, leaf)
   Object.freeze(hand.children)
@@ -306,15 +301,10 @@ test('F-index-4: invalidate still cuts an unloaded module whose frozen children 
 test('F-index-5: a requirer compiled outside the cache and put into it later is a cached module, not an anchor', () => {
   // m0 -> m1 -> hand -> m1. hand was compiled by hand (a requirer outside the cache, loaded ===
   // false), then cached; only m0 reaches the cycle, so it goes with m0.
-  const Module = require('node:module')
   const t = writeTree({ 'm0.js': requiring('m0', ['./m1']), 'm1.js': requiring('m1') })
   require(t.file('m0.js'))
   const handFile = t.file('hand.js')
-  const hand = new Module(handFile, undefined)
-  hand.filename = handFile
-  hand.paths = Module._nodeModulePaths(t.dir)
-  hand._compile("module.exports = require('./m1.js')\n", handFile)
-  require.cache[handFile] = hand
+  const hand = compileByHand(handFile, "module.exports = require('./m1.js')\n")
   require.cache[t.file('m1.js')].children.push(hand)
   rescan()
   const [fromIndex, fromScan] = bothTreePlans([t.file('m0.js')])
@@ -379,15 +369,10 @@ test('F-index-8: after a failed reload, a module compiled by hand and cached lat
   // that throws (hand kept by the option) rolls back and re-reads hand into the index: under its
   // cache key, so that unloading hand then deletes that key.
   const fs = require('node:fs')
-  const Module = require('node:module')
   const t = writeTree({ 'm0.js': requiring('m0') })
   rescan()
   const handFile = t.file('hand.js')
-  const hand = new Module(handFile, undefined)
-  hand.filename = handFile
-  hand.paths = Module._nodeModulePaths(t.dir)
-  hand._compile("module.exports = require('./m0.js')\n", handFile)
-  require.cache[handFile] = hand
+  const hand = compileByHand(handFile, "module.exports = require('./m0.js')\n")
   fs.writeFileSync(t.file('m0.js'), "throw new Error('m0 v2 is broken')\n")
   assert.throws(() => reload(t.file('m0.js'), { keep: /hand\.js$/ }), { code: 'ERR_UNCACHE_RELOAD_FAILED' })
   assert.equal(require.cache[handFile], hand, 'rolled back')

@@ -9,7 +9,7 @@ const fs = require('node:fs')
 const Module = require('node:module')
 const path = require('node:path')
 const { uncacheTree, invalidate, reload, snapshot, isolate, hot, verifyCollected, UncacheError } = require('..')
-const { writeTree, requiring } = require('./helpers/fixtures.cjs')
+const { writeTree, requiring, compileByHand } = require('./helpers/fixtures.cjs')
 
 const PKG = JSON.stringify(path.join(__dirname, '..'))
 const NODE_MAJOR = Number(process.versions.node.split('.')[0])
@@ -316,16 +316,6 @@ test('a lazy require in a dispose handler never gets the dying module as parent;
 })
 
 // ---- 5. hand-compiled modules ----
-
-/** What require-from-string libraries do: compile by hand, put it into require.cache. */
-function compileByHand(filename, source, parent) {
-  const m = new Module(filename, parent)
-  m.filename = filename
-  m.paths = Module._nodeModulePaths(path.dirname(filename))
-  m._compile(source, filename)
-  require.cache[filename] = m
-  return m
-}
 
 test('a hand-compiled module (loaded stays false) unloads, alone and inside a tree', () => {
   const t = writeTree({ 'dep.js': 'module.exports = 1\n', 'dep2.js': 'module.exports = 2\n' })

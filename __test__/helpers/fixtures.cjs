@@ -4,6 +4,7 @@
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
+const Module = require('node:module')
 
 /**
  * @param {Record<string, string>} files relative path → source
@@ -30,4 +31,14 @@ function hasChild(m, child) {
   return m.children.includes(child)
 }
 
-module.exports = { writeTree, requiring, hasChild }
+/** What require-from-string libraries do: compile by hand, put it into require.cache. */
+function compileByHand(filename, source, parent) {
+  const m = new Module(filename, parent)
+  m.filename = filename
+  m.paths = Module._nodeModulePaths(path.dirname(filename))
+  m._compile(source, filename)
+  require.cache[filename] = m
+  return m
+}
+
+module.exports = { writeTree, requiring, hasChild, compileByHand }
