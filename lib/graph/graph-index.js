@@ -7,13 +7,15 @@
 // The graph itself lives in the native core (`ModuleGraph`, src/live_graph.rs) as integer ids.
 // This file maps ids to modules without holding any module:
 // - `ids` is a WeakMap (module -> id); `keys` maps an id to the require.cache key the module was
-//   loaded under. From an id back to its module is `cache[key]`, checked against `ids`.
+//   loaded under. From an id back to its module is `cache[key]`, checked against `ids`; for a
+//   module that other code deleted from the cache, a `WeakRef` (`refs`, `liveObject`).
 // - Unloads forget what they removed. Modules that other code removes leave their ids behind
 //   (harmless: every answer is checked against the cache); so that they cannot pile up, the
 //   index is dropped when it has grown to twice its size at the last full read, and read anew at
 //   the next plan (amortized: one read per doubling). A FinalizationRegistry entry per module
 //   would forget them promptly, but cost 1 µs per load (benchmark/require-overhead.js). Until the
-//   first plan (or after a drop) nothing is recorded: that plan reads everything anyway, so a
+//   index is read (at start, or after a drop) nothing is recorded: the first plan that finds it
+//   unread scans the cache instead, and the next one reads everything (`shouldRead`), so a
 //   program that loads its code and unloads later pays for the index only from then on.
 // Edges are recorded by the loader wrappers (registry.js): the elements a `require()` appended to
 // the requirer's `children`, and each new module's parent. They are buffered and handed to the
@@ -24,7 +26,7 @@
 // `parent` of each answer. What it cannot see are references made by hand (a `push` into a known
 // module's `children`, a module moved to another cache key): `rescan()` reads them all. A gap in
 // the loader wrappers (another library put back `Module._load`) is noticed by the registry
-// (`loaderEpoch`) and triggers the same full read before the next plan.
+// (`loaderEpoch`) and leads to the same scan, then full read, as an index never read.
 const { isProxy } = require('node:util').types
 const native = require('../native.js')
 

@@ -1,18 +1,19 @@
 'use strict'
-// The graph invalidate() plans on (src/invalidate.rs): the changed modules and every module that
-// requires one, transitively, found through the live graph index (graph-index.js) instead of a
-// flatten of the whole cache. Each answer of the index is checked against the live `children`;
-// the walk goes up through cached modules only (a requirer outside the cache is cut, never
-// unloaded, so its own requirers do not matter). The modules those require, and the ones that
-// name one of them as parent, join as leaves: their `children` are filtered and their `parent`
-// reset when the plan removes one.
+// The graph invalidate() and reload() plan on (src/invalidate.rs): the changed modules and every
+// module that requires one, transitively, found through the live graph index (graph-index.js)
+// instead of a flatten of the whole cache. Each answer of the index is checked against the live
+// `children`; the walk goes up through cached modules only (a requirer outside the cache is cut,
+// never unloaded, so its own requirers do not matter). The modules those require, and the ones
+// that name one of them as parent, join as leaves: their `children` are filtered and their
+// `parent` reset when the plan removes one. For reload's `tree` option, `joinTreeGraph` adds the
+// graph uncacheTree plans the trees on.
 //
 // A referrer that other code deleted from the cache counts when a live module still reaches it
-// (asked up the index, as for the tree plan); one that was garbage collected is skipped. It
+// (asked up the index); one that was garbage collected is skipped. It
 // returns undefined, and the caller flattens the whole cache (live.flattenGraph), when the index
 // cannot answer: a referrer it cannot map back at all (made by an older copy of the package), or
-// a changed module it never saw. The property-based suite compares the two plans on every
-// invalidate and reload.
+// a changed module it never saw; also for the first plan that finds the index unread (the next
+// one reads it). The property-based suite compares the two plans on every invalidate and reload.
 const registry = require('./registry.js')
 const graphIndex = require('./graph-index.js')
 const live = require('./live.js')

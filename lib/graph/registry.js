@@ -162,7 +162,7 @@ function wrapLoad(originalLoad) {
       for (const observe of state.requireObservers) observe(parent, request)
     }
     // What this require() appends to the requirer's `children` is an edge of the live graph
-    // (recorded once the index was first read: until then the first plan reads everything).
+    // (recorded once the index was read: until then the plan that reads it reads everything).
     if (index.readAtEpoch < 0) return originalLoad.call(this, request, parent, isMain)
     const children = ownValue(parent, 'children')
     const before = Array.isArray(children) && !isProxy(children) ? children.length : -1

@@ -3,19 +3,16 @@
 // plan, flattened into an edge list for the native planner (src/graph.rs `plan_unload`).
 //
 // Two ways to build it, same plan (the property-based suite compares them on every call):
-// - `byIndex` (the default): walk `children` from the roots, but do not walk into a module that a
-//   live module outside the walked set still requires (it stays, and so does everything it
-//   requires); the holders come from the live graph index (graph-index.js), each checked against
-//   its live `children` and `parent`. Cost: the removed modules, the modules they require
-//   directly, and those modules' holders; not the cache size.
+// - `byIndex` (the default): the removed modules, the modules they require directly, and every
+//   live module the live graph index (graph-index.js) names as referring to them, each checked
+//   against its live `children` and `parent`. The removed modules are decided without walking
+//   the closure, by climbing holders (tree-ancestors.js); when that gives up, the closure is
+//   walked (`walk`) and decided backwards through its own edges (`decideRemoved`). Cost: the
+//   removed modules, what they require directly, and those modules' holders; not the cache size.
 // - `byScan`: walk the whole forward closure, then read every cached module for holders. Used
-//   when the index cannot answer (a module it never saw), for trees that are a large part of
-//   the graph (one pass costs less than asking for most modules' referrers), and by tests.
-//
-// Why not walking kept modules gives the same removed set: a module outside the walked set that
-// holds a walked one is either outside the forward closure (a live holder, as the full plan counts
-// it) or reachable from the roots only through a module that stays, which keeps everything it
-// requires. When such a holder joins the walked set later, the modules it anchored are asked again.
+//   for trees that are a large part of the graph (one pass costs less than asking for most
+//   modules' referrers), for the first plan that finds the index unread, when a module stays
+//   unknown to the index after a read, and by tests.
 const registry = require('./registry.js')
 const graphIndex = require('./graph-index.js')
 const live = require('./live.js')
