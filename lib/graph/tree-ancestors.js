@@ -37,8 +37,172 @@ const { isModuleLike } = registry
 const STAYS = 1
 const GOES = 2
 
-class GiveUp extends Error {}
-class Unknown extends Error {}
+// Why a search stopped short (`halt`).
+const GIVE_UP = 1
+const UNKNOWN = 2
+
+/**
+ * One search's state, with its steps as methods. Not closures made per call: while V8 compiles a
+ * hot function in the background, the job keeps that function object, and a closure's context
+ * would keep this unload's modules alive with it until the job is finalized (the soak test saw
+ * an old generation outlive six forced collections that way, and never with the concurrent
+ * compiler off). Errors are not used to stop either: a thrown Error keeps its frames.
+ */
+class AncestorSearch {
+  constructor(cache, keep, b, boundaryReason, budget) {
+    this.cache = cache
+    this.keep = keep
+    this.b = b
+    this.boundaryReason = boundaryReason
+    this.budget = budget
+    this.gi = registry.state.graphIndex
+    this.outside = graphIndex.byId(this.gi, registry.outsideRequirers().filter(holdsFromOutside))
+    this.status = new Map()
+    this.holders = new Map()
+    this.rootSet = new Set()
+    this.work = 0
+    this.halt = 0 // GIVE_UP or UNKNOWN once the search cannot answer
+  }
+
+  /** Whether the index fully knows `m` (else the search halts: the graph must be read anew). */
+  known(m) {
+    if (graphIndex.isKnown(this.gi, m)) return true
+    this.halt = UNKNOWN
+    return false
+  }
+
+  /**
+   * The live modules whose `children` list `m`, found as they are asked for: a search that climbs
+   * through the first holder of each module maps back one referrer per step, not all of them.
+   * `holderAt(entry, k)` is the k-th (undefined past the last, or when the search halts);
+   * `allHolders` maps back the rest. Every referrer that is mapped back must map (see the file
+   * comment).
+   */
+  holdersOf(m) {
+    let entry = this.holders.get(m)
+    if (entry !== undefined) return entry
+    const [referrers, count] = graphIndex.referrersOfOne(this.gi, m)
+    entry = { m, ids: referrers.slice(0, count), next: 0, list: [] }
+    this.holders.set(m, entry)
+    return entry
+  }
+
+  holderAt(entry, k) {
+    const { m, ids, list } = entry
+    while (list.length <= k && entry.next < ids.length && this.halt === 0) {
+      const id = ids[entry.next++]
+      const object = ++this.work > this.budget ? undefined : graphIndex.liveObject(this.gi, this.cache, id, this.outside)
+      if (object === graphIndex.GONE) continue
+      if (object === undefined) {
+        this.halt = GIVE_UP
+        break
+      }
+      const h = object[1]
+      if (!isModuleLike(h) || !childrenOf(h).includes(m)) continue
+      // One that other code deleted from the cache holds only from inside the closure (as in the
+      // full plan): climbed through when walked (it is in the closure), else not decidable here.
+      if (object[0] === null && !this.b.index.has(h)) {
+        this.halt = GIVE_UP
+        break
+      }
+      list.push(h)
+    }
+    return this.halt === 0 ? list[k] : undefined
+  }
+
+  allHolders(entry) {
+    this.holderAt(entry, Infinity)
+    return entry.list
+  }
+
+  isCached(h) {
+    return graphIndex.cachedModule(this.gi, this.cache, this.gi.ids.get(h))?.[1] === h
+  }
+
+  /**
+   * Anchors that need no search (see the file comment). A requirer compiled outside the cache may
+   * have been put into it since: then it is a cached module like the others.
+   */
+  isAnchor(h) {
+    return (
+      this.status.get(h) === STAYS ||
+      this.boundaryReason(this.cache, h, this.keep) !== undefined ||
+      (this.outside.has(this.gi.ids.get(h)) && !this.b.index.has(h) && !this.isCached(h))
+    )
+  }
+
+  /** Decides `c` (a module a removed one requires; not a boundary), unless the search halts. */
+  decide(c) {
+    const seen = [c]
+    const seenSet = new Set(seen)
+    const path = [c]
+    const lists = [this.holdersOf(c)]
+    const next = [0]
+    while (path.length > 0) {
+      const top = path.length - 1
+      const h = this.holderAt(lists[top], next[top]++)
+      if (this.halt !== 0) return
+      if (h === undefined) {
+        path.pop()
+        lists.pop()
+        next.pop()
+        continue
+      }
+      if (this.rootSet.has(h) || seenSet.has(h) || this.status.get(h) === GOES) continue
+      if (this.isAnchor(h)) return this.stayAlong(path)
+      if (!this.known(h)) return
+      seenSet.add(h)
+      seen.push(h)
+      const above = this.holdersOf(h)
+      const first = this.holderAt(above, 0)
+      if (this.halt !== 0) return
+      // Nothing lists it, it is not a root: no module of the closure requires it.
+      if (first === undefined && this.isCached(h)) return this.stayAlong(path, h)
+      path.push(h)
+      lists.push(above)
+      next.push(0)
+    }
+    this.settle(seen, seenSet)
+  }
+
+  stayAlong(path, last) {
+    for (const m of path) this.status.set(m, STAYS)
+    if (last !== undefined) this.status.set(last, STAYS)
+  }
+
+  /**
+   * Every ancestor of the decided module short of the roots is in `seen`. In the closure are those
+   * a root or a removed module lists, and what they list among `seen`; the others are cached
+   * modules outside it, and everything they reach in `seen` stays. The rest goes.
+   */
+  settle(seen, seenSet) {
+    const inClosure = new Set()
+    const below = new Map()
+    const queue = []
+    for (const y of seen) {
+      for (const h of this.allHolders(this.holders.get(y))) {
+        if (this.rootSet.has(h) || this.status.get(h) === GOES) {
+          if (!inClosure.has(y)) inClosure.add(y), queue.push(y)
+        } else if (seenSet.has(h)) {
+          let list = below.get(h)
+          if (list === undefined) below.set(h, (list = []))
+          list.push(y)
+        }
+      }
+    }
+    spread(below, inClosure, queue)
+    const stays = new Set(seen.filter((y) => !inClosure.has(y)))
+    spread(below, stays, [...stays])
+    for (const y of seen) this.status.set(y, stays.has(y) ? STAYS : GOES)
+  }
+}
+
+/** Adds to `set` everything `below` reaches from the queue `q` (which grows as it goes). */
+function spread(below, set, q) {
+  for (let k = 0; k < q.length; k++) {
+    for (const y of below.get(q[k]) ?? []) if (!set.has(y)) set.add(y), q.push(y)
+  }
+}
 
 /**
  * @param {object} cache require.cache
@@ -52,173 +216,50 @@ class Unknown extends Error {}
  *   | { unknown: true } | undefined}
  */
 function decideByAncestors(cache, roots, keep, b, boundaryReason, budget) {
-  const gi = registry.state.graphIndex
-  const outside = graphIndex.byId(gi, registry.outsideRequirers().filter(holdsFromOutside))
-  const status = new Map()
-  const holders = new Map()
-  const rootSet = new Set()
-  let work = 0
-
-  const known = (m) => {
-    if (!graphIndex.isKnown(gi, m)) throw new Unknown()
+  const search = new AncestorSearch(cache, keep, b, boundaryReason, budget)
+  const { rootSet, status } = search
+  const childIndices = []
+  for (const r of roots) {
+    if (b.index.has(r)) continue
+    if (!search.known(r)) return { unknown: true }
+    b.add(r, 0)
+    childIndices.push([])
+    rootSet.add(r)
   }
-  /**
-   * The live modules whose `children` list `m`, found as they are asked for: a search that climbs
-   * through the first holder of each module maps back one referrer per step, not all of them.
-   * `holderAt(entry, k)` is the k-th (undefined past the last); `allHolders` maps back the rest.
-   * Every referrer that is mapped back must map (see the file comment).
-   */
-  const holdersOf = (m) => {
-    let entry = holders.get(m)
-    if (entry !== undefined) return entry
-    const [referrers, count] = graphIndex.referrersOfOne(gi, m)
-    entry = { m, ids: referrers.slice(0, count), next: 0, list: [] }
-    holders.set(m, entry)
-    return entry
-  }
-  const holderAt = (entry, k) => {
-    const { m, ids, list } = entry
-    while (list.length <= k && entry.next < ids.length) {
-      const id = ids[entry.next++]
-      if (++work > budget) throw new GiveUp()
-      const object = graphIndex.liveObject(gi, cache, id, outside)
-      if (object === graphIndex.GONE) continue
-      if (object === undefined) throw new GiveUp()
-      const h = object[1]
-      if (!isModuleLike(h) || !childrenOf(h).includes(m)) continue
-      // One that other code deleted from the cache holds only from inside the closure (as in the
-      // full plan): climbed through when walked (it is in the closure), else not decidable here.
-      if (object[0] === null && !b.index.has(h)) throw new GiveUp()
-      list.push(h)
-    }
-    return list[k]
-  }
-  const allHolders = (entry) => {
-    holderAt(entry, Infinity)
-    return entry.list
-  }
-  const isCached = (h) => graphIndex.cachedModule(gi, cache, gi.ids.get(h))?.[1] === h
-  const isOutsideHolder = (h) => outside.has(gi.ids.get(h))
-  /**
-   * Anchors that need no search (see the file comment). A requirer compiled outside the cache may
-   * have been put into it since: then it is a cached module like the others.
-   */
-  const isAnchor = (h) =>
-    status.get(h) === STAYS ||
-    boundaryReason(cache, h, keep) !== undefined ||
-    (isOutsideHolder(h) && !b.index.has(h) && !isCached(h))
-
-  /** Decides `c` (a module a removed one requires; not a boundary). */
-  const decide = (c) => {
-    const seen = [c]
-    const seenSet = new Set(seen)
-    const path = [c]
-    const lists = [holdersOf(c)]
-    const next = [0]
-    while (path.length > 0) {
-      const top = path.length - 1
-      const h = holderAt(lists[top], next[top]++)
-      if (h === undefined) {
-        path.pop()
-        lists.pop()
-        next.pop()
-        continue
+  // A root's own referrers must map back too: the cuts of those that stay depend on them.
+  for (const r of rootSet) search.allHolders(search.holdersOf(r))
+  if (search.halt !== 0) return undefined
+  const order = b.nodes.map((_, i) => i)
+  const removed = new Set(order)
+  for (let k = 0; k < order.length; k++) {
+    const i = order[k]
+    const m = b.nodes[i]
+    if (!isModuleLike(m)) continue
+    b.parents[i] = parentOf(m)
+    const children = childrenOf(m)
+    search.work += children.length
+    for (let j = 0; j < children.length; j++) {
+      const child = children[j]
+      let t = b.index.get(child)
+      if (t === undefined) {
+        if (!isModuleLike(child)) continue
+        if (!search.known(child)) return { unknown: true }
+        t = b.addChild(cache, child, keep)
+        childIndices.push([])
       }
-      if (rootSet.has(h) || seenSet.has(h) || status.get(h) === GOES) continue
-      if (isAnchor(h)) return stayAlong(path)
-      known(h)
-      seenSet.add(h)
-      seen.push(h)
-      const above = holdersOf(h)
-      // Nothing lists it, it is not a root: no module of the closure requires it.
-      if (holderAt(above, 0) === undefined && isCached(h)) return stayAlong(path, h)
-      path.push(h)
-      lists.push(above)
-      next.push(0)
-    }
-    settle(seen, seenSet)
-  }
-  const stayAlong = (path, last) => {
-    for (const m of path) status.set(m, STAYS)
-    if (last !== undefined) status.set(last, STAYS)
-  }
-  /**
-   * Every ancestor of the decided module short of the roots is in `seen`. In the closure are those
-   * a root or a removed module lists, and what they list among `seen`; the others are cached
-   * modules outside it, and everything they reach in `seen` stays. The rest goes.
-   */
-  const settle = (seen, seenSet) => {
-    const inClosure = new Set()
-    const below = new Map()
-    const queue = []
-    for (const y of seen) {
-      for (const h of allHolders(holders.get(y))) {
-        if (rootSet.has(h) || status.get(h) === GOES) {
-          if (!inClosure.has(y)) inClosure.add(y), queue.push(y)
-        } else if (seenSet.has(h)) {
-          let list = below.get(h)
-          if (list === undefined) below.set(h, (list = []))
-          list.push(y)
-        }
+      childIndices[i].push(t)
+      b.from.push(i)
+      b.to.push(t)
+      if (b.flags[t] & BOUNDARY || rootSet.has(child)) continue
+      if (!status.has(child)) search.decide(child)
+      if (search.halt !== 0) return search.halt === UNKNOWN ? { unknown: true } : undefined
+      if (status.get(child) === GOES && !removed.has(t)) {
+        removed.add(t)
+        order.push(t)
       }
     }
-    const spread = (set, q) => {
-      for (let k = 0; k < q.length; k++) {
-        for (const y of below.get(q[k]) ?? []) if (!set.has(y)) set.add(y), q.push(y)
-      }
-    }
-    spread(inClosure, queue)
-    const stays = new Set(seen.filter((y) => !inClosure.has(y)))
-    spread(stays, [...stays])
-    for (const y of seen) status.set(y, stays.has(y) ? STAYS : GOES)
   }
-
-  try {
-    const childIndices = []
-    for (const r of roots) {
-      if (b.index.has(r)) continue
-      known(r)
-      b.add(r, 0)
-      childIndices.push([])
-      rootSet.add(r)
-    }
-    // A root's own referrers must map back too: the cuts of those that stay depend on them.
-    for (const r of rootSet) allHolders(holdersOf(r))
-    const order = b.nodes.map((_, i) => i)
-    const removed = new Set(order)
-    for (let k = 0; k < order.length; k++) {
-      const i = order[k]
-      const m = b.nodes[i]
-      if (!isModuleLike(m)) continue
-      b.parents[i] = parentOf(m)
-      const children = childrenOf(m)
-      work += children.length
-      for (let j = 0; j < children.length; j++) {
-        const child = children[j]
-        let t = b.index.get(child)
-        if (t === undefined) {
-          if (!isModuleLike(child)) continue
-          known(child)
-          t = b.addChild(cache, child, keep)
-          childIndices.push([])
-        }
-        childIndices[i].push(t)
-        b.from.push(i)
-        b.to.push(t)
-        if (b.flags[t] & BOUNDARY || rootSet.has(child)) continue
-        if (!status.has(child)) decide(child)
-        if (status.get(child) === GOES && !removed.has(t)) {
-          removed.add(t)
-          order.push(t)
-        }
-      }
-    }
-    return { closure: { b, childIndices, unknown: false }, order }
-  } catch (error) {
-    if (error instanceof Unknown) return { unknown: true }
-    if (error instanceof GiveUp) return undefined
-    throw error
-  }
+  return { closure: { b, childIndices, unknown: false }, order }
 }
 
 module.exports = { decideByAncestors }
