@@ -400,7 +400,8 @@ function applyCuts(cache, graph, plan, entries, staleKeys, { lateRequirers = [],
   }
   let pathCacheEntries = 0
   const pathCache = Module._pathCache
-  const forgotten = []
+  const forgottenFiles = []
+  const forgottenKeys = []
   for (const key of staleKeys) {
     // A locked entry holds a filename string, not a module: the next require() of that request
     // finds the file again and loads it anew. Nothing to report as pinned.
@@ -414,10 +415,11 @@ function applyCuts(cache, graph, plan, entries, staleKeys, { lateRequirers = [],
         continue
       }
     }
-    forgotten.push([filename, key])
+    forgottenFiles.push(filename)
+    forgottenKeys.push(key)
     pathCacheEntries++
   }
-  if (write) registry.forgetPaths(forgotten)
+  if (write) registry.forgetPaths(forgottenFiles, forgottenKeys)
   return { keys, values, unwritable, pathCacheEntries }
 }
 

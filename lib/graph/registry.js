@@ -232,23 +232,32 @@ function pathCacheKeysOf(filenames) {
   for (const filename of filenames) {
     const keys = state.pathIndex.get(filename)
     if (keys === undefined) continue
-    const list = typeof keys === 'string' ? [keys] : keys
-    const current = list.filter((key) => pathCache[key] === filename)
-    out.push(...current)
     // Keys that other code deleted or pointed elsewhere are dropped from the index here.
+    if (typeof keys === 'string') {
+      // Most files have one entry: no array made for it.
+      if (pathCache[keys] === filename) out.push(keys)
+      else state.pathIndex.delete(filename)
+      continue
+    }
+    const current = []
+    for (const key of keys) if (pathCache[key] === filename) current.push(key), out.push(key)
     if (current.length === 0) state.pathIndex.delete(filename)
-    else if (current.length !== list.length) state.pathIndex.set(filename, current)
+    else if (current.length !== keys.length) state.pathIndex.set(filename, current)
   }
   return out
 }
 
-/** Forgets the index entries of the deleted _pathCache entries `[filename, key]`. */
-function forgetPaths(entries) {
-  for (const [filename, key] of entries) {
-    const keys = state.pathIndex.get(filename)
-    if (keys === key) state.pathIndex.delete(filename)
-    else if (Array.isArray(keys)) {
-      const rest = keys.filter((k) => k !== key)
+/**
+ * Forgets the index entries of the deleted _pathCache entries: `keys[i]` held `filenames[i]`.
+ */
+function forgetPaths(filenames, keys) {
+  for (let i = 0; i < keys.length; i++) {
+    const filename = filenames[i]
+    const key = keys[i]
+    const indexed = state.pathIndex.get(filename)
+    if (indexed === key) state.pathIndex.delete(filename)
+    else if (Array.isArray(indexed)) {
+      const rest = indexed.filter((k) => k !== key)
       if (rest.length === 0) state.pathIndex.delete(filename)
       else state.pathIndex.set(filename, rest.length === 1 ? rest[0] : rest)
     }
@@ -420,15 +429,31 @@ function isDisposing() {
 }
 
 /**
+ * The modules of the dispose phases running now (`state.dying`), as a Set made on the first
+ * question: only a require() made by a handler asks, and a whole-graph unload would otherwise
+ * add every module to a Set for nothing.
+ */
+class DyingModules {
+  constructor(modules, previous) {
+    this.modules = modules
+    this.previous = previous
+    this.set = undefined
+  }
+
+  has(m) {
+    this.set ??= new Set(this.modules)
+    return this.set.has(m) || (this.previous !== null && this.previous.has(m))
+  }
+}
+
+/**
  * Runs `fn(modules, ...args)` as the dispose phase of an unload of `modules`: requires made
  * meanwhile by these modules get stand-in parents, and unloading calls are refused as
  * re-entrant.
  */
 function duringDispose(modules, fn, ...args) {
   const previous = state.dying
-  const dying = new Set(previous)
-  for (const m of modules) dying.add(m)
-  state.dying = dying
+  state.dying = new DyingModules(modules, previous)
   state.disposeDepth++
   try {
     return fn(modules, ...args)

@@ -151,21 +151,45 @@ function boundaryReason(cache, m, keep) {
 
 /**
  * The forward closure of the roots, walked over `children` (not into boundaries), as a
- * TreeBuilder with its edges and each node's child indices. `unknown()` tells whether a module
- * that the index `gi` has never fully seen was met (its holders cannot be asked of the index);
- * asked only when the index plans, so a closure planned by one pass over the cache skips it.
+ * TreeBuilder with its edges. The edges of node i are `b.to[edgeStart[i] .. edgeStart[i + 1])`
+ * (nodes are walked in order); `childIndices` lists them per node, made only when the index
+ * plans (a closure planned by one pass over the cache, a whole graph, never needs them).
  */
-function walk(cache, roots, keep, gi) {
+class WalkedClosure {
+  constructor(b, edgeStart) {
+    this.b = b
+    this.edgeStart = edgeStart
+    this.lists = undefined
+  }
+
+  get childIndices() {
+    if (this.lists === undefined) {
+      const { b, edgeStart } = this
+      this.lists = []
+      for (let i = 0; i < b.nodes.length; i++) this.lists.push(b.to.slice(edgeStart[i], edgeStart[i + 1]))
+    }
+    return this.lists
+  }
+
+  /**
+   * Whether a module that the index `gi` has never fully seen was met (its holders cannot be
+   * asked of the index).
+   */
+  unknown(gi) {
+    return this.b.nodes.some((m) => !graphIndex.isKnown(gi, m))
+  }
+}
+
+function walk(cache, roots, keep) {
   const b = new TreeBuilder()
-  const childIndices = []
+  const edgeStart = []
   for (const r of roots) {
     if (b.index.has(r)) continue
     b.add(r, 0)
   }
   for (let i = 0; i < b.nodes.length; i++) {
+    edgeStart.push(b.to.length)
     const m = b.nodes[i]
-    const list = []
-    childIndices.push(list)
     if (b.flags[i] & BOUNDARY || !isModuleLike(m)) continue
     b.parents[i] = parentOf(m)
     const children = childrenOf(m)
@@ -176,20 +200,19 @@ function walk(cache, roots, keep, gi) {
         if (!isModuleLike(child)) continue
         t = b.addChild(cache, child, keep)
       }
-      list.push(t)
       b.from.push(i)
       b.to.push(t)
     }
   }
-  const unknown = () => b.nodes.some((m) => !graphIndex.isKnown(gi, m))
-  return { b, childIndices, unknown }
+  edgeStart.push(b.to.length)
+  return new WalkedClosure(b, edgeStart)
 }
 
 /**
  * The walked closure, then one pass over the cache for every module that refers to it. A holder
  * that touches none of the tree cannot change the plan, so only those are indexed.
  */
-function byScan(cache, roots, keep, { b } = walk(cache, roots, keep, registry.state.graphIndex)) {
+function byScan(cache, roots, keep, { b } = walk(cache, roots, keep)) {
   const treeSize = b.nodes.length
   for (let i = 0; i < treeSize; i++) {
     if (b.flags[i] & BOUNDARY && isModuleLike(b.nodes[i])) b.scanOutside(i, b.nodes[i], treeSize)
@@ -392,44 +415,46 @@ function flattenTree(cache, roots, { keep, removeShared = false, fullScan = fals
   // part of the graph (one pass over the cache is cheaper), and where the index cannot map a
   // referrer back to a live module; then the closure is walked.
   if (!removeShared && gi.readAtEpoch >= 0 && gi.readAtEpoch === registry.state.loaderEpoch) {
-    const ask = () => decideByAncestors(cache, roots, keep, new TreeBuilder(), boundaryReason, ancestorBudget(gi))
-    let decided = ask()
+    let decided = decideByAncestors(cache, roots, keep, new TreeBuilder(), boundaryReason, ancestorBudget(gi))
     if (decided?.unknown) {
       // A module the index never fully saw (put into the cache by hand): read everything once.
       live.rescan(cache)
-      decided = ask()
+      decided = decideByAncestors(cache, roots, keep, new TreeBuilder(), boundaryReason, ancestorBudget(gi))
     }
     if (decided !== undefined && !decided.unknown) {
       return counted('ancestors', byIndex(cache, roots, keep, false, gi, decided.closure, decided.order))
     }
     planPaths.gaveUp++
   }
-  let closure = walk(cache, roots, keep, gi)
+  let closure = walk(cache, roots, keep)
   // A closure that is a large part of the graph has most modules as holders: one pass over the
   // cache costs less than asking the index for each (benchmark/unload.js, whole graph), and the
   // index need not be read for it.
   // (Until the index is first read, its size is not the graph's: count the cache once.)
   const graphSize = gi.readAtEpoch >= 0 ? gi.keys.size : Object.keys(cache).length
-  const large = () => closure.b.nodes.length * 4 > Math.max(1024, graphSize)
-  if (large()) return counted('scan', byScan(cache, roots, keep, closure))
+  if (isLarge(closure, graphSize)) return counted('scan', byScan(cache, roots, keep, closure))
   const epoch = registry.state.loaderEpoch
   // Never read, or read before a loader gap: the first plan scans, the next reads (shouldRead).
   const stale = gi.readAtEpoch !== epoch
   if (stale && !graphIndex.shouldRead(gi, epoch)) return counted('scan', byScan(cache, roots, keep, closure))
-  if (stale || closure.unknown()) {
+  if (stale || closure.unknown(gi)) {
     // That, or a module put into the cache by hand: read everything once, then walk again.
     live.rescan(cache)
-    closure = walk(cache, roots, keep, gi)
-    if (large() || closure.unknown()) return counted('scan', byScan(cache, roots, keep, closure))
+    closure = walk(cache, roots, keep)
+    if (isLarge(closure, graphSize) || closure.unknown(gi)) return counted('scan', byScan(cache, roots, keep, closure))
   }
   return counted('walk', byIndex(cache, roots, keep, removeShared, gi, closure))
 }
 
+/** Whether a walked closure is a large part of a graph of `graphSize` modules (see flattenTree). */
+const isLarge = (closure, graphSize) => closure.b.nodes.length * 4 > Math.max(1024, graphSize)
+
 /**
- * How much the search up the ancestors may read before it gives up: an eighth of the graph, so
- * that a tree that turns out large wastes little before the one pass over the cache.
+ * How much the search up the ancestors may read before it gives up: a sixteenth of the graph, so
+ * that a tree that turns out large (a whole-graph unload) wastes little before the one pass over
+ * the cache. The benchmark's 50-module plugin needs about 250.
  */
-const ancestorBudget = (gi) => Math.max(512, gi.keys.size >> 3)
+const ancestorBudget = (gi) => Math.max(512, gi.keys.size >> 4)
 
 /** How many plans took each way (tests check that a small tree does not walk or scan). */
 const planPaths = { ancestors: 0, gaveUp: 0, walk: 0, scan: 0 }

@@ -91,6 +91,8 @@ function disposeUnloaded(store, modules, report) {
   for (const m of modules) {
     const record = store.records.get(m)
     if (record !== undefined && record.disposed) continue
+    // Neither handlers to run nor data to drop: most modules of a large unload never used hot().
+    if (record === undefined && store.pendingData.size === 0) continue
     const current = live.isCachedInstance(m)
     const data = record === undefined ? undefined : runDisposeHandlers(record, report.errors)
     if (!current) continue
