@@ -104,7 +104,8 @@ function describePlan(graph, plan, reasons, entries) {
  */
 function planRestore(graph) {
   const plan = native.planRestore(graph.offsets, graph.targets, graph.flags, graph.parent, graph.cachedCount)
-  plan.cutChildrenFrom = Int32Array.from(plan.cutChildrenOf, (i) => graph.cutFrom[i])
+  plan.cutChildrenFrom = new Int32Array(plan.cutChildrenOf.length)
+  for (let k = 0; k < plan.cutChildrenOf.length; k++) plan.cutChildrenFrom[k] = graph.cutFrom[plan.cutChildrenOf[k]]
   return plan
 }
 
@@ -162,7 +163,7 @@ function executePlan(cache, graph, plan, options) {
   if (options.capture !== undefined) {
     options.capture(live.captureCuts(cache, graph, plan, live.stalePathCacheKeys(filenames), entries))
   }
-  const removedNodes = Array.from(plan.removed, (i) => graph.nodes[i])
+  const removedNodes = live.nodesAt(graph, plan.removed)
   const lateRequirers = dispose(removedNodes.filter(registry.isModuleLike), report)
   // Asked again after the handlers: a require() in one may have made new entries for these files.
   const cut = live.applyCuts(cache, graph, plan, entries, live.stalePathCacheKeys(filenames), { lateRequirers })
@@ -273,7 +274,7 @@ function planTrees(cache, roots, options, fullScan = false) {
 function planTreeModules(cache, roots, options, fullScan = false) {
   const removeShared = options.shared === 'remove'
   const graph = flattenTree(cache, roots, { keep: options.keep, removeShared, fullScan })
-  const rootNodes = Uint32Array.from(roots, (m) => graph.index.get(m))
+  const rootNodes = live.indicesOf(graph, roots)
   const plan = native.planUnloadEdges(
     graph.nodes.length,
     graph.from,

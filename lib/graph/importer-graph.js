@@ -40,17 +40,13 @@ function flattenImporters(cache, roots) {
   const nodes = []
   const index = new Map()
   const keyOf = new Map() // node -> its require.cache key, for cached nodes
-  const add = (m) => {
-    index.set(m, nodes.length)
-    nodes.push(m)
-  }
   const queue = []
   const walked = new Set()
   for (const r of roots) {
     if (index.has(r)) continue
     const hit = graphIndex.cachedModule(gi, cache, gi.ids.get(r))
     if (hit === undefined || hit[1] !== r) return undefined // cached under another key
-    add(r)
+    addNode(nodes, index, r)
     keyOf.set(r, hit[0])
     walked.add(r)
     queue.push(r)
@@ -71,7 +67,7 @@ function flattenImporters(cache, roots) {
       const hit = typeof object[0] === 'string' ? object : isCachedInstance(h) ? [filenameOf(h), h] : undefined
       const imports = childrenOf(h).includes(u)
       if (!imports && parentOf(h) !== u) continue // a stale edge of the index
-      if (!index.has(h)) add(h)
+      if (!index.has(h)) addNode(nodes, index, h)
       if (hit !== undefined) keyOf.set(h, hit[0])
       // An importer in the cache is walked up in turn (one that names u as its parent only, not).
       if (imports && hit !== undefined) {
@@ -85,7 +81,7 @@ function flattenImporters(cache, roots) {
   // a full flatten cuts them. They are few (registry.outsideRequirers).
   for (const requirer of requirers) {
     if (index.has(requirer) || !isModuleLike(requirer)) continue
-    if (walked.has(parentOf(requirer)) || childrenOf(requirer).some((c) => walked.has(c))) add(requirer)
+    if (walked.has(parentOf(requirer)) || listsAny(childrenOf(requirer), walked)) addNode(nodes, index, requirer)
   }
   // The modules the walked ones require: leaves, with their keys when cached.
   const found = nodes.length
@@ -93,13 +89,27 @@ function flattenImporters(cache, roots) {
     if (!isModuleLike(nodes[i])) continue
     for (const child of childrenOf(nodes[i])) {
       if (index.has(child) || !isModuleLike(child)) continue
-      add(child)
+      addNode(nodes, index, child)
       const id = gi.ids.get(child)
       const hit = id === undefined ? undefined : graphIndex.cachedModule(gi, cache, id)
       if (hit !== undefined && hit[1] === child) keyOf.set(child, hit[0])
     }
   }
   return toGraph(nodes, keyOf)
+}
+
+// The helpers below are functions, not closures made per call: a closure over this plan's modules
+// can outlive it while V8 compiles it in the background (see tree-ancestors.js AncestorSearch).
+
+function addNode(nodes, index, m) {
+  index.set(m, nodes.length)
+  nodes.push(m)
+}
+
+/** Whether `list` has an element of the Set `set`. */
+function listsAny(list, set) {
+  for (const item of list) if (set.has(item)) return true
+  return false
 }
 
 /**
@@ -143,14 +153,15 @@ function joinTreeGraph(cache, graph, tree, treePlan) {
   // module the trees remove: a flatten of the whole cache has them, and cuts them.
   const gi = registry.state.graphIndex
   const outside = graphIndex.byId(gi, registry.outsideRequirers())
-  const removed = Array.from(treePlan.removed, (i) => tree.nodes[i])
+  const removed = []
+  for (const i of treePlan.removed) removed.push(tree.nodes[i])
   const removedSet = new Set(removed)
   const referrers = graphIndex.referrersOf(gi, removed)
   for (let k = 0; k < referrers.length; k++) {
     const object = graphIndex.liveObject(gi, cache, referrers[k], outside)
     if (object === undefined || object[0] !== null || known.has(object[1])) continue
     const h = object[1]
-    if (!isModuleLike(h) || !(childrenOf(h).some((c) => removedSet.has(c)) || removedSet.has(parentOf(h)))) continue
+    if (!isModuleLike(h) || !(listsAny(childrenOf(h), removedSet) || removedSet.has(parentOf(h)))) continue
     if (!reachedFromLive(gi, cache, outside, h)) continue
     known.add(h)
     nodes.push(h)
@@ -164,7 +175,9 @@ function joinTreeGraph(cache, graph, tree, treePlan) {
 
 /** `nodes` as live.flattenGraph's graph: cached nodes first, CSR edges among the nodes. */
 function toGraph(unordered, keyOf) {
-  const nodes = [...unordered.filter((m) => keyOf.has(m)), ...unordered.filter((m) => !keyOf.has(m))]
+  const nodes = []
+  for (const m of unordered) if (keyOf.has(m)) nodes.push(m)
+  for (const m of unordered) if (!keyOf.has(m)) nodes.push(m)
   const cachedCount = keyOf.size
   const index = new Map()
   for (let i = 0; i < nodes.length; i++) index.set(nodes[i], i)
@@ -185,7 +198,8 @@ function toGraph(unordered, keyOf) {
     if (i < cachedCount || holdsFromOutside(m)) flags[i] = HOLDER
   }
   offsets[nodes.length] = targetList.length
-  const keys = nodes.slice(0, cachedCount).map((m) => keyOf.get(m))
+  const keys = []
+  for (let i = 0; i < cachedCount; i++) keys.push(keyOf.get(nodes[i]))
   return {
     keys,
     keyNode: Int32Array.from(keys, (_, k) => k),

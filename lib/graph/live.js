@@ -166,6 +166,20 @@ function rescan(cache, { paths = false } = {}) {
   return graphIndex.stats(live)
 }
 
+/** The modules of `graph` at `indices` (plain loops: no closure over the graph, see applyCuts). */
+function nodesAt(graph, indices) {
+  const out = []
+  for (let k = 0; k < indices.length; k++) out.push(graph.nodes[indices[k]])
+  return out
+}
+
+/** The node indices of `modules` in `graph`, as the native planner takes them. */
+function indicesOf(graph, modules) {
+  const out = new Uint32Array(modules.length)
+  for (let k = 0; k < modules.length; k++) out[k] = graph.index.get(modules[k])
+  return out
+}
+
 /** The name a report uses for node i: its require.cache key, else its filename or id. */
 function nodeIds(graph) {
   const ids = new Array(graph.nodes.length)
@@ -300,6 +314,39 @@ function firstDropped(array, drop, start) {
   return -1
 }
 
+// The helpers of applyCuts are functions and a class, not closures made per call: a closure over
+// the plan's graph can outlive the unload while V8 compiles it in the background (see
+// tree-ancestors.js AncestorSearch), and keep every removed module with it.
+
+/** The objects whose node in `index` is marked in `mark`: a Set without a Set per module. */
+class MarkedSet {
+  constructor(index, mark) {
+    this.index = index
+    this.mark = mark
+  }
+
+  has(item) {
+    return this.mark[this.index.get(item)] === 1
+  }
+}
+
+const isHolder = (graph, i) => (graph.flags[i] & HOLDER) !== 0
+
+/**
+ * Drops the `removed` modules from `m.children` from index `start` on, unless the array cannot be
+ * changed: then, when `pins` (its owner is live), what it still lists among them is unwritable.
+ */
+function cutChildren(m, start, pins, removed, unwritable, write) {
+  const children = childrenOf(m)
+  const first = firstDropped(children, removed, start)
+  if (first < 0) return
+  if (!isRewritable(children, first)) {
+    if (pins) for (const child of children) if (removed.has(child)) unwritable.add(child)
+  } else if (write) {
+    filterInPlace(children, removed, first)
+  }
+}
+
 /**
  * Cuts every reference Node keeps to the removed nodes (`write`), or only finds out what could
  * not be cut (a dry run: the same checks, no change). It checks identity and writability as it
@@ -318,7 +365,7 @@ function applyCuts(cache, graph, plan, entries, staleKeys, { lateRequirers = [],
   // Set of every removed object (one allocation per removed module on a whole-graph unload).
   const removedMark = new Uint8Array(graph.nodes.length)
   for (const i of plan.removed) removedMark[i] = 1
-  const removedObjects = { has: (item) => removedMark[graph.index.get(item)] === 1 }
+  const removedObjects = new MarkedSet(graph.index, removedMark)
   const keys = []
   const values = []
   const unwritable = new Set()
@@ -340,30 +387,20 @@ function applyCuts(cache, graph, plan, entries, staleKeys, { lateRequirers = [],
     keys.push(key)
     values.push(value)
   }
-  const cutChildren = (m, start, pins) => {
-    const children = childrenOf(m)
-    const first = firstDropped(children, removedObjects, start)
-    if (first < 0) return
-    if (!isRewritable(children, first)) {
-      if (pins) for (const child of children) if (removedObjects.has(child)) unwritable.add(child)
-    } else if (write) {
-      filterInPlace(children, removedObjects, first)
-    }
-  }
-  const isHolder = (i) => (graph.flags[i] & HOLDER) !== 0
   // `cutChildrenFrom` (optional, one start index per cutChildrenOf entry) limits a cut to the
   // part of `children` that can hold removed modules.
   const cutFrom = plan.cutChildrenFrom
   for (let k = 0; k < plan.cutChildrenOf.length; k++) {
     const i = plan.cutChildrenOf[k]
-    if (isModuleLike(graph.nodes[i])) cutChildren(graph.nodes[i], cutFrom === undefined ? 0 : cutFrom[k], isHolder(i))
+    const m = graph.nodes[i]
+    if (isModuleLike(m)) cutChildren(m, cutFrom === undefined ? 0 : cutFrom[k], isHolder(graph, i), removedObjects, unwritable, write)
   }
-  for (const m of lateRequirers) if (!removedObjects.has(m) && isModuleLike(m)) cutChildren(m, 0, true)
+  for (const m of lateRequirers) if (!removedObjects.has(m) && isModuleLike(m)) cutChildren(m, 0, true, removedObjects, unwritable, write)
   for (const i of plan.resetParentOf) {
     const m = graph.nodes[i]
     const old = graph.nodes[graph.parent[i]]
     if (parentOf(m) !== old) continue
-    if (!(write ? setParent(m, undefined) : canSetParent(m, undefined)) && isHolder(i)) unwritable.add(old)
+    if (!(write ? setParent(m, undefined) : canSetParent(m, undefined)) && isHolder(graph, i)) unwritable.add(old)
   }
   // Hygiene on the removed modules themselves: what they still point at only matters when one
   // of them stays reachable, and then it is part of what that one pins.
@@ -637,6 +674,8 @@ module.exports = {
   parentOf,
   flattenGraph,
   nodeIds,
+  nodesAt,
+  indicesOf,
   pinnedBy,
   lastParentSlotExists,
   stalePathCacheKeys,

@@ -123,7 +123,8 @@ class TreeBuilder {
     graph.ids = live.nodeIds(graph)
     // The keep option on modules cached under a key that is not their filename: only known now.
     if (keep !== undefined) {
-      const rootNodes = new Set(roots.map((r) => index.get(r)))
+      const rootNodes = new Set()
+      for (const r of roots) rootNodes.add(index.get(r))
       for (let i = 0; i < treeSize; i++) {
         if (rootNodes.has(i) || flags[i] & BOUNDARY || cached[i] === 0) continue
         if (graph.ids[i] !== filenameOf(nodes[i]) && keep(graph.ids[i])) {
@@ -176,7 +177,8 @@ class WalkedClosure {
    * asked of the index).
    */
   unknown(gi) {
-    return this.b.nodes.some((m) => !graphIndex.isKnown(gi, m))
+    for (const m of this.b.nodes) if (!graphIndex.isKnown(gi, m)) return true
+    return false
   }
 }
 
@@ -244,52 +246,72 @@ function byScan(cache, roots, keep, { b } = walk(cache, roots, keep)) {
  * checked against its live `children`).
  */
 function decideRemoved(cache, closure, rootCount, gi) {
-  const { b, childIndices } = closure
-  const n = b.nodes.length
-  const outside = graphIndex.byId(gi, registry.outsideRequirers().filter(holdsFromOutside))
-  const holders = new Map()
+  return new ClosureDecision(cache, closure, rootCount, gi).removedOrder()
+}
+
+/**
+ * decideRemoved's state, with its steps as methods: no closure made per call keeps the closure's
+ * modules (see tree-ancestors.js `AncestorSearch`).
+ */
+class ClosureDecision {
+  constructor(cache, closure, rootCount, gi) {
+    this.cache = cache
+    this.b = closure.b
+    this.childIndices = closure.childIndices
+    this.rootCount = rootCount
+    this.gi = gi
+    this.outside = graphIndex.byId(gi, registry.outsideRequirers().filter(holdsFromOutside))
+    this.holders = new Map()
+    const n = this.b.nodes.length
+    // Who requires whom inside the closure, backwards (every module of it counts, cached or not:
+    // a module that other code deleted from the cache but a kept module still lists is in use).
+    this.preds = []
+    for (let i = 0; i < n; i++) this.preds.push([])
+    for (let i = 0; i < n; i++) for (const c of this.childIndices[i]) this.preds[c].push(i)
+    // 1: stays, 2: goes (nothing outside the closure reaches it through modules that stay).
+    this.status = new Uint8Array(n)
+  }
+
   /** The live modules whose `children` list node i (checked against the live arrays). */
-  const holdersOf = (i) => {
-    let list = holders.get(i)
+  holdersOf(i) {
+    let list = this.holders.get(i)
     if (list !== undefined) return list
     list = []
-    const m = b.nodes[i]
-    const referrers = graphIndex.referrersOf(gi, [m])
+    const m = this.b.nodes[i]
+    const referrers = graphIndex.referrersOf(this.gi, [m])
     for (let r = 0; r < referrers.length; r++) {
       // (A module other code deleted from the cache is no holder here: one of the closure is
       // among `preds`, and one outside it does not hold.)
-      const hit = graphIndex.liveObject(gi, cache, referrers[r], outside)
+      const hit = graphIndex.liveObject(this.gi, this.cache, referrers[r], this.outside)
       const h = hit === undefined || hit[0] === null ? undefined : hit[1]
       if (h !== undefined && isModuleLike(h) && childrenOf(h).includes(m)) list.push(h)
     }
-    holders.set(i, list)
+    this.holders.set(i, list)
     return list
   }
-  // Who requires whom inside the closure, backwards (every module of it counts, cached or not:
-  // a module that other code deleted from the cache but a kept module still lists is in use).
-  const preds = Array.from({ length: n }, () => [])
-  for (let i = 0; i < n; i++) for (const c of childIndices[i]) preds[c].push(i)
+
   /** Whether a live module outside the closure (or a boundary, which stays) holds node y. */
-  const heldFromOutside = (y) =>
-    holdersOf(y).some((h) => {
-      const hi = b.index.get(h)
-      return hi === undefined || (b.flags[hi] & BOUNDARY) !== 0
-    })
-  // 1: stays, 2: goes (nothing outside the closure reaches it through modules that stay).
-  const status = new Uint8Array(n)
-  const isRoot = (i) => i < rootCount
+  heldFromOutside(y) {
+    for (const h of this.holdersOf(y)) {
+      const hi = this.b.index.get(h)
+      if (hi === undefined || (this.b.flags[hi] & BOUNDARY) !== 0) return true
+    }
+    return false
+  }
+
   /** Whether node x stays: backwards through the closure, to a module held from outside. */
-  const decide = (x) => {
+  decide(x) {
+    const { status, preds, rootCount } = this
     const seen = [x]
     const seenSet = new Set(seen)
     for (let k = 0; k < seen.length; k++) {
       const y = seen[k]
-      if (status[y] === 1 || heldFromOutside(y)) {
+      if (status[y] === 1 || this.heldFromOutside(y)) {
         status[x] = 1
         return
       }
       for (const p of preds[y]) {
-        if (isRoot(p) || status[p] === 2 || seenSet.has(p)) continue
+        if (p < rootCount || status[p] === 2 || seenSet.has(p)) continue
         seenSet.add(p)
         seen.push(p)
       }
@@ -297,23 +319,28 @@ function decideRemoved(cache, closure, rootCount, gi) {
     // Every way back from these stays inside the closure and reaches no module that stays.
     for (const i of seen) status[i] = 2
   }
-  const removed = new Uint8Array(n)
-  const order = []
-  for (let r = 0; r < rootCount; r++) {
-    removed[r] = 1
-    order.push(r)
-  }
-  for (let k = 0; k < order.length; k++) {
-    for (const c of childIndices[order[k]]) {
-      if (removed[c] === 1 || b.flags[c] & BOUNDARY) continue
-      if (status[c] === 0) decide(c)
-      if (status[c] === 2) {
-        removed[c] = 1
-        order.push(c)
+
+  /** The removed nodes, roots first, each after a removed module that requires it. */
+  removedOrder() {
+    const { b, childIndices, status, rootCount } = this
+    const removed = new Uint8Array(b.nodes.length)
+    const order = []
+    for (let r = 0; r < rootCount; r++) {
+      removed[r] = 1
+      order.push(r)
+    }
+    for (let k = 0; k < order.length; k++) {
+      for (const c of childIndices[order[k]]) {
+        if (removed[c] === 1 || b.flags[c] & BOUNDARY) continue
+        if (status[c] === 0) this.decide(c)
+        if (status[c] === 2) {
+          removed[c] = 1
+          order.push(c)
+        }
       }
     }
+    return order
   }
-  return order
 }
 
 /**
@@ -351,7 +378,7 @@ function byIndex(cache, roots, keep, removeShared, gi, closure, removedOrder) {
     const m = b.nodes[t]
     const w = walk.index.get(m)
     const walkedChildren = childIndices[w]
-    if (walkedChildren.length > 0 && (removeShared || walkedChildren.every((c) => b.index.has(walk.nodes[c])))) {
+    if (walkedChildren.length > 0 && (removeShared || allIn(b.index, walk.nodes, walkedChildren))) {
       b.parents[t] = parentOf(m)
       for (const c of walkedChildren) {
         const target = b.index.get(walk.nodes[c])
@@ -444,6 +471,12 @@ function flattenTree(cache, roots, { keep, removeShared = false, fullScan = fals
     if (isLarge(closure, graphSize) || closure.unknown(gi)) return counted('scan', byScan(cache, roots, keep, closure))
   }
   return counted('walk', byIndex(cache, roots, keep, removeShared, gi, closure))
+}
+
+/** Whether `index` has every node of `nodes` that `indices` name. */
+function allIn(index, nodes, indices) {
+  for (const c of indices) if (!index.has(nodes[c])) return false
+  return true
 }
 
 /** Whether a walked closure is a large part of a graph of `graphSize` modules (see flattenTree). */

@@ -140,13 +140,18 @@ function withTrees(graph, importersPlan, rootNodes, shared, tree) {
   let treePlan
   if (tree !== undefined) {
     // Its indices into the joined graph, by module.
-    const at = (list) => Uint32Array.from(list, (i) => graph.index.get(tree.graph.nodes[i]))
     const p = tree.plan
-    treePlan = { removed: at(p.removed), kept: at(p.kept), holderOffsets: p.holderOffsets, holders: at(p.holders), skipped: at(p.skipped) }
+    treePlan = {
+      removed: joinedIndices(graph, tree.graph, p.removed),
+      kept: joinedIndices(graph, tree.graph, p.kept),
+      holderOffsets: p.holderOffsets,
+      holders: joinedIndices(graph, tree.graph, p.holders),
+      skipped: joinedIndices(graph, tree.graph, p.skipped),
+    }
   } else {
     const treeRoots = treeRootsOf(graph, { plan: importersPlan, rootNodes })
     if (treeRoots.length === 0) return importersPlan
-    const rootIndices = Uint32Array.from(treeRoots, (m) => graph.index.get(m))
+    const rootIndices = live.indicesOf(graph, treeRoots)
     treePlan = native.planUnload(graph.offsets, graph.targets, graph.flags, graph.parent, rootIndices, shared === 'remove')
   }
   const removed = Array.from(importersPlan.removed)
@@ -214,7 +219,8 @@ function planInvalidation(cache, roots, opts, { fullScan = false } = {}) {
 }
 
 function planOn(cache, graph, roots, opts) {
-  const rootNodes = Uint32Array.from(roots, (key) => graph.index.get(cache[key]))
+  const rootNodes = new Uint32Array(roots.length)
+  for (let k = 0; k < roots.length; k++) rootNodes[k] = graph.index.get(cache[roots[k]])
   const { accepted, declined } = markHotPolicies(cache, graph, opts.keep, new Set(rootNodes))
   const plan = native.planInvalidate(
     graph.offsets,
@@ -229,6 +235,11 @@ function planOn(cache, graph, roots, opts) {
   return { graph, plan, rootNodes }
 }
 
+/** Indices into `tree` (a graph joined into `graph`) as indices into `graph`. */
+function joinedIndices(graph, tree, indices) {
+  return live.indicesOf(graph, live.nodesAt(tree, indices))
+}
+
 /** The roots of the targets' trees (modules): what the targets reach that the plan removes. */
 function treeRootsOf(graph, { plan, rootNodes }) {
   const removedMark = new Uint8Array(graph.nodes.length)
@@ -236,7 +247,7 @@ function treeRootsOf(graph, { plan, rootNodes }) {
   const targets = Uint32Array.from(rootNodes.filter((r) => removedMark[r] === 1))
   if (targets.length === 0) return []
   const inTree = native.forwardClosure(graph.offsets, graph.targets, graph.flags, targets)
-  return Array.from(inTree.filter((i) => removedMark[i] === 1), (i) => graph.nodes[i])
+  return live.nodesAt(graph, inTree.filter((i) => removedMark[i] === 1))
 }
 
 /**
