@@ -23,8 +23,9 @@
 // in a few steps. The removed modules and what they require are the walked set, in the shape of
 // `walk()`'s result, so the rest of the index plan is shared.
 //
-// It gives up (returns undefined; the caller walks the closure) after more work than `budget` (a
-// tree that is a large part of the graph is planned faster by one pass over the cache), on such
+// It gives up (returns undefined; the caller walks the closure) after more work than `budget`, or
+// once the removed modules and what they require are more than `maxNodes` (a tree that is a large
+// part of the graph is planned faster by one pass over the cache), on such
 // a deleted module, or on a referrer the index cannot map back at all (an id made by an older
 // copy of the package). A
 // module the index never fully saw makes it return `{ unknown: true }`: the caller reads the
@@ -212,10 +213,12 @@ function spread(below, set, q) {
  * @param {(cache: object, m: unknown, keep?: Function) => string|undefined} boundaryReason why a
  *   module met is never unloaded or walked (tree-graph.js)
  * @param {number} budget modules and references to read before giving up
+ * @param {number} maxNodes how many modules the removed ones and what they require may be before
+ *   giving up (a tree that large is planned by one pass over the cache)
  * @returns {{ closure: { b: object, childIndices: number[][], unknown: false }, order: number[] }
  *   | { unknown: true } | undefined}
  */
-function decideByAncestors(cache, roots, keep, b, boundaryReason, budget) {
+function decideByAncestors(cache, roots, keep, b, boundaryReason, budget, maxNodes) {
   const search = new AncestorSearch(cache, keep, b, boundaryReason, budget)
   const { rootSet, status } = search
   const childIndices = []
@@ -246,6 +249,9 @@ function decideByAncestors(cache, roots, keep, b, boundaryReason, budget) {
         if (!search.known(child)) return { unknown: true }
         t = b.addChild(cache, child, keep)
         childIndices.push([])
+        // The removed modules and what they require already make a large tree: planned by one
+        // pass over the cache (tree-graph.js isLarge), so stop before the search costs more.
+        if (b.nodes.length > maxNodes) return undefined
       }
       childIndices[i].push(t)
       b.from.push(i)

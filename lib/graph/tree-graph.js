@@ -442,11 +442,11 @@ function flattenTree(cache, roots, { keep, removeShared = false, fullScan = fals
   // part of the graph (one pass over the cache is cheaper), and where the index cannot map a
   // referrer back to a live module; then the closure is walked.
   if (!removeShared && gi.readAtEpoch >= 0 && gi.readAtEpoch === registry.state.loaderEpoch) {
-    let decided = decideByAncestors(cache, roots, keep, new TreeBuilder(), boundaryReason, ancestorBudget(gi))
+    let decided = decideByAncestors(cache, roots, keep, new TreeBuilder(), boundaryReason, ancestorBudget(gi), largeSize(gi.keys.size))
     if (decided?.unknown) {
       // A module the index never fully saw (put into the cache by hand): read everything once.
       live.rescan(cache)
-      decided = decideByAncestors(cache, roots, keep, new TreeBuilder(), boundaryReason, ancestorBudget(gi))
+      decided = decideByAncestors(cache, roots, keep, new TreeBuilder(), boundaryReason, ancestorBudget(gi), largeSize(gi.keys.size))
     }
     if (decided !== undefined && !decided.unknown) {
       return counted('ancestors', byIndex(cache, roots, keep, false, gi, decided.closure, decided.order))
@@ -479,8 +479,11 @@ function allIn(index, nodes, indices) {
   return true
 }
 
-/** Whether a walked closure is a large part of a graph of `graphSize` modules (see flattenTree). */
-const isLarge = (closure, graphSize) => closure.b.nodes.length * 4 > Math.max(1024, graphSize)
+/** The size from which a tree is a large part of a graph of `graphSize` modules (see flattenTree). */
+const largeSize = (graphSize) => Math.max(1024, graphSize) >> 2
+
+/** Whether a walked closure is a large part of a graph of `graphSize` modules. */
+const isLarge = (closure, graphSize) => closure.b.nodes.length > largeSize(graphSize)
 
 /**
  * How much the search up the ancestors may read before it gives up: a sixteenth of the graph, so
