@@ -218,6 +218,27 @@ test('a plugin that uses a deep library decides the library by its holders, with
   assert.equal(require.cache[t.file('d300.js')].loaded, true, 'the library is untouched')
 })
 
+test('a tree that turns out to be a large part of the graph stops the search up the holders and is planned by one pass over the cache', () => {
+  // A root that requires 300 modules nothing else requires: more than a quarter of this process's
+  // graph (the threshold is at least 256), so the climb stops early instead of deciding each one.
+  const files = { 'root.js': requiring('root', Array.from({ length: 300 }, (_, i) => `./leaf${i}`)) }
+  for (let i = 0; i < 300; i++) files[`leaf${i}.js`] = requiring(`leaf${i}`)
+  const t = writeTree(files)
+  rescan()
+  require(t.file('root.js'))
+  const [fromIndex, fromScan] = bothTreePlans([t.file('root.js')])
+  assert.equal(fromIndex, fromScan)
+  const before = { ...planPaths }
+  const report = uncacheTree(t.file('root.js'))
+  assert.deepEqual(
+    { gaveUp: planPaths.gaveUp - before.gaveUp, ancestors: planPaths.ancestors - before.ancestors, walk: planPaths.walk - before.walk, scan: planPaths.scan - before.scan },
+    { gaveUp: 1, ancestors: 0, walk: 0, scan: 1 },
+  )
+  assert.equal(report.removed.length, 301)
+  assert.equal(report.removed[0], t.file('root.js'))
+  assert.equal(Object.keys(require.cache).filter((key) => key.startsWith(t.dir)).length, 0, 'every module of the tree left the cache')
+})
+
 test('F-index-1: a cycle that leaves the removed set through a module only it reaches is removed whole', () => {
   // m1 -> m0 -> m3 -> m0: m3 holds m0, but only m0 reaches m3, so both go with m1.
   const t = writeTree({
