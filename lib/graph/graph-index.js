@@ -11,8 +11,10 @@
 //   module that other code deleted from the cache, a `WeakRef` (`refs`, `liveObject`).
 // - Unloads forget what they removed. Modules that other code removes leave their ids behind
 //   (harmless: every answer is checked against the cache); so that they cannot pile up, the
-//   index is dropped when it has grown to twice its size at the last full read, and read anew at
-//   the next plan (amortized: one read per doubling). A FinalizationRegistry entry per module
+//   index counts the cache each time it has doubled since its last full read or count: when
+//   fewer than half the ids it holds can be cached modules, it is dropped and read anew at the
+//   next plan (amortized: one read per doubling), else it goes on recording (the program loaded
+//   more code; ids stay below about four times the cached modules). A FinalizationRegistry entry per module
 //   would forget them promptly, but cost 1 µs per load (benchmark/require-overhead.js). Until the
 //   index is read (at start, or after a drop) nothing is recorded: the first plan that finds it
 //   unread scans the cache instead, and the next one reads everything (`shouldRead`), so a
@@ -48,7 +50,7 @@ function attach(state) {
     from: [],
     to: [],
     readAtEpoch: -1, // state.loaderEpoch at the last full read; -1: never read (or dropped)
-    readSize: 0, // keys.size after the last full read
+    readSize: 0, // keys.size after the last full read, or the last count that kept it (mostlyCached)
     scannedAt: undefined, // the loaderEpoch at which a plan scanned instead of reading (shouldRead)
   })
   index.partial ??= new WeakSet()
@@ -99,16 +101,32 @@ function isKnown(index, m) {
   return id !== undefined && index.keys.has(id) && !index.partial.has(m)
 }
 
-/** A module starts loading under `key`: its own `children` are empty, it is fully known. */
-function noteLoad(index, m, key, parent) {
+/**
+ * A module starts loading under `key` (in `cache`, require.cache): its own `children` are empty,
+ * it is fully known.
+ */
+function noteLoad(index, m, key, parent, cache) {
   // Not read yet, or dropped: the next plan reads everything, nothing to record until then.
   if (index.readAtEpoch < 0) return
-  if (index.keys.size > 2 * index.readSize + 4096) return drop(index)
+  if (index.keys.size > 2 * index.readSize + 4096 && !mostlyCached(index, cache)) return drop(index)
   const id = idFor(index, m, key)
   if (isRef(parent)) {
     index.from.push(id)
     index.to.push(idFor(index, parent))
   }
+}
+
+/**
+ * Whether at least about half the ids the index holds can be modules `cache` still holds (one
+ * count of its keys): then the index grew because the program loaded more code, and it goes on
+ * recording until it doubles again. Otherwise other code removed many modules, and the index is
+ * dropped (see the file comment).
+ */
+function mostlyCached(index, cache) {
+  if (cache === null || typeof cache !== 'object' || isProxy(cache)) return false
+  if (2 * Object.keys(cache).length + 4096 < index.keys.size) return false
+  index.readSize = index.keys.size
+  return true
 }
 
 /**

@@ -177,7 +177,7 @@ function wrapModuleLoad(originalModuleLoad) {
     noteInserted(filename)
     if (index.readAtEpoch >= 0) {
       const parent = parentAccessor?.get !== undefined ? parentAccessor.get.call(this) : ownValue(this, 'parent')
-      graphIndex.noteLoad(index, this, filename, parent)
+      graphIndex.noteLoad(index, this, filename, parent, Module._cache)
     }
     if (state.loadObservers.size > 0) {
       for (const notify of state.loadObservers) notify(this, filename)
