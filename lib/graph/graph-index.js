@@ -62,6 +62,8 @@ function attach(state) {
 /** Forgets everything; the next plan reads the whole graph anew (see the file comment). */
 function drop(index) {
   index.graph.clear()
+  // New ids from now on: every id in `ids` has its WeakRef in `refs` (idFor need not ask).
+  index.ids = new WeakMap()
   index.keys.clear()
   index.refs.clear()
   index.partial = new WeakSet()
@@ -89,8 +91,8 @@ function idFor(index, m, key) {
   if (id === undefined) {
     id = index.nextId++
     index.ids.set(m, id)
+    index.refs.set(id, new WeakRef(m))
   }
-  if (!index.refs.has(id)) index.refs.set(id, new WeakRef(m))
   if (key !== undefined) index.keys.set(id, key)
   return id
 }
@@ -229,8 +231,11 @@ function forget(index, modules) {
   const ids = []
   for (const m of modules) {
     const id = index.ids.get(m)
-    if (id !== undefined && index.keys.delete(id)) ids.push(id)
-    if (id !== undefined) index.refs.delete(id)
+    if (id === undefined) continue
+    if (index.keys.delete(id)) ids.push(id)
+    // Forgotten whole: seen again (a rollback puts it back), it gets a new id with its WeakRef.
+    index.refs.delete(id)
+    index.ids.delete(m)
   }
   if (ids.length === 0) return
   flush(index)
