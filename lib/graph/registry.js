@@ -210,10 +210,11 @@ function wrapFindPath(originalFindPath) {
   return function uncacheTreeFindPath(request, paths) {
     const filename = originalFindPath.apply(this, arguments)
     // Node's own key (the same on Node 20-26): the request, then the lookup paths, which are
-    // [''] for an absolute request.
+    // [''] for an absolute request. Node caches every path it finds under it, so the entry is not
+    // looked up again here (pathCacheKeysOf checks each key against _pathCache when it is used).
     if (typeof filename === 'string' && typeof request === 'string' && state.indexedPathCache === Module._pathCache) {
-      const key = `${request}\0${path.isAbsolute(request) ? '' : Array.isArray(paths) ? paths.join('\0') : ''}`
-      if (Module._pathCache[key] === filename) indexPath(filename, key)
+      const lookup = path.isAbsolute(request) || !Array.isArray(paths) ? '' : paths.length === 1 ? paths[0] : paths.join('\0')
+      indexPath(filename, `${request}\0${lookup}`)
     }
     return filename
   }
