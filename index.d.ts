@@ -416,7 +416,7 @@ export interface RescanSummary {
  * loader that another library put back is noticed at the next call; references made **by hand**
  * are not: call `rescan()` after pushing into a known module's `children`, giving it a new
  * `children` array that lists other modules, or putting Module objects (or `Module._pathCache`
- * entries) back yourself. It reads every cached module (101–147 ms at 30,000 modules in a fresh
+ * entries) back yourself. It reads every cached module (101–167 ms at 30,000 modules in a fresh
  * process, `npm run bench:require`); a program's second unload does the same read once (its first
  * plans by one scan of the cache).
  *
