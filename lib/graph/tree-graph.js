@@ -182,6 +182,7 @@ class WalkedClosure {
   }
 }
 
+/** The WalkedClosure of `roots` (boundaries met are nodes, flagged, and not walked into). */
 function walk(cache, roots, keep) {
   const b = new TreeBuilder()
   const edgeStart = []
