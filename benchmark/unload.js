@@ -200,12 +200,17 @@ function inspect(snap, graph) {
   for (const [key, m] of before) if (cache[key] !== m) removed.push(key)
   const removedSet = new Set(removed)
   const removedObjects = new Set(removed.map((k) => before.get(k)))
+  // The plugin's main-graph dependencies that stayed, and how many live modules hold them: what
+  // uncache-tree's report.kept lists, each with every holder in `heldBy`.
+  const keptDeps = new Set(graph.pluginMainDeps.filter((f) => cache[f] !== undefined && cache[f] === before.get(f)).map((f) => cache[f]))
   let staleEdges = 0
   let staleParents = 0
-  for (const m of Object.values(cache)) {
+  let keptDepHolders = 0
+  for (const m of new Set(Object.values(cache))) {
     if (!m || !Array.isArray(m.children)) continue
     for (const c of m.children) if (removedObjects.has(c)) staleEdges++
     if (removedObjects.has(m.parent)) staleParents++
+    for (const c of new Set(m.children)) if (keptDeps.has(c)) keptDepHolders++
   }
   let stalePaths = 0
   for (const key in Module._pathCache) if (removedSet.has(Module._pathCache[key])) stalePaths++
@@ -216,7 +221,8 @@ function inspect(snap, graph) {
     graphModules: before.size,
     pluginRemoved: removed.filter((k) => pluginFiles.has(k)).length,
     otherRemoved: removed.filter((k) => !pluginFiles.has(k)).length,
-    mainDepsKept: graph.pluginMainDeps.filter((f) => cache[f] !== undefined && cache[f] === before.get(f)).length,
+    mainDepsKept: keptDeps.size,
+    keptDepHolders,
     staleEdges,
     staleParents,
     stalePaths,
@@ -227,7 +233,7 @@ function describe(scenario, r, graph) {
   const what =
     scenario === 'plugin'
       ? `removed ${r.pluginRemoved}/${graph.pluginFiles.length} plugin modules and ${r.otherRemoved} main-graph modules; ` +
-        `kept ${r.mainDepsKept}/${graph.pluginMainDeps.length} main-graph modules the plugin uses`
+        `kept ${r.mainDepsKept}/${graph.pluginMainDeps.length} main-graph modules the plugin uses (${r.keptDepHolders} live holders)`
       : `removed ${r.removedCount}/${r.graphModules} modules (${r.graphModules - r.removedCount} left in require.cache)`
   return `${what}; left behind: ${r.staleEdges} children edges, ${r.staleParents} parent pointers, ${r.stalePaths} _pathCache entries to removed modules`
 }
