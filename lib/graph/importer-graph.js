@@ -153,8 +153,7 @@ function joinTreeGraph(cache, graph, tree, treePlan) {
   // module the trees remove: a flatten of the whole cache has them, and cuts them.
   const gi = registry.state.graphIndex
   const outside = graphIndex.byId(gi, registry.outsideRequirers())
-  const removed = []
-  for (const i of treePlan.removed) removed.push(tree.nodes[i])
+  const removed = live.nodesAt(tree, treePlan.removed)
   const removedSet = new Set(removed)
   const referrers = graphIndex.referrersOf(gi, removed)
   for (let k = 0; k < referrers.length; k++) {

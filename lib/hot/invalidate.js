@@ -219,8 +219,7 @@ function planInvalidation(cache, roots, opts, { fullScan = false } = {}) {
 }
 
 function planOn(cache, graph, roots, opts) {
-  const rootNodes = new Uint32Array(roots.length)
-  for (let k = 0; k < roots.length; k++) rootNodes[k] = graph.index.get(cache[roots[k]])
+  const rootNodes = live.indicesOf(graph, roots.map((key) => cache[key]))
   const { accepted, declined } = markHotPolicies(cache, graph, opts.keep, new Set(rootNodes))
   const plan = native.planInvalidate(
     graph.offsets,
