@@ -15,6 +15,15 @@ const { writeTree, requiring, compileByHand } = require('./helpers/fixtures.cjs'
 const index = registry.state.graphIndex
 const idOf = (file) => index.ids.get(require.cache[file])
 
+/** What `fn()` returns, and how many plans took each way meanwhile (`[result, taken]`). */
+function withPlanPaths(fn) {
+  const before = { ...planPaths }
+  const result = fn()
+  const taken = {}
+  for (const way of Object.keys(planPaths)) taken[way] = planPaths[way] - before[way]
+  return [result, taken]
+}
+
 function hostAndPlugin() {
   return writeTree({
     'host.js': requiring('host', ['./lib']),
@@ -153,11 +162,10 @@ test('after another library put back Module._load, the next call plans by a scan
   }
   assert.equal(Module._load, registry.state.loadWrapper, 'the wrapper is back')
   assert.equal(registry.state.loaderEpoch, epoch + 1, 'the gap was noticed')
-  const before = { ...planPaths }
-  const dry = uncacheTree(t.file('x.js'), { dryRun: true })
+  const [dry, taken] = withPlanPaths(() => uncacheTree(t.file('x.js'), { dryRun: true }))
   assert.deepEqual(dry.removed, [t.file('x.js')])
   assert.deepEqual(dry.kept, [])
-  assert.equal(planPaths.scan, before.scan + 1, 'planned by one scan of the cache')
+  assert.equal(taken.scan, 1, 'planned by one scan of the cache')
   assert.notEqual(index.readAtEpoch, registry.state.loaderEpoch, 'not read yet')
   const report = uncacheTree(t.file('x.js'))
   assert.equal(index.readAtEpoch, registry.state.loaderEpoch, 'read anew by the second call')
@@ -235,12 +243,8 @@ test('a plugin that uses a deep library decides the library by its holders, with
   require(t.file('plugin/index.js'))
   const [fromIndex, fromScan] = bothTreePlans([t.file('plugin/index.js')])
   assert.equal(fromIndex, fromScan)
-  const before = { ...planPaths }
-  const report = uncacheTree(t.file('plugin/index.js'))
-  assert.deepEqual(
-    { ancestors: planPaths.ancestors - before.ancestors, walk: planPaths.walk - before.walk, scan: planPaths.scan - before.scan },
-    { ancestors: 1, walk: 0, scan: 0 },
-  )
+  const [report, taken] = withPlanPaths(() => uncacheTree(t.file('plugin/index.js')))
+  assert.deepEqual(taken, { ancestors: 1, gaveUp: 0, walk: 0, scan: 0 })
   assert.deepEqual([...report.removed].sort(), [t.file('plugin/a.js'), t.file('plugin/b.js'), t.file('plugin/index.js')].sort())
   assert.deepEqual(report.kept, [{ id: t.file('lib.js'), heldBy: [t.file('host.js')] }])
   assert.equal(require.cache[t.file('d300.js')].loaded, true, 'the library is untouched')
@@ -256,12 +260,8 @@ test('a tree that turns out to be a large part of the graph stops the search up 
   require(t.file('root.js'))
   const [fromIndex, fromScan] = bothTreePlans([t.file('root.js')])
   assert.equal(fromIndex, fromScan)
-  const before = { ...planPaths }
-  const report = uncacheTree(t.file('root.js'))
-  assert.deepEqual(
-    { gaveUp: planPaths.gaveUp - before.gaveUp, ancestors: planPaths.ancestors - before.ancestors, walk: planPaths.walk - before.walk, scan: planPaths.scan - before.scan },
-    { gaveUp: 1, ancestors: 0, walk: 0, scan: 1 },
-  )
+  const [report, taken] = withPlanPaths(() => uncacheTree(t.file('root.js')))
+  assert.deepEqual(taken, { ancestors: 0, gaveUp: 1, walk: 0, scan: 1 })
   assert.equal(report.removed.length, 301)
   assert.equal(report.removed[0], t.file('root.js'))
   assert.equal(Object.keys(require.cache).filter((key) => key.startsWith(t.dir)).length, 0, 'every module of the tree left the cache')
@@ -301,9 +301,8 @@ test('F-index-2: a module deleted from the cache by other code, still required b
   assert.equal(fromIndex, fromScan)
   // m0 is a referrer the index cannot map back to a live module: the search up the holders
   // gives up, and the closure is walked.
-  const gaveUp = planPaths.gaveUp
-  const report = uncacheTree(t.file('m3.js'))
-  assert.equal(planPaths.gaveUp, gaveUp + 1)
+  const [report, taken] = withPlanPaths(() => uncacheTree(t.file('m3.js')))
+  assert.equal(taken.gaveUp, 1)
   assert.deepEqual(report.removed, [t.file('m3.js')])
   assert.deepEqual(report.kept, [{ id: t.file('m2.js'), heldBy: [] }], 'kept through m0, which no cache holds')
 })
