@@ -217,6 +217,8 @@ test('bad usage exits 2 with a message that says what is wrong', async () => {
   const cases = [
     [[], /missing command/],
     [['inspect', 'x.js'], /unknown command 'inspect'/],
+    [['docter', 'x.js'], /unknown command 'docter': did you mean `doctor`\?/],
+    [['--cycles', '3'], /--cycles goes after a command/],
     [['doctor'], /missing <entry>/],
     [['doctor', 'examples/leaks/interval/leaky.js', '--cycles', '0'], /--cycles must be from 1/],
     [['doctor', 'examples/leaks/interval/leaky.js', '--cycles', 'ten'], /--cycles must be a whole number/],
@@ -234,15 +236,20 @@ test('bad usage exits 2 with a message that says what is wrong', async () => {
     const [args, message] = cases[i]
     assert.equal(code, 2, `${args.join(' ')} → ${stderr}`)
     assert.match(stderr, message, args.join(' '))
-    assert.match(stderr, /uncache-tree --help/, 'points at the help')
+    assert.match(stderr, /uncache-tree (doctor )?--help/, 'points at the help')
     assert.equal(stdout, '')
   })
 })
 
 test('--help prints the usage with the exit codes; an entry that throws exits 3', async () => {
-  const help = await cli(['--help'])
+  const overview = await cli(['--help'])
+  assert.equal(overview.code, 0)
+  assert.match(overview.stdout, /^Usage: uncache-tree <command>/)
+  assert.match(overview.stdout, /\n  doctor +does memory grow/)
+  const help = await cli(['doctor', '--help'])
   assert.equal(help.code, 0)
   assert.match(help.stdout, /^Usage: uncache-tree doctor <entry>/)
+  assert.equal((await cli(['help', 'doctor'])).stdout, help.stdout)
   assert.match(help.stdout, /--cycles N/)
   assert.match(help.stdout, /Exit status:/)
 

@@ -183,7 +183,7 @@ test('CLI without the binary: --help and --version work, a command exits 3 with 
   const bin = path.join(dest, 'bin', 'uncache-tree.js')
   const version = node([bin, '--version'])
   assert.deepEqual([version.code, version.stdout, version.stderr], [0, `${pkg.version}\n`, ''])
-  const help = node([bin, '--help'])
+  const help = node([bin, 'doctor', '--help'])
   assert.equal(help.code, 0)
   const { DEFAULT_CYCLES, MAX_CYCLES } = require('../lib/proof/doctor.js')
   assert.match(help.stdout, new RegExp(`--cycles N +unload/reload cycles \\(default ${DEFAULT_CYCLES}, at most ${MAX_CYCLES}\\)`))

@@ -145,7 +145,7 @@ for node_dir in "$node20_dir" "$node26_dir"; do
   dir=$(consumer "npm-main-$major")
   install_with "$node_dir" "$dir" npm install --no-audit --no-fund "$main_tgz"
   run_in "$node_dir" "$dir" node missing.js
-  run_in "$node_dir" "$dir" ./node_modules/.bin/uncache-tree --help | grep -q '^Usage: uncache-tree doctor' || fail "--help without the binary"
+  run_in "$node_dir" "$dir" ./node_modules/.bin/uncache-tree doctor --help | grep -q '^Usage: uncache-tree doctor' || fail "--help without the binary"
   if run_in "$node_dir" "$dir" ./node_modules/.bin/uncache-tree doctor x.js 2>"$dir.doctor"; then
     fail "doctor ran without the binary"
   fi

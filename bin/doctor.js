@@ -1,0 +1,288 @@
+'use strict'
+// `uncache-tree doctor <entry>`. This file only parses arguments, shows progress and prints; the
+// measuring is lib/proof/doctor.js, the rendering bin/render.js. bin/uncache-tree.js dispatches here.
+//
+// The doctor runs the entry inside this process (it has to: the references that keep old
+// generations alive exist only in the process that made them), so this process ends with an
+// explicit exit: the entry's timers and servers would otherwise keep it running.
+const fs = require('node:fs')
+const path = require('node:path')
+const { parseArgs } = require('node:util')
+const { formatText, formatHtml, formatBytes, displayPath } = require('./render.js')
+
+// The doctor (and with it the native core) is loaded only to run a command, so that `--help`,
+// `--version` and usage errors work where the native binary is missing. These two equal
+// lib/proof/doctor.js's DEFAULT_CYCLES and MAX_CYCLES (__test__/packaging.test.cjs checks).
+const DEFAULT_CYCLES = 20
+const MAX_CYCLES = 100_000
+
+const EXIT = { OK: 0, SURVIVORS: 1, USAGE: 2, FAILED: 3 }
+
+const HELP = `Usage: uncache-tree doctor <entry> [options]
+
+Loads <entry> (a file, or an installed package), then unloads it with uncacheTree()
+and loads it again, N times, in this process, and answers: does memory grow with
+every reload? It fits a trend to the heap after a forced GC at each cycle, names
+what grows (objects that outlive the reloads, by the chain that holds them, with
+the fix), and lists the old module generations still alive with their chains.
+
+Options:
+  --cycles N       unload/reload cycles (default ${DEFAULT_CYCLES}, at most ${MAX_CYCLES})
+  --json           print only the result, as JSON, on stdout (the entry's own
+                   output goes to stderr)
+  --html FILE      also write a self-contained HTML page with the chart and chains
+  --require MOD    preload MOD before the entry, e.g. tsx/cjs (repeatable); it
+                   stays loaded across cycles
+  --keep RE        keep modules whose path matches the regular expression RE
+                   loaded across cycles (a shared package your host keeps)
+  --timeout MS     how long to force garbage collection before a generation counts
+                   as alive (default 2000)
+  --no-retainers   take no heap snapshots: faster on big heaps, but what grows is
+                   not named and survivors get no retainer chains
+  --quiet          no progress messages on stderr
+  -h, --help       show this help
+  -v, --version    print the version of uncache-tree
+
+Exit status:
+  0  no growth, and every old generation was collected (or only Node's own
+     bounded pins survived)
+  1  a leak: memory grows with the reloads, or old generations survived, held
+     by the program
+  2  bad usage: unknown option, missing or unresolvable entry, bad number,
+     unwritable --html, or an entry that cannot be reloaded (an ES module)
+  3  the entry threw or called process.exit() while loading or running, or the
+     doctor could not finish
+
+Example:
+  npx uncache-tree doctor ./plugins/metrics.js --cycles 50 --html doctor.html
+`
+
+class UsageError extends Error {}
+
+/** A positive integer option, or a UsageError naming the option. */
+function integerOption(name, text, min, max) {
+  if (!/^\d+$/.test(text)) throw new UsageError(`--${name} must be a whole number, got '${text}'`)
+  const value = Number(text)
+  if (value < min || value > max) throw new UsageError(`--${name} must be from ${min} to ${max}, got ${value}`)
+  return value
+}
+
+function parseCommandLine(argv) {
+  let parsed
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        cycles: { type: 'string' },
+        json: { type: 'boolean' },
+        html: { type: 'string' },
+        timeout: { type: 'string' },
+        'no-retainers': { type: 'boolean' },
+        require: { type: 'string', multiple: true },
+        keep: { type: 'string' },
+        quiet: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    })
+  } catch (error) {
+    // parseArgs' own messages are good ("Unknown option '--cyles'"); keep them.
+    throw new UsageError(error.message)
+  }
+  const { values, positionals } = parsed
+  if (values.help) return { help: true }
+  if (values.version) return { version: true }
+  const [entry, ...extra] = positionals
+  if (entry === undefined) throw new UsageError('missing <entry>: name the module to load and reload, e.g. `doctor ./plugin.js`')
+  if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}': the doctor takes one entry`)
+  const options = {
+    entry,
+    cycles: values.cycles === undefined ? DEFAULT_CYCLES : integerOption('cycles', values.cycles, 1, MAX_CYCLES),
+    timeoutMs: values.timeout === undefined ? undefined : integerOption('timeout', values.timeout, 0, 600_000),
+    json: values.json === true,
+    html: values.html,
+    retainers: values['no-retainers'] !== true,
+    quiet: values.quiet === true,
+    require: values.require ?? [],
+    keep: undefined,
+  }
+  for (const name of options.require) if (name === '') throw new UsageError('--require needs a module name, e.g. --require tsx/cjs')
+  if (values.keep !== undefined) {
+    try {
+      options.keep = new RegExp(values.keep)
+    } catch (error) {
+      throw new UsageError(`--keep ${values.keep}: not a regular expression (${error.message})`)
+    }
+  }
+  if (options.html !== undefined) checkHtmlTarget(options.html)
+  return options
+}
+
+/** Fails now, not after a long run: --html must name a file that can be written. */
+function checkHtmlTarget(file) {
+  if (file === '') throw new UsageError('--html needs a file name')
+  const target = path.resolve(file)
+  let stat
+  try {
+    stat = fs.statSync(target)
+  } catch {}
+  if (stat?.isDirectory()) throw new UsageError(`--html ${file}: ${target} is a directory; name a file, e.g. ${path.join(file, 'doctor.html')}`)
+  try {
+    fs.accessSync(stat === undefined ? path.dirname(target) : target, fs.constants.W_OK)
+  } catch {
+    const what = stat === undefined ? `the directory ${path.dirname(target)} does not exist or is not writable` : 'the file is not writable'
+    throw new UsageError(`--html ${file}: ${what}`)
+  }
+}
+
+/**
+ * Progress on stderr. On a terminal: one line rewritten in place. Elsewhere (CI logs, pipes):
+ * a few plain lines, at each quarter of the cycles, so a log stays short but shows the run is
+ * alive.
+ */
+function progressReporter(stream, entryLabel) {
+  const tty = stream.isTTY === true
+  let lastWrite = 0
+  let lastQuarter = -1
+  let open = false
+  const show = (text, force) => {
+    if (tty) {
+      const now = Date.now()
+      if (!force && now - lastWrite < 80) return
+      lastWrite = now
+      const width = Math.max(20, (stream.columns || 80) - 1)
+      stream.write(`\r\x1b[2K${text.slice(0, width)}`)
+      open = true
+    } else {
+      stream.write(`${text}\n`)
+    }
+  }
+  const report = (event) => {
+    switch (event.phase) {
+      case 'load':
+        show(`doctor: loading ${entryLabel}`, true)
+        break
+      case 'cycle': {
+        const heap = event.heap === undefined ? '' : `, heap ${formatBytes(event.heap)}`
+        const text = `doctor: cycle ${event.cycle}/${event.cycles}${heap}`
+        if (tty) show(text, event.cycle === event.cycles)
+        else {
+          const quarter = Math.floor((event.cycle * 4) / event.cycles)
+          if (quarter > lastQuarter && event.heap !== undefined) {
+            lastQuarter = quarter
+            show(text)
+          }
+        }
+        break
+      }
+      case 'verify':
+        show('doctor: forcing garbage collection, checking which old generations are gone', true)
+        break
+      case 'snapshot':
+        show(`doctor: heap snapshot ${event.snapshot}/${event.of} after cycle ${event.cycle} (to name what grows)`, true)
+        break
+      case 'retainers':
+        show(`doctor: taking a heap snapshot to explain ${event.survivors} survivor(s)`, true)
+        break
+    }
+  }
+  report.done = () => {
+    if (tty && open) stream.write('\r\x1b[2K')
+    open = false
+  }
+  return report
+}
+
+// The doctor's own output. While the entry runs, process.stdout.write goes to stderr instead, so
+// that stdout carries only the report (--json stays one JSON document however the entry logs).
+const writeStdout = process.stdout.write.bind(process.stdout)
+const exitProcess = process.exit.bind(process)
+let finished = false
+
+/** Writes `text` to stdout, then exits with `code` once it is flushed (pipes may lag). */
+function finish(text, code) {
+  finished = true
+  process.exitCode = code
+  if (text === '') exitProcess(code)
+  process.stdout.on('error', () => exitProcess(code))
+  writeStdout(text, () => exitProcess(code))
+}
+
+function fail(message, code) {
+  process.stderr.write(`uncache-tree: ${message}\n`)
+  finish('', code)
+}
+
+async function main(argv) {
+  let options
+  try {
+    options = parseCommandLine(argv)
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error
+    return fail(`${error.message}\nRun \`uncache-tree doctor --help\` for usage.`, EXIT.USAGE)
+  }
+  if (options.help) return finish(HELP, EXIT.OK)
+  if (options.version) return finish(`${require('../package.json').version}\n`, EXIT.OK)
+
+  let doctor
+  try {
+    ;({ doctor } = require('../lib/proof/doctor.js'))
+  } catch (error) {
+    if (error?.code !== 'ERR_UNCACHE_NATIVE_BINARY') throw error
+    return fail(error.message, EXIT.FAILED)
+  }
+
+  const cwd = process.cwd()
+  const progress = options.quiet ? () => {} : progressReporter(process.stderr, options.entry)
+  process.stdout.write = process.stderr.write.bind(process.stderr)
+  // A last resort: whatever ends this process before a report was written (a native exit, a
+  // signal handler of the entry) must not look like success.
+  process.on('exit', (code) => {
+    if (finished) return
+    process.stderr.write('uncache-tree: the process ended before the doctor could finish (the entry exited?)\n')
+    if (code === 0) process.exitCode = EXIT.FAILED
+  })
+
+  let result
+  try {
+    result = await doctor(options.entry, {
+      cwd,
+      cycles: options.cycles,
+      timeoutMs: options.timeoutMs,
+      retainers: options.retainers,
+      growthSnapshots: options.retainers,
+      require: options.require,
+      keep: options.keep,
+      onProgress: progress,
+    })
+  } catch (error) {
+    progress.done?.()
+    const usage =
+      error instanceof TypeError ||
+      error instanceof RangeError ||
+      ['ERR_UNCACHE_UNRESOLVED', 'ERR_UNCACHE_NATIVE_ADDON', 'ERR_UNCACHE_BUILTIN', 'ERR_UNCACHE_MAIN', 'ERR_UNCACHE_DOCTOR_ESM'].includes(error?.code)
+    if (usage) return fail(`${error.message}\nRun \`uncache-tree doctor --help\` for usage.`, EXIT.USAGE)
+    const cause = error?.cause instanceof Error && error.cause.constructor.name !== 'EntryExit' ? `\n${error.cause.stack}` : ''
+    return fail(`${error?.message ?? error}${cause}`, EXIT.FAILED)
+  }
+  progress.done?.()
+  // The verdict is in; what the entry's timers throw from now on does not change it.
+  process.on('uncaughtException', () => {})
+  process.on('unhandledRejection', () => {})
+
+  if (options.html !== undefined) {
+    fs.writeFileSync(options.html, formatHtml(result, { cwd }))
+    if (!options.quiet) process.stderr.write(`doctor: HTML report written to ${displayPath(path.resolve(options.html), cwd)}\n`)
+  }
+  const text = options.json ? `${JSON.stringify(result, null, 2)}\n` : formatText(result, { cwd })
+  return finish(text, result.exitCode)
+}
+
+/** Runs the doctor with the arguments after `doctor`. */
+function run(argv) {
+  return main(argv).catch((error) => fail(error?.stack ?? String(error), EXIT.FAILED))
+}
+
+module.exports = { run, HELP, DEFAULT_CYCLES, MAX_CYCLES }
