@@ -119,16 +119,22 @@ const explain = {
         'their dispose handlers had already run). Fix the error and reload again; error.cause is the original error.',
       { cause, id, report },
     ),
-  // `api` names the function that was called, so the advice names its Jest counterpart.
-  unsupportedRuntime: (api) =>
+  // `api` names the function that was called, so the advice names its Jest counterpart; `jest`
+  // is whether this runs in a Jest worker (only then is Jest named).
+  unsupportedRuntime: (api, jest) =>
     new UncacheError(
       'ERR_UNCACHE_UNSUPPORTED_RUNTIME',
-      'require.cache ignores deletions in this runtime (Jest replaces it with its own module registry), ' +
-        'so nothing can be unloaded here. ' +
-        (api === 'isolate' || api === 'snapshot'
-          ? `Inside Jest, use jest.isolateModules(fn) or jest.isolateModulesAsync(fn) instead of ${api}(), ` +
-            'or jest.resetModules() in beforeEach.'
-          : 'Use jest.isolateModules() or jest.resetModules() inside Jest.'),
+      jest
+        ? 'require.cache ignores deletions in this runtime (Jest replaces it with its own module registry), ' +
+            'so nothing can be unloaded here. ' +
+            (api === 'isolate' || api === 'snapshot'
+              ? `Inside Jest, use jest.isolateModules(fn) or jest.isolateModulesAsync(fn) instead of ${api}(), ` +
+                'or jest.resetModules() in beforeEach.'
+              : 'Use jest.isolateModules() or jest.resetModules() inside Jest.')
+        : `require.cache ignores deletions here: something replaced Node's CommonJS module cache ` +
+            `(Module._cache) with an object that does not keep them, so ${api ?? 'uncacheTree'}() cannot unload ` +
+            'anything. Find what replaced require.cache (a custom loader or test runner) and let it keep ' +
+            "Node's own cache.",
     ),
   reentrant: (api) =>
     new UncacheError(

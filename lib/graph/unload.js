@@ -1,5 +1,6 @@
 'use strict'
 // uncacheTree(): the public entry of the engine.
+const Module = require('node:module')
 const { explain } = require('../errors.js')
 const { parseUnloadOptions } = require('../options.js')
 const { callerFile, resolveTargets } = require('../targets.js')
@@ -14,12 +15,17 @@ const PROBE_KEY = '\0uncache-tree:probe'
  * a require.cache whose deletions do nothing (its own registry decides what is loaded); every
  * unload there would "succeed" and change nothing, so we refuse instead. `api` names the
  * public function that asks, for the advice in the error.
+ *
+ * When a loader hook hands Node the source of a CommonJS file (a `module.register` load hook,
+ * Yarn PnP's ESM loader), Node compiles this file with the ESM loader's own `require`, which has
+ * no `cache` property: the process's CommonJS cache is then Module._cache, the object
+ * `require.cache` is everywhere else.
  */
 function liveCache(api) {
   // Other code may have replaced or restored a loader wrapper since the last call: put it back
   // before anything relies on what it records (registry.install).
   install()
-  const cache = require.cache
+  const cache = require.cache ?? Module._cache
   const probe = {}
   let works = false
   try {
@@ -30,8 +36,13 @@ function liveCache(api) {
   } catch {
     works = false
   }
-  if (!works) throw explain.unsupportedRuntime(api)
+  if (!works) throw explain.unsupportedRuntime(api, underJest())
   return cache
+}
+
+/** Whether this is a Jest worker (its environment variable, and Jest's own module registry). */
+function underJest() {
+  return process.env.JEST_WORKER_ID !== undefined && require.cache !== Module._cache
 }
 
 /**
