@@ -253,12 +253,15 @@ export interface IsolateOptions extends SnapshotOptions {
  */
 export function isolate<T>(fn: () => T, options?: IsolateOptions): T
 
-/** A module's own hot-reload handle (webpack's `module.hot` semantics, for CommonJS). One per Module; nothing is added to the Module object. */
-export interface Hot {
+/**
+ * A module's own hot-reload handle (webpack's `module.hot` semantics, for CommonJS). One per Module; nothing is added to the Module object.
+ * `Data` is the shape of what dispose handlers store: `any` by default (as webpack's `module.hot.data`, so `data.ticks` compiles under `noPropertyAccessFromIndexSignature`), or your own type: `hot<{ ticks: number }>(module)`.
+ */
+export interface Hot<Data extends object = any> {
   /** The object the previous instance's dispose handlers filled (possibly empty); `undefined` for a first instance or after an instance without dispose handlers. */
-  readonly data: Record<string, any> | undefined
+  readonly data: Data | undefined
   /** Runs `handler(data)` just before this module is unloaded, by any unloading function (uncacheTree, invalidate, reload, watch, snapshot restore): close servers, clear timers, remove listeners, store state in `data`. Importers' handlers run first; a throwing handler lands in `report.errors`, and so does the rejection of an async one (it is not awaited). Each instance is disposed once. A plain `require()` in a handler is fine (the module it loads never gets the dying module as parent); calling an unloading function there throws `ERR_UNCACHE_REENTRANT` (schedule it with `setImmediate`). */
-  dispose(handler: (data: Record<string, any>) => void | Promise<void>): void
+  dispose(handler: (data: Data) => void | Promise<void>): void
   /** No deps: this module accepts its own updates (unloaded and required again by the library; its importers stay). `errorHandler(error, { moduleId })` gets the error if its new code throws. */
   accept(errorHandler?: (error: unknown, info: { moduleId: string }) => void): void
   /** Deps (resolved from this module now; an unresolvable one throws `ERR_UNCACHE_UNRESOLVED`): updates of them stop here; this module stays and `callback(updatedIds)` runs before `invalidate` returns, once per distinct callback, with the ids of these deps that were unloaded. Re-require them in the callback. */
@@ -277,7 +280,7 @@ export interface Hot {
  * hot(module).dispose((data) => { clearInterval(timer); data.ticks = ticks })
  * hot(module).accept(['./routes/a.js'], (updated) => { routes.a = require('./routes/a.js') })
  */
-export function hot(module: NodeModule): Hot
+export function hot<Data extends object = any>(module: NodeModule): Hot<Data>
 
 export interface WatchOptions {
   /** The module to require again after each change: path, `file:` URL, specifier (from the calling file) or Module. Not the main module. Not loaded yet: its first save loads it. */

@@ -73,11 +73,12 @@ function summarize(thrown) {
 }
 
 const explain = {
-  unresolved: (specifier, from, cause) =>
+  // `advice` replaces the API's words where a command line asks (no `options.from` there).
+  unresolved: (specifier, from, cause, advice) =>
     new UncacheError(
       'ERR_UNCACHE_UNRESOLVED',
       `Cannot find module '${specifier}' from ${from}: it is neither in require.cache nor resolvable. ` +
-        'Pass the path require() would load (absolute, or relative to the calling file), or set options.from.',
+        (advice ?? 'Pass the path require() would load (absolute, or relative to the calling file), or set options.from.'),
       { cause, id: specifier },
     ),
   nativeAddon: (id) =>

@@ -6,11 +6,13 @@
 //   3. the prebuilt package `uncache-tree-<platform>` that npm installs from optionalDependencies.
 // A binary is used only when its coreVersion() equals package.json's version. When none is
 // usable, require('uncache-tree') throws one ERR_UNCACHE_NATIVE_BINARY that lists what was
-// looked at and why each was refused, and says what to run.
+// looked at and why each was refused, and says what to run, in the words of the package manager
+// that installed it (lib/install-advice.js).
 const fs = require('node:fs')
 const path = require('node:path')
 const { explain } = require('./errors.js')
-const { platformTriple, binaryName, packageName, hasPrebuilt, glibcVersion } = require('./platform.js')
+const { TARGETS, platformTriple, binaryName, packageName, hasPrebuilt, glibcVersion } = require('./platform.js')
+const { installedBy, missingPackageFix, wrongVersionFix, noPrebuiltFix } = require('./install-advice.js')
 const { version } = require('../package.json')
 
 const root = path.join(__dirname, '..')
@@ -47,19 +49,11 @@ function fixFor(platform, pkg, tried) {
       '(https://rustup.rs), then run `npm run build`.'
     )
   }
-  const source = 'install Rust (https://rustup.rs), then run `npm rebuild uncache-tree` (it builds the binary with cargo).'
-  if (!hasPrebuilt(platform)) {
-    return `Fix: there is no prebuilt package for ${platform}; build from source: ${source}`
-  }
+  if (!hasPrebuilt(platform)) return noPrebuiltFix(platform)
+  const manager = installedBy(root)
   const wrongVersion = tried.some((line) => line.startsWith(pkg) && line.includes('is version'))
-  return (
-    `Fix: install the prebuilt package of the same version: \`npm install ${pkg}@${version}\`. ` +
-    (wrongVersion
-      ? ''
-      : 'npm installs it as an optional dependency of uncache-tree, but skips it with --omit=optional ' +
-        'or --no-optional, and when package-lock.json was written on another platform. ') +
-    `Or build from source: ${source}`
-  )
+  if (wrongVersion) return wrongVersionFix(manager, pkg)
+  return missingPackageFix(manager, pkg, Object.values(TARGETS).find((t) => t.platform === platform))
 }
 
 function load() {

@@ -1,22 +1,36 @@
 #!/usr/bin/env bash
-# CI: proves the install a user gets, from the packed tarballs, with `cargo` removed from PATH.
-#   1. the linux-x64-gnu release binary (cargo-zigbuild, glibc 2.17) and its glibc floor;
-#   2. `npm pack` of the main package and of npm/linux-x64-gnu (sizes printed);
-#   3. npm, Node 20 and 26: both tarballs into a fresh project -> require + a smoke unload;
-#      the main tarball alone -> install exits 0, require throws ERR_UNCACHE_NATIVE_BINARY,
-#      `uncache-tree --help` still works;
-#   4. the same two installs with pnpm 10 (installed from the npm registry into a temp prefix);
-#   5. arethetypeswrong on the packed main package;
-#   6. a fresh clone: `npm install` leaves `git status` clean (it checks HEAD: commit first).
-# Network: the npm registry only (npm asks it for the six other platform packages, which are
-# not published: a 404 for an optional dependency must not fail the install, and this checks
-# that it does not). Run from the repository root, after `npm install`: bash scripts/ci-packaging.sh
+# CI: the install a user gets, from the packed tarballs, with no Rust (cargo, rustc) on PATH.
+#   1. the linux-x64-gnu release binary (`npm run build:release`: napi build -x, zig, glibc 2.17);
+#   2. `npm pack` of uncache-tree and of npm/linux-x64-gnu: runtime files only, no install script;
+#      the six other platform packages as stand-ins (package.json only: they are built elsewhere);
+#   3. a registry on 127.0.0.1 serving those tarballs (scripts/local-registry.js), so that every
+#      package manager installs `uncache-tree` BY NAME and resolves its optionalDependencies the
+#      way it does from npmjs.com;
+#   4. per package manager, in a fresh project: the install (timed; it must not warn about or
+#      block an install script), `require`, `import`, the CLI through the package manager's own
+#      runner, a smoke unload with the binary from the platform package; then a project where the
+#      platform package is left out (--omit=optional, supportedArchitectures, --ignore-optional):
+#      the install exits 0 and require() throws ERR_UNCACHE_NATIVE_BINARY with that package
+#      manager's advice. npm on Node 20 and 26; pnpm 10 (Node 20), 11 and 12 (Node 26: they need
+#      Node >= 22.13); yarn 1; yarn 4 with the node-modules linker and with PnP (its ESM loader on
+#      Node 22, where a loader hook hands Node CommonJS source: an unload must still work);
+#   5. arethetypeswrong and publint on the packed package;
+#   6. a fresh clone: `npm install` builds the core from source and leaves `git status` clean.
+# pnpm and yarn come from the npm registry (pnpm@N, yarn@1, @yarnpkg/cli-dist@4) into a temp
+# prefix. Network: the npm registry only. Run from the repository root after `npm install`:
+#   bash scripts/ci-packaging.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 work=$(mktemp -d "${TMPDIR:-/tmp}/uncache-tree-packaging.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+registry_pid=""
+cleanup() {
+  [[ -n "$registry_pid" ]] && kill "$registry_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
 started=$SECONDS
+summary="$work/summary.txt"
 
 fail() {
   echo "!! packaging: $*" >&2
@@ -33,12 +47,13 @@ for dir in "${path_dirs[@]}"; do
 done
 PATH="$nocargo_path" bash -c 'command -v cargo' >/dev/null && fail "cargo is still on the reduced PATH"
 
-node20_dir=$(dirname "$(command -v node)")
-node26_bin=.ci/nodes/node_modules/node26/bin/node
-if [[ ! -x "$node26_bin" ]]; then
+if [[ ! -x .ci/nodes/node_modules/node26/bin/node ]]; then
   (cd .ci/nodes && npm install --no-audit --no-fund --no-package-lock >/dev/null)
 fi
-node26_dir=$(cd "$(dirname "$node26_bin")" && pwd)
+node20_dir=$(dirname "$(command -v node)")
+node22_dir=$(cd .ci/nodes/node_modules/node22/bin && pwd)
+node26_dir=$(cd .ci/nodes/node_modules/node26/bin && pwd)
+version=$(node -p "require('./package.json').version")
 
 phase_start=$SECONDS
 phase() { # prints how long the previous phase took, then the next heading
@@ -47,48 +62,98 @@ phase() { # prints how long the previous phase took, then the next heading
   echo "== $*"
 }
 
-echo "== release binary: cargo-zigbuild against glibc 2.17"
+echo "== release binary: npm run build:release (napi build -x, zig, glibc 2.17)"
 # One zig venv per user, not per clone: CI runs from fresh clones.
 export UNCACHE_TREE_ZIG_VENV="${UNCACHE_TREE_ZIG_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/uncache-tree/venv-zig}"
 mkdir -p "$(dirname "$UNCACHE_TREE_ZIG_VENV")"
 npm run --silent build:release
 
-phase "npm pack"
-npm pack --silent --pack-destination "$work" >/dev/null
-(cd npm/linux-x64-gnu && npm pack --silent --pack-destination "$work" >/dev/null)
-main_tgz="$work/uncache-tree-$(node -p "require('./package.json').version").tgz"
-platform_tgz="$work/uncache-tree-linux-x64-gnu-$(node -p "require('./npm/linux-x64-gnu/package.json').version").tgz"
+phase "npm pack: runtime files only"
+tarballs="$work/tarballs"
+mkdir -p "$tarballs"
+npm pack --silent --pack-destination "$tarballs" >/dev/null
+(cd npm/linux-x64-gnu && npm pack --silent --pack-destination "$tarballs" >/dev/null)
+main_tgz="$tarballs/uncache-tree-$version.tgz"
+platform_tgz="$tarballs/uncache-tree-linux-x64-gnu-$version.tgz"
 [[ -f "$main_tgz" && -f "$platform_tgz" ]] || fail "npm pack did not write both tarballs"
-tar -tzf "$main_tgz" | grep -q '\.node$' && fail "the main tarball contains a .node binary"
-tar -tzf "$platform_tgz" | grep -qx 'package/uncache-tree.linux-x64-gnu.node' || fail "the platform tarball has no binary"
-echo "main package:     $(stat -c %s "$main_tgz") bytes packed, $(tar -tzf "$main_tgz" | wc -l) files"
-echo "platform package: $(stat -c %s "$platform_tgz") bytes packed"
+listing=$(tar -tzf "$main_tgz")
+bad=$(grep -E '\.node$|^package/(src|target|npm|__test__|benchmark)/|^package/(Cargo\.(toml|lock)|build\.rs)$|^package/scripts/' <<<"$listing" || true)
+[[ -z "$bad" ]] || fail "the main tarball holds build-time files: $bad"
+for needed in package/bin/demo.js package/examples/plugin-host/demo.js package/index.d.ts package/lib/native.js; do
+  grep -qx "$needed" <<<"$listing" || fail "the main tarball lacks $needed"
+done
+tar -xzOf "$main_tgz" package/package.json | node -e "
+  const { scripts = {} } = JSON.parse(require('fs').readFileSync(0, 'utf8'))
+  const hooks = ['preinstall', 'install', 'postinstall'].filter((s) => s in scripts)
+  if (hooks.length > 0) { console.error('install scripts in the published package.json: ' + hooks); process.exit(1) }
+" || fail "the published package.json has an install script"
+tar -tzf "$platform_tgz" | grep -qx "package/uncache-tree.linux-x64-gnu.node" || fail "the platform tarball has no binary"
+main_size=$(stat -c %s "$main_tgz")
+echo "   uncache-tree:               $main_size bytes packed, $(wc -l <<<"$listing") files"
+echo "   uncache-tree-linux-x64-gnu: $(stat -c %s "$platform_tgz") bytes packed"
+echo "tarball uncache-tree: $main_size bytes, $(wc -l <<<"$listing") files" >>"$summary"
+echo "tarball uncache-tree-linux-x64-gnu: $(stat -c %s "$platform_tgz") bytes" >>"$summary"
+# The release workflow publishes all seven platform packages; the six built elsewhere are
+# stand-ins here (package.json only), so that the registry lists every optional dependency.
+for pkg_json in npm/*/package.json; do
+  platform=$(basename "$(dirname "$pkg_json")")
+  [[ "$platform" == linux-x64-gnu ]] && continue
+  mkdir -p "$work/stub/$platform"
+  node -e "const p = require('./$pkg_json'); delete p.scripts; require('fs').writeFileSync('$work/stub/$platform/package.json', JSON.stringify(p))"
+  (cd "$work/stub/$platform" && npm pack --silent --ignore-scripts --pack-destination "$tarballs" >/dev/null)
+done
 
 # A platform folder without its binary must refuse to pack.
 mkdir -p "$work/lonely/npm/linux-x64-gnu" "$work/lonely/scripts" "$work/lonely/lib"
 cp npm/linux-x64-gnu/package.json "$work/lonely/npm/linux-x64-gnu/"
-cp scripts/prepack-platform.js "$work/lonely/scripts/"
+cp scripts/prepack-platform.js scripts/check-glibc.js "$work/lonely/scripts/"
 cp lib/platform.js "$work/lonely/lib/"
 if (cd "$work/lonely/npm/linux-x64-gnu" && npm pack --silent --pack-destination "$work/lonely" >"$work/lonely.log" 2>&1); then
   fail "npm pack of a platform package without its binary succeeded"
 fi
 grep -q 'refusing to pack' "$work/lonely.log" || fail "packing without a binary failed without the guard's message: $(cat "$work/lonely.log")"
-echo "platform package without its binary: npm pack refused:"
-grep 'refusing to pack' "$work/lonely.log" | sed 's/^/   /' 
+echo "   a platform package without its binary: npm pack refused"
 
-# The smoke test a consumer runs (scripts/smoke.js), and what it must print here.
+phase "a registry on 127.0.0.1 serving the tarballs"
+node scripts/local-registry.js "$tarballs" --log "$work/registry.log" --lifetime-s 3600 >"$work/registry.url" &
+registry_pid=$!
+for _ in $(seq 50); do [[ -s "$work/registry.url" ]] && break; sleep 0.1; done
+registry=$(cat "$work/registry.url")
+[[ -n "$registry" ]] || fail "the registry did not start"
+echo "   $registry: $(ls "$tarballs" | wc -l) tarballs"
+
+# What a consumer runs. smoke.js: load, unload a two-file tree, load fresh; the binary must come
+# from the platform package. missing.js <manager>: the coded error with that manager's advice.
 cp scripts/smoke.js "$work/smoke.js"
-smoke() { # smoke <node dir> <dir>: the binary must come from the platform package
-  local out
-  out=$(run_in "$1" "$2" node smoke.js) || fail "smoke test failed in $2"
-  echo "   $out"
-  [[ "$out" == *"binary node_modules/"*"uncache-tree-linux-x64-gnu/uncache-tree.linux-x64-gnu.node" ]] ||
-    fail "the binary was not loaded from the platform package"
-  [[ -d "$2/node_modules/uncache-tree/target" ]] && fail "target/ inside node_modules"
-  return 0
-}
+cat >"$work/esm.mjs" <<'EOF'
+import { uncacheTree, UncacheError } from 'uncache-tree'
+import defaultExport from 'uncache-tree'
+if (typeof uncacheTree !== 'function' || defaultExport.UncacheError !== UncacheError) process.exit(1)
+console.log('   esm import ok')
+EOF
+# An unload from an ES module (item 7 of issue 19: under Yarn's ESM loader, which hands Node
+# CommonJS source, uncache-tree must still unload).
+cat >"$work/esm-unload.mjs" <<'EOF'
+import { createRequire } from 'node:module'
+import { writeFileSync } from 'node:fs'
+import { uncacheTree } from 'uncache-tree'
+const require = createRequire(import.meta.url)
+writeFileSync(new URL('./plugin.cjs', import.meta.url), "exports.dep = require('./dep.cjs')\n")
+writeFileSync(new URL('./dep.cjs', import.meta.url), 'exports.n = 1\n')
+const first = require('./plugin.cjs')
+const report = uncacheTree(new URL('./plugin.cjs', import.meta.url))
+if (report.removed.length !== 2 || require('./plugin.cjs') === first) process.exit(1)
+console.log(`   esm unload ok on Node ${process.version}: removed ${report.removed.length}`)
+EOF
 cat >"$work/missing.js" <<'EOF'
 const assert = require('node:assert/strict')
+const manager = process.argv[2]
+const advice = {
+  npm: [/skips it when installing with --omit=optional or --no-optional/, /delete node_modules and package-lock\.json, then run `npm install`/],
+  pnpm: [/supportedArchitectures setting only/, /then run `pnpm install`/],
+  yarn: [/not with --ignore-optional: run `yarn install` without it/],
+  'yarn-berry': [/supportedArchitectures \(\.yarnrc\.yml\) only/, /then run `yarn install`/],
+}[manager]
 try {
   require('uncache-tree')
 } catch (error) {
@@ -96,24 +161,26 @@ try {
   assert.equal(error.name, 'UncacheError')
   assert.equal(error.platform, 'linux-x64-gnu')
   assert.equal(error.packageName, 'uncache-tree-linux-x64-gnu')
-  assert.match(error.message, /npm install uncache-tree-linux-x64-gnu@\d+\.\d+\.\d+/)
-  assert.match(error.message, /rustup\.rs/)
-  console.log(`   missing binary ok on Node ${process.version}: ${error.code} (${error.message.split('\n').pop().slice(0, 60)}...)`)
+  for (const pattern of advice) assert.match(error.message, pattern)
+  assert.match(error.message, /Do not add uncache-tree-linux-x64-gnu to your own dependencies/)
+  assert.doesNotMatch(error.message, /(npm install|pnpm add|yarn add) uncache-tree-/)
+  console.log(`   missing binary ok (${manager} advice): ${error.code}`)
   process.exit(0)
 }
-throw new Error('require("uncache-tree") worked without a binary')
+throw new Error('require("uncache-tree") worked without the platform package')
 EOF
 
 consumer() { # consumer <name>: a fresh project directory
   mkdir -p "$work/$1"
-  cp "$work/smoke.js" "$work/missing.js" "$work/$1/"
+  cp "$work/smoke.js" "$work/esm.mjs" "$work/esm-unload.mjs" "$work/missing.js" "$work/$1/"
   printf '{ "name": "consumer-%s", "version": "1.0.0", "private": true }\n' "$1" >"$work/$1/package.json"
   echo "$work/$1"
 }
-# install_with <node dir> <dir> <command...>: runs an install without cargo, prints its time.
+# install_with <label> <node dir> <dir> <command...>: an install without cargo, timed; it must not
+# mention an install script of uncache-tree.
 install_with() {
-  local node_dir=$1 dir=$2
-  shift 2
+  local label=$1 node_dir=$2 dir=$3
+  shift 3
   local t0 t1
   t0=$(now_ms)
   if ! (cd "$dir" && PATH="$node_dir:$nocargo_path" "$@" >"$dir.log" 2>&1); then
@@ -121,58 +188,133 @@ install_with() {
     fail "install failed in $dir: $*"
   fi
   t1=$(now_ms)
-  echo "   install: $((t1 - t0)) ms ($(basename "$dir"))"
+  if grep -iE 'install-scripts.*uncache-tree|uncache-tree.*(install script|postinstall)|IGNORED_BUILDS|YN0004|YN0007' "$dir.log"; then
+    fail "the install in $dir warned about a build script"
+  fi
+  echo "   install: $((t1 - t0)) ms ($label)"
+  printf 'install %-40s %6d ms\n' "$label" "$((t1 - t0))" >>"$summary"
 }
-run_in() { # run_in <node dir> <dir> <command...>: smoke.js and missing.js run from <dir>
+run_in() { # run_in <node dir> <dir> <command...>
   local node_dir=$1 dir=$2
   shift 2
   (cd "$dir" && PATH="$node_dir:$nocargo_path" "$@")
 }
+check_smoke() { # check_smoke <node dir> <dir> <runner...>: smoke.js must load the platform package's binary
+  local node_dir=$1 dir=$2 out
+  shift 2
+  out=$(run_in "$node_dir" "$dir" "$@" smoke.js) || fail "smoke test failed in $dir"
+  echo "   $out"
+  [[ "$out" == *"uncache-tree-linux-x64-gnu"*"/uncache-tree.linux-x64-gnu.node" ]] || fail "the binary was not loaded from the platform package in $dir"
+}
+check_help() { # check_help <node dir> <dir> <cli command...>
+  local node_dir=$1 dir=$2
+  shift 2
+  run_in "$node_dir" "$dir" "$@" --help | grep -q '^Usage: uncache-tree <command>' || fail "$* --help in $dir"
+  echo "   $* --help ok"
+}
 
+npm_install() { npm install --no-audit --no-fund --registry "$registry" --cache "$work/npm-cache" "$@"; }
 for node_dir in "$node20_dir" "$node26_dir"; do
-  version=$("$node_dir/node" --version)
-  major=${version%%.*}
-  phase "npm on Node $version, no cargo: main + platform tarballs"
-  dir=$(consumer "npm-both-$major")
-  install_with "$node_dir" "$dir" npm install --no-audit --no-fund "$main_tgz" "$platform_tgz"
-  smoke "$node_dir" "$dir"
-  run_in "$node_dir" "$dir" node --input-type=module -e \
-    "import { uncacheTree, UncacheError } from 'uncache-tree'; if (typeof uncacheTree !== 'function' || typeof UncacheError !== 'function') process.exit(1)"
-  [[ "$(run_in "$node_dir" "$dir" ./node_modules/.bin/uncache-tree --version)" == "$(node -p "require('./package.json').version")" ]] ||
-    fail "uncache-tree --version"
-
-  phase "npm on Node $version, no cargo: main tarball alone"
-  dir=$(consumer "npm-main-$major")
-  install_with "$node_dir" "$dir" npm install --no-audit --no-fund "$main_tgz"
-  run_in "$node_dir" "$dir" node missing.js
-  run_in "$node_dir" "$dir" ./node_modules/.bin/uncache-tree doctor --help | grep -q '^Usage: uncache-tree doctor' || fail "--help without the binary"
-  if run_in "$node_dir" "$dir" ./node_modules/.bin/uncache-tree doctor x.js 2>"$dir.doctor"; then
-    fail "doctor ran without the binary"
+  major=$("$node_dir/node" -p 'process.versions.node.split(".")[0]')
+  phase "npm $(npm --version) on Node $major"
+  dir=$(consumer "npm-$major")
+  install_with "npm $(npm --version), Node $major" "$node_dir" "$dir" npm_install uncache-tree
+  check_smoke "$node_dir" "$dir" node
+  run_in "$node_dir" "$dir" node esm.mjs
+  run_in "$node_dir" "$dir" node esm-unload.mjs
+  check_help "$node_dir" "$dir" npx --no-install uncache-tree
+  if [[ $major == 20 ]]; then
+    run_in "$node_dir" "$dir" npx --no-install uncache-tree demo --reloads 200 --every 50 >"$dir.demo" || fail "npx uncache-tree demo: $(cat "$dir.demo")"
+    grep -q 'uncache-tree freed every old generation (200/200 collected)' "$dir.demo" || fail "the demo's verdict: $(tail -3 "$dir.demo")"
+    echo "   npx uncache-tree demo ok: $(tail -1 "$dir.demo" | cut -c1-90)…"
   fi
-  grep -q 'ERR_UNCACHE_NATIVE_BINARY\|No usable native binary' "$dir.doctor" || fail "doctor without the binary: $(cat "$dir.doctor")"
-  [[ -d "$dir/node_modules/uncache-tree/target" ]] && fail "target/ left inside node_modules"
+  dir=$(consumer "npm-$major-omit")
+  install_with "npm, Node $major, --omit=optional" "$node_dir" "$dir" npm_install --omit=optional uncache-tree
+  run_in "$node_dir" "$dir" node missing.js npm
+  run_in "$node_dir" "$dir" npx --no-install uncache-tree doctor --help | grep -q '^Usage: uncache-tree doctor' || fail "doctor --help without the binary"
 done
 
-phase "pnpm 10 (from the npm registry, into a temp prefix)"
-npm install --silent --no-audit --no-fund --prefix "$work/pnpm" pnpm@10 >/dev/null
-pnpm_bin="$work/pnpm/node_modules/.bin/pnpm"
-echo "   pnpm $("$pnpm_bin" --version)"
-dir=$(consumer pnpm-both)
-install_with "$node20_dir" "$dir" "$pnpm_bin" add --store-dir "$work/pnpm-store" "$main_tgz" "$platform_tgz"
-smoke "$node20_dir" "$dir"
-dir=$(consumer pnpm-main)
-install_with "$node20_dir" "$dir" "$pnpm_bin" add --store-dir "$work/pnpm-store" "$main_tgz"
-run_in "$node20_dir" "$dir" node missing.js
+pm_prefix="$work/package-managers"
+for pnpm_major in 10 11 12; do
+  node_dir=$node26_dir
+  [[ $pnpm_major == 10 ]] && node_dir=$node20_dir
+  npm install --silent --no-audit --no-fund --no-package-lock --prefix "$pm_prefix/pnpm$pnpm_major" "pnpm@$pnpm_major" >/dev/null
+  pnpm_bin="$pm_prefix/pnpm$pnpm_major/node_modules/.bin/pnpm"
+  pnpm_version=$(PATH="$node_dir:$PATH" "$pnpm_bin" --version)
+  major=$("$node_dir/node" -p 'process.versions.node.split(".")[0]')
+  phase "pnpm $pnpm_version on Node $major"
+  pnpm_add() { "$pnpm_bin" add --registry "$registry" --store-dir "$work/pnpm-store-$pnpm_major" --cache-dir "$work/pnpm-cache-$pnpm_major" uncache-tree; }
+  dir=$(consumer "pnpm$pnpm_major")
+  install_with "pnpm $pnpm_version, Node $major" "$node_dir" "$dir" pnpm_add
+  check_smoke "$node_dir" "$dir" node
+  run_in "$node_dir" "$dir" node esm.mjs
+  check_help "$node_dir" "$dir" "$pnpm_bin" exec uncache-tree
+  dir=$(consumer "pnpm$pnpm_major-other-arch")
+  printf 'supportedArchitectures:\n  os: [darwin]\n  cpu: [arm64]\n' >"$dir/pnpm-workspace.yaml"
+  install_with "pnpm $pnpm_major, other supportedArchitectures" "$node_dir" "$dir" pnpm_add
+  run_in "$node_dir" "$dir" node missing.js pnpm
+done
 
-phase "arethetypeswrong (packed main package)"
-npx --no-install attw --pack . --format table-flipped >"$work/attw.log" 2>&1 || {
+phase "yarn 1 on Node 20"
+npm install --silent --no-audit --no-fund --no-package-lock --prefix "$pm_prefix/yarn1" yarn@1 >/dev/null
+yarn1="$pm_prefix/yarn1/node_modules/.bin/yarn"
+yarn1_add() { "$yarn1" add --registry "$registry" --cache-folder "$work/yarn1-cache" --no-progress --non-interactive "$@" uncache-tree; }
+dir=$(consumer yarn1)
+install_with "yarn $("$yarn1" --version), Node 20" "$node20_dir" "$dir" yarn1_add
+check_smoke "$node20_dir" "$dir" node
+run_in "$node20_dir" "$dir" node esm.mjs
+check_help "$node20_dir" "$dir" "$yarn1" --silent uncache-tree
+dir=$(consumer yarn1-ignore-optional)
+install_with "yarn 1, --ignore-optional" "$node20_dir" "$dir" yarn1_add --ignore-optional
+run_in "$node20_dir" "$dir" node missing.js yarn
+
+npm install --silent --no-audit --no-fund --no-package-lock --prefix "$pm_prefix/yarn4" @yarnpkg/cli-dist@4 >/dev/null
+yarn4_js="$pm_prefix/yarn4/node_modules/@yarnpkg/cli-dist/bin/yarn.js"
+yarn4_version=$(node "$yarn4_js" --version)
+yarn4_project() { # yarn4_project <name> <linker> [extra .yarnrc.yml line]
+  local dir
+  dir=$(consumer "$1")
+  printf 'nodeLinker: %s\nnpmRegistryServer: "%s"\nunsafeHttpWhitelist: ["127.0.0.1"]\nenableGlobalCache: false\ncacheFolder: "%s"\nenableTelemetry: false\nenableImmutableInstalls: false\n%s\n' \
+    "$2" "${registry%/}" "$work/yarn4-cache-$1" "${3:-}" >"$dir/.yarnrc.yml"
+  touch "$dir/yarn.lock"
+  echo "$dir"
+}
+yarn4() { node "$yarn4_js" "$@"; }
+for linker in node-modules pnp; do
+  node_dir=$node20_dir
+  [[ $linker == pnp ]] && node_dir=$node22_dir
+  major=$("$node_dir/node" -p 'process.versions.node.split(".")[0]')
+  phase "yarn $yarn4_version, $linker linker, Node $major"
+  extra=""
+  # PnP: ESM needs Yarn's ESM loader, which hands Node the source of every CommonJS file.
+  [[ $linker == pnp ]] && extra="pnpEnableEsmLoader: true"
+  dir=$(yarn4_project "yarn4-$linker" "$linker" "$extra")
+  install_with "yarn $yarn4_version $linker, Node $major" "$node_dir" "$dir" yarn4 add uncache-tree
+  [[ $linker == pnp && ! -f "$dir/.pnp.cjs" ]] && fail "yarn 4 made no .pnp.cjs"
+  [[ $linker == pnp && -d "$dir/node_modules" ]] && fail "yarn 4 PnP made a node_modules"
+  check_smoke "$node_dir" "$dir" yarn4 node
+  run_in "$node_dir" "$dir" yarn4 node esm.mjs
+  run_in "$node_dir" "$dir" yarn4 node esm-unload.mjs
+  check_help "$node_dir" "$dir" yarn4 uncache-tree
+  dir=$(yarn4_project "yarn4-$linker-other-arch" "$linker" $'supportedArchitectures:\n  os: [darwin]\n  cpu: [arm64]')
+  install_with "yarn 4 $linker, other supportedArchitectures" "$node_dir" "$dir" yarn4 add uncache-tree
+  run_in "$node_dir" "$dir" yarn4 node missing.js yarn-berry
+done
+
+phase "arethetypeswrong and publint (packed package)"
+npx --no-install attw "$main_tgz" --format table-flipped >"$work/attw.log" 2>&1 || {
   cat "$work/attw.log"
   fail "attw found problems"
 }
 grep -q 'No problems found' "$work/attw.log" || fail "attw: $(cat "$work/attw.log")"
 echo "   attw: No problems found"
+npx --no-install publint run "$main_tgz" --strict >"$work/publint.log" 2>&1 || {
+  cat "$work/publint.log"
+  fail "publint found problems"
+}
+echo "   publint: $(tail -1 "$work/publint.log")"
 
-phase "fresh clone: npm install leaves git status clean"
+phase "fresh clone: npm install builds the core from source and leaves git status clean"
 git clone --quiet "$root" "$work/clone"
 # Reuse this checkout's compiled crates; the clone still builds its own binary with cargo.
 (cd "$work/clone" && CARGO_TARGET_DIR="$root/target" npm install --no-audit --no-fund >"$work/clone.log" 2>&1) || {
@@ -185,3 +327,6 @@ changes=$(git -C "$work/clone" status --porcelain)
 echo "   git status clean after npm install (binary built)"
 
 phase "packaging ok in $((SECONDS - started)) s"
+echo "packaging job: $((SECONDS - started)) s" >>"$summary"
+echo "== summary"
+sed 's/^/   /' "$summary"

@@ -1,30 +1,42 @@
 'use strict'
-// `npm run demo`: a plugin host reloads its plugin thousands of times, once with plain
-// `delete require.cache[...]` and once with uncache-tree, in two processes side by side. Both
-// report their memory after forced GC as they go; at the end the two series are drawn as a chart
-// and compared. Every number printed is measured in this run.
+// `npx uncache-tree demo` (`npm run demo` in a clone): a plugin host reloads its plugin thousands
+// of times, once with plain `delete require.cache[...]` and once with uncache-tree, in two
+// processes side by side. Both report their memory after forced GC as they go; at the end the
+// two series are drawn as a chart and compared. Every number printed is measured in this run.
 //
 //   node examples/plugin-host/demo.js [--reloads 3000] [--every 50] [--table-kib 256]
+//
+// bin/demo.js (the CLI command) calls its run(argv); the file also runs on its own.
 const { fork } = require('node:child_process')
 const os = require('node:os')
 const path = require('node:path')
 const { parseArgs } = require('node:util')
 const { lineChart } = require('./chart')
 
-const { values } = parseArgs({
-  options: {
-    reloads: { type: 'string', default: '3000' },
-    every: { type: 'string', default: '50' },
-    'table-kib': { type: 'string', default: '256' },
-  },
-})
-const reloads = Number(values.reloads)
-const every = Number(values.every)
-const tableKib = Number(values['table-kib'])
-for (const [name, value] of [['--reloads', reloads], ['--every', every], ['--table-kib', tableKib]]) {
-  if (!Number.isInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer, got ${value}`)
+/** The demo's options from command-line words; a RangeError in those words when one is bad. */
+function parseDemoArgs(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      reloads: { type: 'string', default: '3000' },
+      every: { type: 'string', default: '50' },
+      'table-kib': { type: 'string', default: '256' },
+    },
+  })
+  const options = { reloads: Number(values.reloads), every: Number(values.every), tableKib: Number(values['table-kib']) }
+  for (const [name, value, given] of [
+    ['--reloads', options.reloads, values.reloads],
+    ['--every', options.every, values.every],
+    ['--table-kib', options.tableKib, values['table-kib']],
+  ]) {
+    if (!Number.isInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer, got '${given}'`)
+  }
+  return options
 }
 
+let reloads
+let every
+let tableKib
 const MB = 1e6
 const STRATEGIES = [
   { name: 'plain delete', marker: '*' },
@@ -129,8 +141,15 @@ async function main() {
   if (uncache.collected !== uncache.oldCopies || !uncache.sharedHelperKept) process.exitCode = 1
 }
 
-main().catch((error) => {
-  if (process.stdout.isTTY) process.stdout.write('\n')
-  console.error(error)
-  process.exitCode = 1
-})
+/** Runs the demo with command-line words `argv`; resolves when it has printed its verdict. */
+function runDemo(argv) {
+  ;({ reloads, every, tableKib } = parseDemoArgs(argv))
+  return main().catch((error) => {
+    if (process.stdout.isTTY) process.stdout.write('\n')
+    console.error(error)
+    process.exitCode = 1
+  })
+}
+
+module.exports = { run: runDemo, parseDemoArgs }
+if (require.main === module) runDemo(process.argv.slice(2))

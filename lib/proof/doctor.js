@@ -72,7 +72,7 @@ function resolveEntry(entry, cwd) {
     try {
       resolved = fromCwd.resolve(entry)
     } catch {
-      throw explain.unresolved(entry, cwd, firstError)
+      throw explain.unresolved(entry, cwd, firstError, 'Pass the path of a file (absolute, or relative to the current directory) or the name of a package installed there.')
     }
   }
   if (resolved.endsWith('.node')) throw explain.nativeAddon(resolved)
