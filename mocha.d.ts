@@ -9,7 +9,7 @@ export interface MochaRootHooks {
 
 /**
  * The root hook plugin: `mocha --require uncache-tree/mocha` (or `require: ['uncache-tree/mocha']`
- * in `.mocharc`). Before every test it takes a snapshot, after it restores: each test requires
+ * in `.mocharc.json`; Mocha ignores a file named `.mocharc` without an extension). Before every test it takes a snapshot, after it restores: each test requires
  * fresh copies of what it loads; spec files and what `before` hooks load stay.
  *
  * @example

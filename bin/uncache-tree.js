@@ -63,4 +63,5 @@ function main(argv) {
   return require(COMMANDS[first].file).run(rest)
 }
 
-main(process.argv.slice(2))
+module.exports = { COMMANDS }
+if (require.main === module) main(process.argv.slice(2))

@@ -1,7 +1,7 @@
 'use strict'
 // Run: npx mocha --require ./mocha.js examples/mocha/counter.spec.js
 // (in your project: mocha --require uncache-tree/mocha, or `require: ['uncache-tree/mocha']`
-// in .mocharc)
+// in .mocharc.json: Mocha ignores a `.mocharc` without an extension)
 //
 // The root hook plugin snapshots require.cache before every test and restores it after: each
 // test requires its own fresh copy of counter.js, while config.js, loaded by this file before
