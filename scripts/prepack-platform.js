@@ -3,7 +3,7 @@
 // `prepack` of every npm/<platform>/ package (npm runs it for `npm pack` and `npm publish`, in
 // that folder). Copies the binary in from the repository root when one is there (`npm run build`
 // / `npm run build:release` put it there), else packs the one already in the folder (a CI
-// artifact, or scripts/build-target.js); then
+// artifact, put there by `napi artifacts`); then
 // refuses, with exit 1, to pack a platform package without its binary, a `*-gnu` binary that
 // needs a glibc above 2.17 (what `npm run build` makes on a new distro: it would not load on
 // the older systems the package promises), or (on the platform the binary is for) a binary that
