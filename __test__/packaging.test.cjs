@@ -231,7 +231,7 @@ test('CLI without the binary: --help and --version work, a command exits 3 with 
   assert.equal(usage.code, 2)
   const run = node([bin, 'doctor', './x.js'], { cwd: dest })
   assert.equal(run.code, 3)
-  assert.match(run.stderr, /^uncache-tree: No usable native binary of uncache-tree for linux-x64-gnu/)
+  assert.match(run.stderr, new RegExp(`^uncache-tree: No usable native binary of uncache-tree for ${PLATFORM}`))
   assert.doesNotMatch(run.stderr, /\n +at /, 'no stack trace')
 })
 
@@ -300,6 +300,16 @@ test('the platform package: prepack copies the binary in, and refuses to pack wi
     assert.match(r.stderr, new RegExp(`refusing to pack: uncache-tree\\.${PLATFORM}\\.node needs GLIBC_2\\.34, but the package must load on glibc 2\\.17\\. .*build it with \`npm run build:release\``))
   }
 
+  // Another platform's package: copied in and packed (it cannot be loaded here to check it).
+  const other = PLATFORM === 'darwin-arm64' ? 'darwin-x64' : 'darwin-arm64'
+  const otherDir = path.join(repo, 'npm', other)
+  fs.mkdirSync(otherDir)
+  fs.copyFileSync(path.join(ROOT, 'npm', other, 'package.json'), path.join(otherDir, 'package.json'))
+  fs.writeFileSync(path.join(repo, `uncache-tree.${other}.node`), Buffer.alloc(8192, 1))
+  const packed = node([path.join(repo, 'scripts/prepack-platform.js')], { cwd: otherDir })
+  assert.equal(packed.code, 0, packed.stderr)
+  assert.equal(packed.stderr, `uncache-tree-${other}: copied uncache-tree.${other}.node from the repository root\nuncache-tree-${other}: packing uncache-tree.${other}.node (8 KiB)\n`)
+
   fs.copyFileSync(BINARY, path.join(repo, `uncache-tree.${PLATFORM}.node`))
   r = prepack()
   if (require('../scripts/check-glibc.js').glibcVersions(BINARY).some((v) => v.localeCompare('2.17', 'en', { numeric: true }) > 0)) {
@@ -308,7 +318,7 @@ test('the platform package: prepack copies the binary in, and refuses to pack wi
     return
   }
   assert.equal(r.code, 0, r.stderr)
-  assert.match(r.stderr, /copied uncache-tree\.linux-x64-gnu\.node from the repository root\n.*packing uncache-tree\.linux-x64-gnu\.node \(\d+ KiB\)\n$/)
+  assert.match(r.stderr, new RegExp(`copied uncache-tree\\.${PLATFORM}\\.node from the repository root\\n.*packing uncache-tree\\.${PLATFORM}\\.node \\(\\d+ KiB\\)\\n$`))
   assert.deepEqual(fs.readFileSync(path.join(dir, `uncache-tree.${PLATFORM}.node`)), fs.readFileSync(BINARY))
 
   const json = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'))
