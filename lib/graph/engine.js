@@ -267,7 +267,27 @@ function unloadTrees(cache, rootKeys, options, fullScan = false) {
  * live graph index: the same plan, at the cost of the cache size (the fuzz suite compares them).
  */
 function planTrees(cache, roots, options, fullScan = false) {
-  return planTreeModules(cache, roots.map((key) => cache[key]), options, fullScan)
+  const planned = planTreeModules(cache, roots.map((key) => cache[key]), options, fullScan)
+  withTargetKeys(planned.graph, cache, roots)
+  return planned
+}
+
+/**
+ * The keys the targets were named by are keys the plan read: a target cached under a key the
+ * index does not know (an alias made by hand) is removed under it too, never disposed and left
+ * there.
+ */
+function withTargetKeys(graph, cache, keys) {
+  let listed
+  for (const key of keys) {
+    const i = graph.index.get(cache[key])
+    if (i === undefined) continue
+    listed ??= new Set(graph.keys)
+    if (listed.has(key)) continue
+    graph.keys.push(key)
+    graph.keyNode = Int32Array.from([...graph.keyNode, i])
+    listed.add(key)
+  }
 }
 
 /** planTrees() on the root modules themselves. */
@@ -287,4 +307,4 @@ function planTreeModules(cache, roots, options, fullScan = false) {
   return { graph, plan }
 }
 
-module.exports = { unloadTrees, planTrees, planRestore, prepareGraph, prepareImporterGraph, prepareTreeJoin, executePlan, classifyBoundaries, withSkippedRoots }
+module.exports = { unloadTrees, planTrees, withTargetKeys, planRestore, prepareGraph, prepareImporterGraph, prepareTreeJoin, executePlan, classifyBoundaries, withSkippedRoots }

@@ -153,6 +153,8 @@ function readRefs(m) {
   return isModuleLike(m) ? [childrenOf(m), parentOf(m)] : [EMPTY, undefined]
 }
 
+graphIndex.useReader(readRefs)
+
 /**
  * Reads the whole live graph into the index (graph-index.js): every cached module and every
  * requirer outside the cache. Returns its size.

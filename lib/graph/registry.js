@@ -191,6 +191,7 @@ function wrapModuleLoad(originalModuleLoad) {
       // index keeps it: it may still be reachable (a requirer's `children`), and its edges must be
       // cut like any stale module's.
       state.abandoned.add(this)
+      graphIndex.noteAbandoned(index, this)
       throw error
     } finally {
       state.loading.delete(this)
