@@ -19,7 +19,7 @@ const graphIndex = require('./graph-index.js')
 const live = require('./live.js')
 
 const { isModuleLike } = registry
-const { HOLDER, childrenOf, parentOf, filenameOf, holdsFromOutside, isCachedInstance } = live
+const { HOLDER, STALE, childrenOf, parentOf, filenameOf, holdsFromOutside, isCachedInstance, isDeletedByOtherCode } = live
 
 /**
  * @param {object} cache require.cache
@@ -82,8 +82,10 @@ function importersOf(cache, roots, gi) {
       if (!imports && parentOf(h) !== u) continue // a stale edge of the index
       if (!index.has(h)) addNode(nodes, index, h)
       if (keys !== undefined && keys.length > 0) keyOf.set(h, keys)
-      // An importer in the cache is walked up in turn (one that names u as its parent only, not).
-      if (imports && hit !== undefined) {
+      // An importer in the cache is walked up in turn (one that names u as its parent only, not),
+      // and so is one that other code deleted from the cache: its live importers hold its old
+      // exports (src/invalidate.rs, STALE).
+      if (imports && (hit !== undefined || (object[0] === null && isDeletedByOtherCode(h)))) {
         walked.add(h)
         queue.push(h)
       }
@@ -211,6 +213,7 @@ function toGraph(unordered, keyOf) {
     const p = index.get(parentOf(m))
     if (p !== undefined) parent[i] = p
     if (i < cachedCount || holdsFromOutside(m)) flags[i] = HOLDER
+    else if (isDeletedByOtherCode(m)) flags[i] = STALE
   }
   offsets[nodes.length] = targetList.length
   // Every key of a cached node (an alias too), the first ones in node order.

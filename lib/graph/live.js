@@ -17,7 +17,7 @@ const path = require('node:path')
 const { isProxy, isModuleNamespaceObject } = require('node:util').types
 const registry = require('./registry.js')
 const graphIndex = require('./graph-index.js')
-const { FLAG_HOLDER: HOLDER, FLAG_BOUNDARY: BOUNDARY } = require('../native.js')
+const { FLAG_HOLDER: HOLDER, FLAG_BOUNDARY: BOUNDARY, FLAG_STALE: STALE } = require('../native.js')
 
 const { isModuleLike, ownValue } = registry
 
@@ -58,6 +58,16 @@ function filenameOf(m) {
  */
 function holdsFromOutside(m) {
   return ownValue(m, 'loaded') === false && !registry.isStandIn(m) && !registry.isUnloaded(m)
+}
+
+/**
+ * Whether `m`, outside require.cache, is a module that other code deleted from it (decache,
+ * clear-module, proxyquire): not a requirer that holds, not one of our stand-ins, not an instance
+ * whose load threw. Its live importers still hold its old exports, so invalidate climbs through it
+ * (the `STALE` flag of src/invalidate.rs).
+ */
+function isDeletedByOtherCode(m) {
+  return isModuleLike(m) && !holdsFromOutside(m) && !registry.isStandIn(m) && !registry.state.abandoned.has(m)
 }
 
 /**
@@ -134,6 +144,7 @@ function flattenGraph(cache) {
     // that other code deleted from the cache, or a stand-in for an unloaded one, does not.
     if (i < cachedCount) flags[i] = HOLDER
     else if (holdsFromOutside(m)) flags[i] = HOLDER
+    else if (isDeletedByOtherCode(m)) flags[i] = STALE
   }
   return {
     keys,
@@ -668,6 +679,8 @@ function requireFrom(cache, fromFile, id) {
 module.exports = {
   HOLDER,
   BOUNDARY,
+  STALE,
+  isDeletedByOtherCode,
   rescan,
   readRefs,
   holdsFromOutside,
