@@ -310,7 +310,14 @@ function treePlan(state, targets, { shared, keep, importers = new Set() }) {
 /** invalidate's importers: the changed modules and every cached module that requires one, up to boundaries. */
 function importersPlan(state, roots, { keep }) {
   const importersOf = new Map()
-  for (const v of new Set(state.values)) {
+  // Importers are cached modules, and modules that other code deleted from the cache after they
+  // loaded (still reached from a live one: they are in the capture): they hold the old exports
+  // for the live importers above them, so invalidate climbs through them (API.md, "The module
+  // graph"). Requirers that never loaded as files (createRequire proxies) are only cut.
+  const cached = new Set(state.values)
+  const importers = [...cached]
+  for (const [m, n] of state.nodes) if (!cached.has(m) && n !== null && n.loaded === true && isModuleish(m) && !state.proxies.includes(m)) importers.push(m)
+  for (const v of importers) {
     if (!walkable(state, v)) continue
     for (const c of childrenOf(state, v)) {
       if (!importersOf.has(c)) importersOf.set(c, [])
