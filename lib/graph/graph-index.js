@@ -415,4 +415,4 @@ function stats(index) {
   return { modules: index.keys.size, nodes, edges, nativeBytes: heapBytes }
 }
 
-module.exports = { GONE, attach, drop, shouldRead, idFor, isKnown, noteLoad, noteChildren, noteAbandoned, useReader, flush, rebuild, reread, forget, referrersOf, referrersOfOne, cachedModule, cachedKeys, byId, liveObject, stats }
+module.exports = { GONE, attach, drop, shouldRead, idFor, isKnown, noteLoad, noteChildren, noteAbandoned, useReader, addAlias, flush, rebuild, reread, forget, referrersOf, referrersOfOne, cachedModule, cachedKeys, byId, liveObject, stats }

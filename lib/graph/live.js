@@ -634,6 +634,11 @@ function restoreCuts(cache, capture) {
   const keyFor = (m) =>
     keyOf.get(m) ?? graphIndex.cachedModule(gi, cache, gi.ids.get(m))?.[0] ?? (isCachedInstance(m) ? filenameOf(m) : '')
   graphIndex.reread(gi, known, keyFor, readRefs)
+  // A module put back under several keys keeps them all (aliases).
+  for (const [key, value] of removed) {
+    const id = gi.ids.get(value)
+    if (id !== undefined && gi.keys.has(id) && gi.keys.get(id) !== key) graphIndex.addAlias(gi, id, key)
+  }
   const pathCache = Module._pathCache
   for (const [key, value] of capture.pathEntries) {
     try {
