@@ -204,3 +204,44 @@ test('item 8: the live graph index creates no WeakRef per module', () => {
   }
   assert.equal(created.filter((m) => m instanceof Module).length, 0)
 })
+
+test('item 9: a target Proxy whose getPrototypeOf throws is removed as a non-Module entry, no raw Error', () => {
+  const t = writeTree({})
+  const make = () => new Proxy({}, { getPrototypeOf: () => { throw new Error('trap ran') } })
+  cache[t.file('by-key.js')] = make()
+  assert.deepEqual(uncacheTree(t.file('by-key.js')).removed, [t.file('by-key.js')])
+  const proxy = make()
+  cache[t.file('by-object.js')] = proxy
+  assert.deepEqual(uncacheTree(proxy).removed, [t.file('by-object.js')])
+  assert.equal(cache[t.file('by-object.js')], undefined)
+})
+
+test('item 9: the removed module of a stale entry in a frozen Module._pathCache is pinned (unwritable)', () => {
+  const t = writeTree({ 'x.js': requiring('x') })
+  require('./' + path.relative(__dirname, t.file('x.js'))) // a relative request: a _pathCache entry
+  const saved = Module._pathCache
+  Module._pathCache = Object.freeze({ ...saved })
+  let report
+  try {
+    report = uncacheTree(t.file('x.js'))
+  } finally {
+    Module._pathCache = saved
+  }
+  assert.deepEqual(report.removed, [t.file('x.js')])
+  assert.deepEqual(report.pinned, [{ id: t.file('x.js'), by: 'unwritable' }])
+  assert.equal(report.pathCacheEntries, 0)
+})
+
+test('item 9: a getter-only parent that still reaches a removed module is reported unwritable (and last-parent on Node >= 22)', () => {
+  const t = writeTree({ 'a.js': requiring('a', ['./shared']), 'b.js': requiring('b', ['./shared']), 'shared.js': requiring('shared') })
+  require(t.file('a.js'))
+  require(t.file('b.js'))
+  const shared = cache[t.file('shared.js')]
+  const parent = shared.parent
+  Object.defineProperty(shared, 'parent', { get: () => parent, configurable: false, enumerable: true })
+  const report = uncacheTree(t.file('a.js'))
+  const major = Number(process.versions.node.split('.')[0])
+  const expected = [{ id: t.file('a.js'), by: 'unwritable' }]
+  if (major >= 22) expected.unshift({ id: t.file('a.js'), by: 'last-parent' })
+  assert.deepEqual(report.pinned, expected)
+})

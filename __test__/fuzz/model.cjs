@@ -362,10 +362,19 @@ function pinnedExpectations(state, removed) {
   }
   for (const s of survivors) follow(s)
   for (let i = 0; i < queue.length; i++) follow(queue[i])
-  // A _pathCache entry that cannot be deleted (a frozen _pathCache) holds a filename string, not
-  // the module: the next require() of that request loads the file anew. Not a pin.
   const must = new Set()
   for (const m of reached) if (state.keyOf.has(m)) must.add(state.keyOf.get(m))
+  // A _pathCache entry that cannot be deleted (a frozen _pathCache) is a reference Node keeps
+  // that could not be cut: the removed module of that file is pinned (unwritable).
+  if (state.pathCacheFrozen) {
+    const files = new Set(state.pathCache.map(([, v]) => v))
+    for (let i = 0; i < state.keys.length; i++) {
+      const m = state.values[i]
+      if (!removed.has(m)) continue
+      const n = state.nodes.get(m)
+      if (files.has((n && typeof n.filename === 'string' && n.filename) || state.keys[i])) must.add(state.keys[i])
+    }
+  }
   const lastParent = new Set()
   if (NODE_MAJOR >= 22) {
     for (const [, n] of state.nodes) {

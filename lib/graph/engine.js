@@ -194,7 +194,10 @@ function withCuts(report, cut) {
   }
   report.removed = cut.keys
   if (cut.unwritable.size > 0) {
-    const pinnedIds = new Set(report.pinned.map(({ id }) => id))
+    // An unwritable reference is listed even when Node pins the same module too (a getter-only
+    // `parent` that reaches a removed module is also its last-parent pin on Node >= 22): that one
+    // is the user's to fix.
+    const pinnedIds = new Set(report.pinned.filter(({ by }) => by !== 'last-parent').map(({ id }) => id))
     for (let e = 0; e < cut.keys.length; e++) {
       if (cut.unwritable.has(cut.values[e]) && !pinnedIds.has(cut.keys[e])) {
         pinnedIds.add(cut.keys[e])

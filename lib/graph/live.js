@@ -235,7 +235,7 @@ function mayBeRequiredEsm(exports) {
 
 /** Why Node still holds a removed module's old instance, or undefined. */
 function pinnedBy(m) {
-  if (!(m instanceof Module) || isProxy(m)) return undefined
+  if (isProxy(m) || !(m instanceof Module)) return undefined
   if (esmLoaderSymbol === undefined) {
     esmLoaderSymbol = findEsmLoaderSymbol(m)
     if (esmLoaderSymbol === undefined) return undefined // not a Node Module (a mock)
@@ -360,6 +360,16 @@ function cutChildren(m, start, pins, removed, unwritable, write) {
   }
 }
 
+/** The removed cache values by their filename (or key), for the _pathCache entries that stay. */
+function removedByFilename(entries) {
+  const map = new Map()
+  for (let e = 0; e < entries.keys.length; e++) {
+    const value = entries.values[e]
+    map.set((isModuleLike(value) && filenameOf(value)) || entries.keys[e], value)
+  }
+  return map
+}
+
 /**
  * Cuts every reference Node keeps to the removed nodes (`write`), or only finds out what could
  * not be cut (a dry run: the same checks, no change). It checks identity and writability as it
@@ -452,18 +462,27 @@ function applyCuts(cache, graph, plan, entries, staleKeys, { lateRequirers = [],
   const pathCache = Module._pathCache
   const forgottenFiles = []
   const forgottenKeys = []
+  let byFilename
   for (const key of staleKeys) {
-    // A locked entry holds a filename string, not a module: the next require() of that request
-    // finds the file again and loads it anew. Nothing to report as pinned.
+    // A locked entry (a frozen _pathCache) holds a filename string, not a module, but it is a
+    // reference Node keeps that could not be cut: the removed module of that file is listed as
+    // pinned (unwritable), as API.md's Robustness section asks.
     const filename = pathCache[key]
+    let locked = false
     if (!write) {
-      if (Object.getOwnPropertyDescriptor(pathCache, key)?.configurable === false) continue
+      locked = Object.getOwnPropertyDescriptor(pathCache, key)?.configurable === false
     } else {
       try {
         delete pathCache[key]
       } catch {
-        continue
+        locked = true
       }
+    }
+    if (locked) {
+      byFilename ??= removedByFilename(entries)
+      const value = byFilename.get(filename)
+      if (value !== undefined) unwritable.add(value)
+      continue
     }
     forgottenFiles.push(filename)
     forgottenKeys.push(key)

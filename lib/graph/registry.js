@@ -403,7 +403,7 @@ function install() {
     const keys = Object.keys(Module._cache)
     for (const key of keys) {
       const m = Module._cache[key]
-      if (m instanceof Module && m.loaded === false && onStack.has(m.filename)) state.loadingAtInstall.add(m)
+      if (!isProxy(m) && m instanceof Module && m.loaded === false && onStack.has(m.filename)) state.loadingAtInstall.add(m)
     }
     if (state.lastLoadedKey === undefined) noteInserted(keys.at(-1), true)
   }
