@@ -362,8 +362,9 @@ function pinnedExpectations(state, removed) {
   }
   for (const s of survivors) follow(s)
   for (let i = 0; i < queue.length; i++) follow(queue[i])
+  // (Every key of a module cached under several: each is a key of the removed module.)
   const must = new Set()
-  for (const m of reached) if (state.keyOf.has(m)) must.add(state.keyOf.get(m))
+  for (let i = 0; i < state.keys.length; i++) if (reached.has(state.values[i])) must.add(state.keys[i])
   // A _pathCache entry that cannot be deleted (a frozen _pathCache) is a reference Node keeps
   // that could not be cut: the removed module of that file is pinned (unwritable).
   if (state.pathCacheFrozen) {
