@@ -981,6 +981,9 @@ class Sequence {
         const key = path.join(this.dir, 'moved', `moved-${this.step}-${path.basename(file)}`)
         delete cache[file]
         cache[key] = m
+        // Its file is no cache key now: a call naming the path resolves it, which makes a
+        // Module._pathCache entry for it. Made here, so that it is in the state the model plans on.
+        if (!Object.isFrozen(Module._pathCache)) Module.createRequire(file).resolve(file)
         this.say(`${path.basename(file)} moved to require.cache[${path.relative(this.dir, key)}] (no rescan)`)
         return
       }
