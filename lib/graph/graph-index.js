@@ -35,7 +35,8 @@
 // The index is a superset of the references the loader made: an edge that other code removed
 // stays until one end is forgotten, and whoever uses `referrersOf` reads the live `children` and
 // `parent` of each answer. What it cannot see are references made by hand (a `push` into a known
-// module's `children`, a module moved to another cache key): `rescan()` reads them all. A gap in
+// module's `children`, a replaced array, a second cache key): `rescan()` reads them all. A module
+// moved to another key is seen (`changed`). A gap in
 // the loader wrappers (another library put back `Module._load`) is noticed by the registry
 // (`loaderEpoch`) and leads to the same scan, then full read, as an index never read.
 const { isProxy } = require('node:util').types
