@@ -324,6 +324,8 @@ function cachedModule(index, cache, id) {
   if (key === undefined || key === '') return undefined
   const m = cache[key]
   if (m !== undefined && index.ids.get(m) === id) return [key, m]
+  // Its recorded key changed: the plan is made again after a read, whichever key holds it now.
+  index.changed = true
   const aliases = index.aliases.get(id)
   if (aliases !== undefined) {
     for (const alias of aliases) {
@@ -331,7 +333,6 @@ function cachedModule(index, cache, id) {
       if (value !== undefined && index.ids.get(value) === id) return [alias, value]
     }
   }
-  index.changed = true
   return undefined
 }
 
@@ -341,6 +342,8 @@ function cachedKeys(index, cache, id, m) {
   const key = index.keys.get(id)
   if (key !== undefined && key !== '' && cache[key] === m) out.push(key)
   for (const alias of index.aliases.get(id) ?? []) if (cache[alias] === m) out.push(alias)
+  // A key it no longer has may mean a key it has now and the index does not know (moved).
+  if (out.length !== 1 + (index.aliases.get(id)?.length ?? 0)) index.changed = true
   return out
 }
 
