@@ -504,6 +504,10 @@ class Sequence {
    */
   targetIn(form, key, options) {
     if (!key.startsWith(this.dir + path.sep)) return key
+    // A file that is no cache key (its module was moved to another key, or unloaded) is resolved
+    // by the call, which makes a Module._pathCache entry for it: made here once, so that it is in
+    // the state the model plans on.
+    if (require.cache[key] === undefined && fs.existsSync(key) && !Object.isFrozen(Module._pathCache)) Module.createRequire(key).resolve(key)
     if (form === 'fileUrl') return pathToFileURL(key).href
     if (form === 'URL') return pathToFileURL(key)
     if (form === 'module' && require.cache[key] instanceof Module) return require.cache[key]
@@ -981,9 +985,6 @@ class Sequence {
         const key = path.join(this.dir, 'moved', `moved-${this.step}-${path.basename(file)}`)
         delete cache[file]
         cache[key] = m
-        // Its file is no cache key now: a call naming the path resolves it, which makes a
-        // Module._pathCache entry for it. Made here, so that it is in the state the model plans on.
-        if (!Object.isFrozen(Module._pathCache)) Module.createRequire(file).resolve(file)
         this.say(`${path.basename(file)} moved to require.cache[${path.relative(this.dir, key)}] (no rescan)`)
         return
       }
