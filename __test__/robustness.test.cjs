@@ -155,7 +155,7 @@ test('a sealed children array is not half-filtered (writes would succeed, shrink
   ])
 })
 
-test('a frozen Module._pathCache: the unload completes, the entries stay and are not counted', () => {
+test('a frozen Module._pathCache: the unload completes, the entries stay, are not counted, and their modules are pinned', () => {
   const t = pluginTree()
   require(t.file('host.js'))
   require(t.file('plugin/index.js'))
@@ -169,7 +169,13 @@ test('a frozen Module._pathCache: the unload completes, the entries stay and are
   }
   assert.equal(report.removed.length, 3)
   assert.equal(report.pathCacheEntries, 0)
-  assert.deepEqual(report.pinned, [], 'a path-cache entry holds a filename, not a module')
+  // (Issue 16: an entry Node keeps that could not be cut is reported, as any unwritable reference.)
+  const withEntries = new Set(Object.values(Module._pathCache === pathCache ? pathCache : {}))
+  assert.deepEqual(
+    report.pinned.map(({ id, by }) => `${id} ${by}`).sort(),
+    report.removed.filter((id) => withEntries.has(id)).map((id) => `${id} unwritable`).sort(),
+  )
+  assert.ok(report.pinned.length > 0)
   assert.equal(require.cache[t.file('plugin/index.js')], undefined)
 })
 
@@ -194,9 +200,11 @@ test('getter-only parent and children on modules: no TypeError, the removed pare
     { id: t.file('lib.js'), heldBy: [t.file('host.js')] },
     { id: t.file('survivor.js'), heldBy: [t.file('host.js')] },
   ])
-  // Node >= 22 pins it anyway through the survivor's private last-parent slot, and says so first.
-  const by = NODE_MAJOR >= 22 ? 'last-parent' : 'unwritable'
-  assert.deepEqual(report.pinned, [{ id: t.file('plugin/index.js'), by }])
+  // Node >= 22 pins it anyway through the survivor's private last-parent slot, and says so first;
+  // the getter-only `parent` is reported as well (issue 16): that reference is the user's to fix.
+  const pins = [{ id: t.file('plugin/index.js'), by: 'unwritable' }]
+  if (NODE_MAJOR >= 22) pins.unshift({ id: t.file('plugin/index.js'), by: 'last-parent' })
+  assert.deepEqual(report.pinned, pins)
   assert.equal(require.cache[t.file('survivor.js')], survivor, 'the kept module stays')
 })
 

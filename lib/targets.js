@@ -7,6 +7,7 @@ const fs = require('node:fs')
 const Module = require('node:module')
 const path = require('node:path')
 const { fileURLToPath, URL } = require('node:url')
+const { isProxy } = require('node:util').types
 const { invalidArgType, invalidArgValue, explain } = require('./errors.js')
 const { isModuleLike, isLoading, ownValue } = require('./graph/registry.js')
 
@@ -168,13 +169,17 @@ function keyForSpecifier(cache, specifier, fromFileOrGetter, name = 'target') {
   return cache[resolved] !== undefined ? resolved : undefined
 }
 
+function keyOfValue(cache, value) {
+  for (const key in cache) if (cache[key] === value) return key
+  return undefined
+}
+
 function keyForModule(cache, m) {
   const filename = ownValue(m, 'filename')
   const id = ownValue(m, 'id')
   if (typeof filename === 'string' && cache[filename] === m) return filename
   if (typeof id === 'string' && cache[id] === m) return id
-  for (const key in cache) if (cache[key] === m) return key
-  return undefined
+  return keyOfValue(cache, m)
 }
 
 /**
@@ -203,6 +208,10 @@ function resolveTargets(cache, target, fromFile, rules = {}) {
     if (typeof item === 'string') {
       if (item === '') throw invalidArgValue(name, item, 'must not be empty')
       key = keyForSpecifier(cache, item, fromFile, name)
+    } else if (isProxy(item)) {
+      // A Proxy is never looked into (its traps are user code, `instanceof` included): found by
+      // identity among the cache values, as a non-Module entry.
+      key = keyOfValue(cache, item)
     } else if (item instanceof URL) {
       key = keyForSpecifier(cache, filePathOfUrl(item, name), fromFile, name)
     } else if (isModuleLike(item)) {

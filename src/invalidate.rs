@@ -9,7 +9,10 @@
 //!   by the library, its importers keep what they have;
 //! - at modules that are never unloaded (main, `.node`, still loading, kept by option: the
 //!   `BOUNDARY` flag), which are reported;
-//! - at requirers outside `require.cache` (`createRequire` proxies), which are only cut.
+//! - at requirers outside `require.cache` (`createRequire` proxies), which are only cut. A
+//!   module that other code deleted from the cache (`STALE`) is no such requirer: it still holds
+//!   the old exports for the live importers above it, so the walk goes through it (it is unloaded
+//!   like a cached importer, with no cache key to delete).
 //!
 //! A module that declines (`hot(module).decline()`, or `decline(deps)` for one edge) refuses the
 //! update of every changed module whose walk reaches it: nothing that update would unload is
@@ -24,6 +27,10 @@ use crate::graph::{cut_lists, importers_first, Graph, GraphError, Marks, BOUNDAR
 
 /// Node flag (invalidate only): the module declined its own updates.
 pub const SELF_DECLINES: u8 = 16;
+
+/// Node flag (invalidate only), on a node outside `0..cached`: a module that other code deleted
+/// from `require.cache` and that a live module still reaches. The walk climbs through it.
+pub const STALE: u8 = 64;
 
 /// What invalidating `roots` unloads, keeps and tells, computed before anything changes.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -98,7 +105,7 @@ struct Walk<'a> {
 impl Walk<'_> {
   fn reach(&self, node: usize) -> Reach {
     let f = self.flags[node];
-    if node >= self.cached {
+    if node >= self.cached && f & STALE == 0 {
       Reach::Outside
     } else if f & SELF_DECLINES != 0 && f & SELF_ACCEPTS == 0 {
       // webpack: a module that both accepts and declines itself counts as accepting.
@@ -500,6 +507,20 @@ mod tests {
     assert_eq!(p.removed, vec![1, 2]);
     assert_eq!(p.cut_children_of, vec![0, 3]);
     assert_eq!(p.skipped, vec![0], "the proxy is not reported");
+  }
+
+  #[test]
+  fn the_walk_goes_through_a_module_deleted_from_the_cache_by_other_code() {
+    // 0 main -> 1 app -> 4 mid (deleted from the cache, STALE) -> 2 leaf; 3 (a proxy outside the
+    // cache) required leaf too
+    let mut case = Case::new(5, &[(0, 1), (1, 4), (4, 2), (3, 2)]);
+    case.cached = 3;
+    case.flags[4] = STALE;
+    let p = case.plan(&[2], &[], &[]);
+    assert_eq!(p.removed, vec![1, 4, 2], "app is stale through mid");
+    assert_eq!(p.cut_children_of, vec![0, 3], "main and the proxy are cut, not unloaded");
+    case.flags[4] = 0;
+    assert_eq!(case.plan(&[2], &[], &[]).removed, vec![2], "without the flag: a requirer that is only cut");
   }
 
   #[test]

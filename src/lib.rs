@@ -348,6 +348,10 @@ pub const FLAG_SELF_ACCEPTS: u32 = graph::SELF_ACCEPTS as u32;
 #[napi]
 pub const FLAG_SELF_DECLINES: u32 = invalidate::SELF_DECLINES as u32;
 
+/// Node flag, see `invalidate::STALE`.
+#[napi]
+pub const FLAG_STALE: u32 = invalidate::STALE as u32;
+
 pub mod live_graph;
 pub mod restore;
 

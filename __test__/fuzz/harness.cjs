@@ -16,6 +16,8 @@ const api = require('../..')
 const engine = require('../../lib/graph/engine.js')
 const invalidation = require('../../lib/hot/invalidate.js')
 const registry = require('../../lib/graph/registry.js')
+const graphIndexLib = require('../../lib/graph/graph-index.js')
+const live = require('../../lib/graph/live.js')
 const { binaryName } = require('../../lib/platform.js')
 const model = require('./model.cjs')
 
@@ -73,6 +75,7 @@ const stats = {
   invalidateComparisons: 0,
   reloadComparisons: 0,
   planComparisons: 0,
+  rebuiltComparisons: 0,
   sequences: 0,
   apiCalls: 0,
   removedModules: 0,
@@ -172,6 +175,12 @@ const leafOps = [
   { weight: 1, arbitrary: fc.record({ t: fc.constant('edit'), e: fc.constant('mock'), shape: fc.constantFrom('plain', 'moduleShaped', 'nullChildren') }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('edit'), e: fc.constant('handCompiled'), deps: fc.array(fc.nat(7), { maxLength: 2 }) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('edit'), e: fc.constant('freezePathCache') }) },
+  // On a warm graph: a second key for a module (rescan()), a module moved to another key (no
+  // rescan: the changed key is seen), a require() made while another library ran Node's own
+  // _load around ours and put ours back.
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('edit'), e: fc.constant('alias'), m: ref }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('edit'), e: fc.constant('moveKey'), m: ref }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('edit'), e: fc.constant('bypassLoad'), from: ref, m: ref }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('edit'), e: fc.constant('unpatchLoader'), which: fc.constantFrom('_load', 'load', '_findPath', 'all') }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('edit'), e: fc.constant('rewrite'), m: ref, deps: fc.array(fc.nat(7), { maxLength: 3 }), throws: rarely(fc.constant(true), 3) }) },
 ]
@@ -311,6 +320,7 @@ class Sequence {
     this.reentryFailures = []
     this.asyncChecks = []
     this.step = 0
+    this.aliases = 0
   }
 
   file(i) {
@@ -494,6 +504,10 @@ class Sequence {
    */
   targetIn(form, key, options) {
     if (!key.startsWith(this.dir + path.sep)) return key
+    // A file that is no cache key (its module was moved to another key, or unloaded) is resolved
+    // by the call, which makes a Module._pathCache entry for it: made here once, so that it is in
+    // the state the model plans on.
+    if (require.cache[key] === undefined && fs.existsSync(key) && !Object.isFrozen(Module._pathCache)) Module.createRequire(key).resolve(key)
     if (form === 'fileUrl') return pathToFileURL(key).href
     if (form === 'URL') return pathToFileURL(key)
     if (form === 'module' && require.cache[key] instanceof Module) return require.cache[key]
@@ -550,6 +564,22 @@ class Sequence {
     const fromIndex = describe(false)
     const fromScan = describe(true)
     if (fromIndex !== fromScan) fail(`${label}: the ${what} plan from the live graph index differs from a full scan's\n  index: ${fromIndex}\n  scan:  ${fromScan}`)
+    // The same planner on an index rebuilt from a scan (what rescan() makes): the incremental
+    // index, warmed by this sequence's history, must plan as a fresh one does. The live index
+    // is put back after, so that the next steps still run on the incremental one.
+    const state = registry.state
+    const incremental = state.graphIndex
+    delete state.graphIndex
+    let fromRebuilt
+    try {
+      graphIndexLib.attach(state)
+      live.rescan(cache)
+      fromRebuilt = describe(false)
+    } finally {
+      state.graphIndex = incremental
+    }
+    stats.rebuiltComparisons++
+    if (fromIndex !== fromRebuilt) fail(`${label}: the ${what} plan from the incremental index differs from one on an index rebuilt from a scan\n  incremental: ${fromIndex}\n  rebuilt:     ${fromRebuilt}`)
   }
 
   opInvalidate(op) {
@@ -934,6 +964,42 @@ class Sequence {
           restored.push('Module._findPath')
         }
         if (restored.length > 0) this.say(`another library puts back the unpatched ${restored.join(', ')}`)
+        return
+      }
+      case 'alias': {
+        const m = cache[this.entity(op.m)]
+        if (!(m instanceof Module) || this.snapshotOpen() || this.aliases >= 2) return
+        const key = path.join(this.dir, 'aliases', `alias-${this.aliases++}-${path.basename(m.filename)}`)
+        cache[key] = m
+        // A key made by hand: the contract asks for a rescan().
+        api.rescan()
+        this.say(`require.cache[${path.relative(this.dir, key)}] = ${path.basename(m.filename)} (a second key); rescan()`)
+        return
+      }
+      case 'moveKey': {
+        const k = op.m % (this.graph.length + this.extras.length)
+        if (k >= this.graph.length || this.snapshotOpen()) return
+        const file = this.file(k)
+        const m = cache[file]
+        if (!(m instanceof Module)) return
+        const key = path.join(this.dir, 'moved', `moved-${this.step}-${path.basename(file)}`)
+        delete cache[file]
+        cache[key] = m
+        this.say(`${path.basename(file)} moved to require.cache[${path.relative(this.dir, key)}] (no rescan)`)
+        return
+      }
+      case 'bypassLoad': {
+        const from = cache[this.entity(op.from)]
+        const file = this.entity(op.m)
+        const state = globalThis[Symbol.for('uncache-tree.state.v1')]
+        if (!(from instanceof Module) || !Array.isArray(from.children) || !fs.existsSync(file) || typeof state.originalLoad !== 'function') return
+        const ours = Module._load
+        Module._load = state.originalLoad
+        try {
+          this.tryRequire(() => from.require(file), `${path.basename(from.filename)} requires ${path.basename(file)} through Node's own _load, then ours is put back`)
+        } finally {
+          Module._load = ours
+        }
         return
       }
       case 'freezePathCache':

@@ -310,7 +310,14 @@ function treePlan(state, targets, { shared, keep, importers = new Set() }) {
 /** invalidate's importers: the changed modules and every cached module that requires one, up to boundaries. */
 function importersPlan(state, roots, { keep }) {
   const importersOf = new Map()
-  for (const v of new Set(state.values)) {
+  // Importers are cached modules, and modules that other code deleted from the cache after they
+  // loaded (still reached from a live one: they are in the capture): they hold the old exports
+  // for the live importers above them, so invalidate climbs through them (API.md, "The module
+  // graph"). Requirers that never loaded as files (createRequire proxies) are only cut.
+  const cached = new Set(state.values)
+  const importers = [...cached]
+  for (const [m, n] of state.nodes) if (!cached.has(m) && n !== null && n.loaded === true && isModuleish(m) && !state.proxies.includes(m)) importers.push(m)
+  for (const v of importers) {
     if (!walkable(state, v)) continue
     for (const c of childrenOf(state, v)) {
       if (!importersOf.has(c)) importersOf.set(c, [])
@@ -355,10 +362,20 @@ function pinnedExpectations(state, removed) {
   }
   for (const s of survivors) follow(s)
   for (let i = 0; i < queue.length; i++) follow(queue[i])
-  // A _pathCache entry that cannot be deleted (a frozen _pathCache) holds a filename string, not
-  // the module: the next require() of that request loads the file anew. Not a pin.
+  // (Every key of a module cached under several: each is a key of the removed module.)
   const must = new Set()
-  for (const m of reached) if (state.keyOf.has(m)) must.add(state.keyOf.get(m))
+  for (let i = 0; i < state.keys.length; i++) if (reached.has(state.values[i])) must.add(state.keys[i])
+  // A _pathCache entry that cannot be deleted (a frozen _pathCache) is a reference Node keeps
+  // that could not be cut: the removed module of that file is pinned (unwritable).
+  if (state.pathCacheFrozen) {
+    const files = new Set(state.pathCache.map(([, v]) => v))
+    for (let i = 0; i < state.keys.length; i++) {
+      const m = state.values[i]
+      if (!removed.has(m)) continue
+      const n = state.nodes.get(m)
+      if (files.has((n && typeof n.filename === 'string' && n.filename) || state.keys[i])) must.add(state.keys[i])
+    }
+  }
   const lastParent = new Set()
   if (NODE_MAJOR >= 22) {
     for (const [, n] of state.nodes) {

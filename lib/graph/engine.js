@@ -79,6 +79,9 @@ function describePlan(graph, plan, reasons, entries) {
   }
   if (live.lastParentSlotExists) {
     const keyed = new Set(report.removed)
+    // (By node: a module deleted from the cache by other code that invalidate climbed through
+    // has no key, though its filename may be the key of its newer copy.)
+    const keyedNodes = new Set(graph.keyNode)
     const removedNodes = new Set(plan.removed)
     for (const s of plan.resetParentOf) {
       // Only a live survivor pins: a stale or abandoned instance is garbage once cut.
@@ -89,7 +92,7 @@ function describePlan(graph, plan, reasons, entries) {
       // by the Module constructor to the same requirer `parent` still names before the cuts.
       for (let p = graph.parent[s]; p >= 0 && removedNodes.has(p); p = graph.parent[p]) {
         const id = ids[p]
-        if (!keyed.has(id) || pinned.has(id)) break // not a cache entry, or the chain is known
+        if (!keyed.has(id) || !keyedNodes.has(p) || pinned.has(id)) break // not a cache entry, or the chain is known
         pinned.set(id, 'last-parent')
       }
     }
@@ -191,7 +194,10 @@ function withCuts(report, cut) {
   }
   report.removed = cut.keys
   if (cut.unwritable.size > 0) {
-    const pinnedIds = new Set(report.pinned.map(({ id }) => id))
+    // An unwritable reference is listed even when Node pins the same module too (a getter-only
+    // `parent` that reaches a removed module is also its last-parent pin on Node >= 22): that one
+    // is the user's to fix.
+    const pinnedIds = new Set(report.pinned.filter(({ by }) => by !== 'last-parent').map(({ id }) => id))
     for (let e = 0; e < cut.keys.length; e++) {
       if (cut.unwritable.has(cut.values[e]) && !pinnedIds.has(cut.keys[e])) {
         pinnedIds.add(cut.keys[e])
@@ -267,7 +273,27 @@ function unloadTrees(cache, rootKeys, options, fullScan = false) {
  * live graph index: the same plan, at the cost of the cache size (the fuzz suite compares them).
  */
 function planTrees(cache, roots, options, fullScan = false) {
-  return planTreeModules(cache, roots.map((key) => cache[key]), options, fullScan)
+  const planned = planTreeModules(cache, roots.map((key) => cache[key]), options, fullScan)
+  withTargetKeys(planned.graph, cache, roots)
+  return planned
+}
+
+/**
+ * The keys the targets were named by are keys the plan read: a target cached under a key the
+ * index does not know (an alias made by hand) is removed under it too, never disposed and left
+ * there.
+ */
+function withTargetKeys(graph, cache, keys) {
+  let listed
+  for (const key of keys) {
+    const i = graph.index.get(cache[key])
+    if (i === undefined) continue
+    listed ??= new Set(graph.keys)
+    if (listed.has(key)) continue
+    graph.keys.push(key)
+    graph.keyNode = Int32Array.from([...graph.keyNode, i])
+    listed.add(key)
+  }
 }
 
 /** planTrees() on the root modules themselves. */
@@ -287,4 +313,4 @@ function planTreeModules(cache, roots, options, fullScan = false) {
   return { graph, plan }
 }
 
-module.exports = { unloadTrees, planTrees, planRestore, prepareGraph, prepareImporterGraph, prepareTreeJoin, executePlan, classifyBoundaries, withSkippedRoots }
+module.exports = { unloadTrees, planTrees, withTargetKeys, planRestore, prepareGraph, prepareImporterGraph, prepareTreeJoin, executePlan, classifyBoundaries, withSkippedRoots }

@@ -5,10 +5,19 @@
 // 25-40 ms per unload, ISSUES #9).
 //
 // The graph itself lives in the native core (`ModuleGraph`, src/live_graph.rs) as integer ids.
-// This file maps ids to modules without holding any module:
+// This file maps ids to modules without holding any module, not even weakly:
 // - `ids` is a WeakMap (module -> id); `keys` maps an id to the require.cache key the module was
-//   loaded under. From an id back to its module is `cache[key]`, checked against `ids`; for a
-//   module that other code deleted from the cache, a `WeakRef` (`refs`, `liveObject`).
+//   loaded or last read under ('' when it was not cached then), `aliases` an id to the other keys
+//   a read found it under. From an id back to its module is `cache[key]`, checked against `ids`.
+//   A module that no key holds (other code deleted it from the cache) is found down from its live
+//   referrers: one of them lists it in `children` or names it as `parent` (`locate`). One that no
+//   live module reaches is garbage for every plan, as it is for a full scan. (No `WeakRef`: a
+//   WeakRef keeps its target alive until the current job ends, so a synchronous loop of reloads
+//   would keep every generation.)
+// - A recorded key that no longer holds its module (moved to another key, or deleted by other
+//   code since the index last read it) sets `changed`: the plan that met it is made again after
+//   one read of the whole graph (`rescan`), in which the module gets its new key, or '' if it is
+//   no longer cached.
 // - Unloads forget what they removed. Modules that other code removes leave their ids behind
 //   (harmless: every answer is checked against the cache); so that they cannot pile up, the
 //   index counts the cache each time it has doubled since its last full read or count: when
@@ -26,11 +35,19 @@
 // The index is a superset of the references the loader made: an edge that other code removed
 // stays until one end is forgotten, and whoever uses `referrersOf` reads the live `children` and
 // `parent` of each answer. What it cannot see are references made by hand (a `push` into a known
-// module's `children`, a module moved to another cache key): `rescan()` reads them all. A gap in
+// module's `children`, a replaced array, a second cache key): `rescan()` reads them all. A module
+// moved to another key is seen (`changed`). A gap in
 // the loader wrappers (another library put back `Module._load`) is noticed by the registry
 // (`loaderEpoch`) and leads to the same scan, then full read, as an index never read.
 const { isProxy } = require('node:util').types
 const native = require('../native.js')
+
+// How a module's `children` and recorded parent are read without running user code
+// (live.readRefs, handed over by live.js, which requires this file).
+let reader = () => [[], undefined]
+const useReader = (read) => {
+  reader = read
+}
 
 /** Whether `value` can be a node of the graph: an object that is not a Proxy (never looked into). */
 const isRef = (value) => value !== null && typeof value === 'object' && !isProxy(value)
@@ -41,7 +58,8 @@ function attach(state) {
     graph: new native.ModuleGraph(),
     ids: new WeakMap(),
     keys: new Map(), // id -> require.cache key ('' when it was never cached)
-    refs: new Map(), // id -> WeakRef of its module: a module other code deleted from the cache
+    aliases: new Map(), // id -> the other require.cache keys a read found the module under
+    refs: new Map(), // unused since no WeakRef is kept (an older copy may still read it)
 
     // Modules seen only as requirers since they were last read: their key is known (a lookup
     // works) but references they held before are not recorded.
@@ -56,16 +74,18 @@ function attach(state) {
   index.partial ??= new WeakSet()
   index.readSize ??= 0
   index.refs ??= new Map()
+  index.aliases ??= new Map()
+  index.changed ??= false
   return index
 }
 
 /** Forgets everything; the next plan reads the whole graph anew (see the file comment). */
 function drop(index) {
   index.graph.clear()
-  // New ids from now on: every id in `ids` has its WeakRef in `refs` (idFor need not ask).
   index.ids = new WeakMap()
   index.keys.clear()
   index.refs.clear()
+  index.aliases.clear()
   index.partial = new WeakSet()
   index.from = []
   index.to = []
@@ -91,7 +111,6 @@ function idFor(index, m, key) {
   if (id === undefined) {
     id = index.nextId++
     index.ids.set(m, id)
-    index.refs.set(id, new WeakRef(m))
   }
   if (key !== undefined) index.keys.set(id, key)
   return id
@@ -180,7 +199,12 @@ function rebuild(index, cache, outside, read, epoch) {
   const met = { objects: [], ids: [] }
   for (const key of Object.keys(cache)) {
     const m = cache[key]
-    if (isRef(m)) readModule(index, m, key, read, met)
+    if (!isRef(m)) continue
+    // The same module under a second key (an alias): read once, every key kept.
+    const id = index.ids.get(m)
+    const first = id === undefined ? undefined : index.keys.get(id)
+    if (first === undefined || first === '') readModule(index, m, key, read, met)
+    else addAlias(index, id, key)
   }
   for (const m of outside) met.objects.push(m), met.ids.push(idFor(index, m))
   while (met.objects.length > 0) {
@@ -190,6 +214,7 @@ function rebuild(index, cache, outside, read, epoch) {
   }
   index.readAtEpoch = epoch
   index.readSize = index.keys.size
+  index.changed = false
   flush(index)
 }
 
@@ -217,6 +242,21 @@ function readModule(index, m, key, read, met) {
   }
 }
 
+function addAlias(index, id, key) {
+  const list = index.aliases.get(id)
+  if (list === undefined) index.aliases.set(id, [key])
+  else if (!list.includes(key)) list.push(key)
+}
+
+/**
+ * An instance whose load threw: Node deleted it from the cache. It keeps its id while a live
+ * module may still list it, as a module outside the cache ('' key): not a key that changed.
+ */
+function noteAbandoned(index, m) {
+  const id = index.ids.get(m)
+  if (id !== undefined && index.keys.has(id)) index.keys.set(id, '')
+}
+
 /** Re-reads `modules` (a reload rollback put them back): they are known again, with their edges. */
 function reread(index, modules, keyOf, read) {
   for (const m of modules) readModule(index, m, keyOf(m), read)
@@ -233,8 +273,8 @@ function forget(index, modules) {
     const id = index.ids.get(m)
     if (id === undefined) continue
     if (index.keys.delete(id)) ids.push(id)
-    // Forgotten whole: seen again (a rollback puts it back), it gets a new id with its WeakRef.
-    index.refs.delete(id)
+    // Forgotten whole: seen again (a rollback puts it back), it gets a new id.
+    index.aliases.delete(id)
     index.ids.delete(m)
   }
   if (ids.length === 0) return
@@ -274,12 +314,37 @@ function referrersOfOne(index, m) {
   return [scratch, count]
 }
 
-/** The module of `id` if require.cache still holds it under the key it was recorded with. */
+/**
+ * The module of `id` if require.cache still holds it under the key it was recorded with, or one
+ * of its aliases: `[key, module]`. A recorded key that holds something else now sets `changed`
+ * (see the file comment).
+ */
 function cachedModule(index, cache, id) {
   const key = index.keys.get(id)
   if (key === undefined || key === '') return undefined
   const m = cache[key]
-  return m !== undefined && index.ids.get(m) === id ? [key, m] : undefined
+  if (m !== undefined && index.ids.get(m) === id) return [key, m]
+  // Its recorded key changed: the plan is made again after a read, whichever key holds it now.
+  index.changed = true
+  const aliases = index.aliases.get(id)
+  if (aliases !== undefined) {
+    for (const alias of aliases) {
+      const value = cache[alias]
+      if (value !== undefined && index.ids.get(value) === id) return [alias, value]
+    }
+  }
+  return undefined
+}
+
+/** Every key of `id` (recorded and aliases) under which require.cache holds `m` now. */
+function cachedKeys(index, cache, id, m) {
+  const out = []
+  const key = index.keys.get(id)
+  if (key !== undefined && key !== '' && cache[key] === m) out.push(key)
+  for (const alias of index.aliases.get(id) ?? []) if (cache[alias] === m) out.push(alias)
+  // A key it no longer has may mean a key it has now and the index does not know (moved).
+  if (out.length !== 1 + (index.aliases.get(id)?.length ?? 0)) index.changed = true
+  return out
 }
 
 /** `objects` (requirers outside the cache) by their id, for liveObject. */
@@ -295,22 +360,57 @@ function byId(index, objects) {
 /**
  * The live object behind a referrer `id`: `[key, module]` when require.cache holds it under its
  * recorded key, `[undefined, requirer]` for one of `outside` (byId), `[null, module]` for a
- * module that other code deleted from the cache and that is still in memory (it may be garbage
- * not yet collected, or still listed by a live module: the caller decides), `GONE` when it was
- * collected, and undefined when the index cannot tell (an id made by an older copy).
+ * module that no cache key holds but that a live module still reaches (found down from its
+ * referrers, `locate`), and `GONE` when no live module reaches it (garbage, collected or not:
+ * no plan counts it, as no full scan meets it). A recorded key that no longer holds its module
+ * sets `changed`: the caller plans again after a read.
  */
 function liveObject(index, cache, id, outside) {
   const hit = cachedModule(index, cache, id)
   if (hit !== undefined) return hit
   const m = outside.get(id)
   if (m !== undefined) return [undefined, m]
-  const ref = index.refs.get(id)
-  if (ref === undefined) return undefined
-  const stale = ref.deref()
-  return stale === undefined ? GONE : index.ids.get(stale) === id ? [null, stale] : undefined
+  const stale = locate(index, cache, id, outside, new Set())
+  return stale === undefined ? GONE : [null, stale]
 }
 
-/** liveObject's answer for a module that was garbage collected: it refers to nothing. */
+/**
+ * The module of `id`, which no cache key holds, found down from its referrers: a live one (or one
+ * found the same way) that lists it in `children` or names it as `parent`. Found objects are kept
+ * in `outside.located` for the rest of the plan (a Map made per plan, never kept after it).
+ */
+function locate(index, cache, id, outside, visiting) {
+  const hit = cachedModule(index, cache, id)
+  if (hit !== undefined) return hit[1]
+  const requirer = outside.get(id)
+  if (requirer !== undefined) return requirer
+  const located = (outside.located ??= new Map())
+  if (located.has(id)) return located.get(id)
+  if (visiting.has(id)) return undefined
+  visiting.add(id)
+  flush(index)
+  const referrers = index.graph.referrersOf(Uint32Array.of(id))
+  let found
+  for (let k = 0; k < referrers.length && found === undefined; k++) {
+    const holder = locate(index, cache, referrers[k], outside, visiting)
+    if (holder === undefined || !isRef(holder)) continue
+    const children = reader(holder)[0]
+    for (let j = 0; j < children.length; j++) {
+      if (isRef(children[j]) && index.ids.get(children[j]) === id) {
+        found = children[j]
+        break
+      }
+    }
+    if (found === undefined) {
+      const parent = reader(holder)[1]
+      if (isRef(parent) && index.ids.get(parent) === id) found = parent
+    }
+  }
+  located.set(id, found)
+  return found
+}
+
+/** liveObject's answer for a module that no live module reaches: it refers to nothing. */
 const GONE = Object.freeze([undefined, undefined])
 
 function stats(index) {
@@ -319,4 +419,4 @@ function stats(index) {
   return { modules: index.keys.size, nodes, edges, nativeBytes: heapBytes }
 }
 
-module.exports = { GONE, attach, drop, shouldRead, idFor, isKnown, noteLoad, noteChildren, flush, rebuild, reread, forget, referrersOf, referrersOfOne, cachedModule, byId, liveObject, stats }
+module.exports = { GONE, attach, drop, shouldRead, idFor, isKnown, noteLoad, noteChildren, noteAbandoned, useReader, addAlias, flush, rebuild, reread, forget, referrersOf, referrersOfOne, cachedModule, cachedKeys, byId, liveObject, stats }

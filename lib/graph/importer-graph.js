@@ -19,7 +19,7 @@ const graphIndex = require('./graph-index.js')
 const live = require('./live.js')
 
 const { isModuleLike } = registry
-const { HOLDER, childrenOf, parentOf, filenameOf, holdsFromOutside, isCachedInstance } = live
+const { HOLDER, STALE, childrenOf, parentOf, filenameOf, holdsFromOutside, isCachedInstance, isDeletedByOtherCode } = live
 
 /**
  * @param {object} cache require.cache
@@ -35,11 +35,23 @@ function flattenImporters(cache, roots) {
     live.rescan(cache)
     if (!roots.every((r) => graphIndex.isKnown(gi, r))) return undefined
   }
+  gi.changed = false
+  const graph = importersOf(cache, roots, gi)
+  if (!gi.changed) return graph
+  // A module met under a key the index did not record (moved, or deleted by other code since the
+  // last read): read the whole graph once and walk again; still changed, a flatten answers.
+  live.rescan(cache)
+  const again = importersOf(cache, roots, gi)
+  return gi.changed ? undefined : again
+}
+
+/** flattenImporters() on an index that is read (see the file comment). */
+function importersOf(cache, roots, gi) {
   const requirers = registry.outsideRequirers()
   const outside = graphIndex.byId(gi, requirers)
   const nodes = []
   const index = new Map()
-  const keyOf = new Map() // node -> its require.cache key, for cached nodes
+  const keyOf = new Map() // node -> its require.cache keys, for cached nodes
   const queue = []
   const walked = new Set()
   for (const r of roots) {
@@ -47,7 +59,7 @@ function flattenImporters(cache, roots) {
     const hit = graphIndex.cachedModule(gi, cache, gi.ids.get(r))
     if (hit === undefined || hit[1] !== r) return undefined // cached under another key
     addNode(nodes, index, r)
-    keyOf.set(r, hit[0])
+    keyOf.set(r, graphIndex.cachedKeys(gi, cache, gi.ids.get(r), r))
     walked.add(r)
     queue.push(r)
   }
@@ -65,12 +77,15 @@ function flattenImporters(cache, roots) {
       if (object[0] === null && !reachedFromLive(gi, cache, outside, h)) continue
       // A requirer first seen outside the cache (compiled by hand) that was put into it since.
       const hit = typeof object[0] === 'string' ? object : isCachedInstance(h) ? [filenameOf(h), h] : undefined
+      const keys = typeof object[0] === 'string' ? graphIndex.cachedKeys(gi, cache, referrers[k], h) : hit !== undefined ? [hit[0]] : undefined
       const imports = childrenOf(h).includes(u)
       if (!imports && parentOf(h) !== u) continue // a stale edge of the index
       if (!index.has(h)) addNode(nodes, index, h)
-      if (hit !== undefined) keyOf.set(h, hit[0])
-      // An importer in the cache is walked up in turn (one that names u as its parent only, not).
-      if (imports && hit !== undefined) {
+      if (keys !== undefined && keys.length > 0) keyOf.set(h, keys)
+      // An importer in the cache is walked up in turn (one that names u as its parent only, not),
+      // and so is one that other code deleted from the cache: its live importers hold its old
+      // exports (src/invalidate.rs, STALE).
+      if (imports && (hit !== undefined || (object[0] === null && isDeletedByOtherCode(h)))) {
         walked.add(h)
         queue.push(h)
       }
@@ -92,7 +107,7 @@ function flattenImporters(cache, roots) {
       addNode(nodes, index, child)
       const id = gi.ids.get(child)
       const hit = id === undefined ? undefined : graphIndex.cachedModule(gi, cache, id)
-      if (hit !== undefined && hit[1] === child) keyOf.set(child, hit[0])
+      if (hit !== undefined && hit[1] === child) keyOf.set(child, graphIndex.cachedKeys(gi, cache, id, child))
     }
   }
   return toGraph(nodes, keyOf)
@@ -146,7 +161,7 @@ function reachedFromLive(gi, cache, outside, m) {
 function joinTreeGraph(cache, graph, tree, treePlan) {
   const nodes = [...graph.nodes]
   const keyOf = new Map()
-  for (let k = 0; k < graph.keys.length; k++) keyOf.set(graph.nodes[graph.keyNode[k]], graph.keys[k])
+  for (let k = 0; k < graph.keys.length; k++) addKey(keyOf, graph.nodes[graph.keyNode[k]], graph.keys[k])
   const known = new Set(nodes)
   for (const m of tree.nodes) if (!known.has(m)) known.add(m), nodes.push(m)
   // Modules that other code deleted from the cache, still reached by live ones, that refer to a
@@ -165,11 +180,14 @@ function joinTreeGraph(cache, graph, tree, treePlan) {
     known.add(h)
     nodes.push(h)
   }
-  for (let k = 0; k < tree.keys.length; k++) {
-    const m = tree.nodes[tree.keyNode[k]]
-    if (!keyOf.has(m)) keyOf.set(m, tree.keys[k])
-  }
+  for (let k = 0; k < tree.keys.length; k++) addKey(keyOf, tree.nodes[tree.keyNode[k]], tree.keys[k])
   return toGraph(nodes, keyOf)
+}
+
+function addKey(keyOf, m, key) {
+  const keys = keyOf.get(m)
+  if (keys === undefined) keyOf.set(m, [key])
+  else if (!keys.includes(key)) keys.push(key)
 }
 
 /** `nodes` as live.flattenGraph's graph: cached nodes first, CSR edges among the nodes. */
@@ -195,13 +213,20 @@ function toGraph(unordered, keyOf) {
     const p = index.get(parentOf(m))
     if (p !== undefined) parent[i] = p
     if (i < cachedCount || holdsFromOutside(m)) flags[i] = HOLDER
+    else if (isDeletedByOtherCode(m)) flags[i] = STALE
   }
   offsets[nodes.length] = targetList.length
+  // Every key of a cached node (an alias too), the first ones in node order.
   const keys = []
-  for (let i = 0; i < cachedCount; i++) keys.push(keyOf.get(nodes[i]))
+  const keyNode = []
+  for (let i = 0; i < cachedCount; i++) keys.push(keyOf.get(nodes[i])[0]), keyNode.push(i)
+  for (let i = 0; i < cachedCount; i++) {
+    const all = keyOf.get(nodes[i])
+    for (let k = 1; k < all.length; k++) keys.push(all[k]), keyNode.push(i)
+  }
   return {
     keys,
-    keyNode: Int32Array.from(keys, (_, k) => k),
+    keyNode: Int32Array.from(keyNode),
     nodes,
     index,
     cachedCount,

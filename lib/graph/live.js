@@ -17,7 +17,7 @@ const path = require('node:path')
 const { isProxy, isModuleNamespaceObject } = require('node:util').types
 const registry = require('./registry.js')
 const graphIndex = require('./graph-index.js')
-const { FLAG_HOLDER: HOLDER, FLAG_BOUNDARY: BOUNDARY } = require('../native.js')
+const { FLAG_HOLDER: HOLDER, FLAG_BOUNDARY: BOUNDARY, FLAG_STALE: STALE } = require('../native.js')
 
 const { isModuleLike, ownValue } = registry
 
@@ -58,6 +58,16 @@ function filenameOf(m) {
  */
 function holdsFromOutside(m) {
   return ownValue(m, 'loaded') === false && !registry.isStandIn(m) && !registry.isUnloaded(m)
+}
+
+/**
+ * Whether `m`, outside require.cache, is a module that other code deleted from it (decache,
+ * clear-module, proxyquire): not a requirer that holds, not one of our stand-ins, not an instance
+ * whose load threw. Its live importers still hold its old exports, so invalidate climbs through it
+ * (the `STALE` flag of src/invalidate.rs).
+ */
+function isDeletedByOtherCode(m) {
+  return isModuleLike(m) && !holdsFromOutside(m) && !registry.isStandIn(m) && !registry.state.abandoned.has(m)
 }
 
 /**
@@ -134,6 +144,7 @@ function flattenGraph(cache) {
     // that other code deleted from the cache, or a stand-in for an unloaded one, does not.
     if (i < cachedCount) flags[i] = HOLDER
     else if (holdsFromOutside(m)) flags[i] = HOLDER
+    else if (isDeletedByOtherCode(m)) flags[i] = STALE
   }
   return {
     keys,
@@ -152,6 +163,8 @@ function flattenGraph(cache) {
 function readRefs(m) {
   return isModuleLike(m) ? [childrenOf(m), parentOf(m)] : [EMPTY, undefined]
 }
+
+graphIndex.useReader(readRefs)
 
 /**
  * Reads the whole live graph into the index (graph-index.js): every cached module and every
@@ -222,7 +235,7 @@ function mayBeRequiredEsm(exports) {
 
 /** Why Node still holds a removed module's old instance, or undefined. */
 function pinnedBy(m) {
-  if (!(m instanceof Module) || isProxy(m)) return undefined
+  if (isProxy(m) || !(m instanceof Module)) return undefined
   if (esmLoaderSymbol === undefined) {
     esmLoaderSymbol = findEsmLoaderSymbol(m)
     if (esmLoaderSymbol === undefined) return undefined // not a Node Module (a mock)
@@ -347,6 +360,16 @@ function cutChildren(m, start, pins, removed, unwritable, write) {
   }
 }
 
+/** The removed cache values by their filename (or key), for the _pathCache entries that stay. */
+function removedByFilename(entries) {
+  const map = new Map()
+  for (let e = 0; e < entries.keys.length; e++) {
+    const value = entries.values[e]
+    map.set((isModuleLike(value) && filenameOf(value)) || entries.keys[e], value)
+  }
+  return map
+}
+
 /**
  * Cuts every reference Node keeps to the removed nodes (`write`), or only finds out what could
  * not be cut (a dry run: the same checks, no change). It checks identity and writability as it
@@ -439,18 +462,27 @@ function applyCuts(cache, graph, plan, entries, staleKeys, { lateRequirers = [],
   const pathCache = Module._pathCache
   const forgottenFiles = []
   const forgottenKeys = []
+  let byFilename
   for (const key of staleKeys) {
-    // A locked entry holds a filename string, not a module: the next require() of that request
-    // finds the file again and loads it anew. Nothing to report as pinned.
+    // A locked entry (a frozen _pathCache) holds a filename string, not a module, but it is a
+    // reference Node keeps that could not be cut: the removed module of that file is listed as
+    // pinned (unwritable), as API.md's Robustness section asks.
     const filename = pathCache[key]
+    let locked = false
     if (!write) {
-      if (Object.getOwnPropertyDescriptor(pathCache, key)?.configurable === false) continue
+      locked = Object.getOwnPropertyDescriptor(pathCache, key)?.configurable === false
     } else {
       try {
         delete pathCache[key]
       } catch {
-        continue
+        locked = true
       }
+    }
+    if (locked) {
+      byFilename ??= removedByFilename(entries)
+      const value = byFilename.get(filename)
+      if (value !== undefined) unwritable.add(value)
+      continue
     }
     forgottenFiles.push(filename)
     forgottenKeys.push(key)
@@ -621,6 +653,11 @@ function restoreCuts(cache, capture) {
   const keyFor = (m) =>
     keyOf.get(m) ?? graphIndex.cachedModule(gi, cache, gi.ids.get(m))?.[0] ?? (isCachedInstance(m) ? filenameOf(m) : '')
   graphIndex.reread(gi, known, keyFor, readRefs)
+  // A module put back under several keys keeps them all (aliases).
+  for (const [key, value] of removed) {
+    const id = gi.ids.get(value)
+    if (id !== undefined && gi.keys.has(id) && gi.keys.get(id) !== key) graphIndex.addAlias(gi, id, key)
+  }
   const pathCache = Module._pathCache
   for (const [key, value] of capture.pathEntries) {
     try {
@@ -666,6 +703,8 @@ function requireFrom(cache, fromFile, id) {
 module.exports = {
   HOLDER,
   BOUNDARY,
+  STALE,
+  isDeletedByOtherCode,
   rescan,
   readRefs,
   holdsFromOutside,

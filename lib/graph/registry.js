@@ -16,6 +16,11 @@
 // 3. Which modules are loading *now*: `loaded === false` is also true of modules compiled by
 //    hand (`new Module` + `_compile`), which never finish "loading". The `load` wrapper keeps
 //    the set of modules whose `Module.prototype.load` is running.
+// 5. Edges no Node wrapper of ours saw (the `Module.prototype.require` wrapper): a require() that
+//    appended to the requirer's `children` without our `_load` wrapper recording it (another
+//    library called Node's own `_load` around ours) is a loader gap; one that another library
+//    answered from its own cache (require-in-the-middle) gets the `children` entry Node gives
+//    every require().
 // 4. Which Module._pathCache keys name a file: the `Module._findPath` wrapper indexes each entry
 //    Node makes (filename -> keys), so an unload drops the entries of the files it removed
 //    without reading the whole _pathCache (40k entries in a large app).
@@ -65,6 +70,15 @@ state.originalModuleLoad ??= null
 state.moduleLoadWrapper ??= null
 state.originalFindPath ??= null
 state.findPathWrapper ??= null
+state.originalRequire ??= null
+state.requireWrapper ??= null
+// The require wrapper's view of the _load wrapper (see wrapRequire): how many _load calls ran,
+// and which `children` array the last one recorded, up to which length (set only while a
+// require() is on the stack, and cleared when it returns).
+state.loadCalls ??= 0
+state.requireDepth ??= 0
+state.notedChildren ??= null
+state.notedLength ??= 0
 state.loaderEpoch ??= 0
 state.loadGapListeners ??= new Set()
 // The require.cache key of the module whose load started last: Node inserts each new module's
@@ -149,6 +163,7 @@ function standInFor(old) {
 
 function wrapLoad(originalLoad) {
   return function uncacheTreeLoad(request, parent, isMain) {
+    state.loadCalls++
     if (!isModuleLike(parent)) return originalLoad.call(this, request, parent, isMain)
     let key = ''
     const filename = ownValue(parent, 'filename')
@@ -167,9 +182,84 @@ function wrapLoad(originalLoad) {
     const children = ownValue(parent, 'children')
     const before = Array.isArray(children) && !isProxy(children) ? children.length : -1
     const result = originalLoad.call(this, request, parent, isMain)
-    if (before >= 0 && children.length > before) graphIndex.noteChildren(index, parent, children, before, key)
+    if (before >= 0 && children.length > before) {
+      graphIndex.noteChildren(index, parent, children, before, key)
+      if (state.requireDepth > 0) {
+        state.notedChildren = children
+        state.notedLength = children.length
+      }
+    }
     return result
   }
+}
+
+/**
+ * `Module.prototype.require`, which every require() of module code goes through: after the call,
+ * what it appended to `this.children` must have been recorded by the `_load` wrapper. When it was
+ * not, another library ran Node's own `_load` around ours: a loader gap (`loaderEpoch`), so that
+ * the next plan reads the graph anew and a snapshot restores by a full scan. When nothing was
+ * appended and no `_load` ran at all, another library answered from its own cache
+ * (require-in-the-middle): the requirer holds that module all the same (heldWithoutEdge).
+ */
+function wrapRequire(originalRequire) {
+  return function uncacheTreeRequire(id) {
+    const children = isModuleLike(this) ? ownValue(this, 'children') : undefined
+    if (!Array.isArray(children) || isProxy(children)) return originalRequire.apply(this, arguments)
+    const before = children.length
+    const calls = state.loadCalls
+    let result
+    state.requireDepth++
+    try {
+      result = originalRequire.apply(this, arguments)
+    } finally {
+      state.requireDepth--
+    }
+    const noted = state.notedChildren === children && state.notedLength === children.length
+    state.notedChildren = null
+    if (children.length > before) {
+      if (!noted && index.readAtEpoch >= 0) state.loaderEpoch++
+    } else if (state.loadCalls === calls) {
+      heldWithoutEdge(this, id, children, result)
+    }
+    return result
+  }
+}
+
+/**
+ * A require() of `id` by `parent` that no `_load` ran for returned `result`: when that is the
+ * exports of a cached module (or the value another library cached on it, as require-in-the-middle
+ * does under its own symbol), `parent` gets the `children` entry Node would have made, recorded
+ * like one (and seen by snapshot recorders first). A mock that another library returned instead
+ * of the module is not that module's exports: no entry.
+ */
+function heldWithoutEdge(parent, id, children, result) {
+  if (typeof id !== 'string' || Module.isBuiltin(id)) return
+  let filename
+  try {
+    filename = Module._resolveFilename(id, parent, false)
+  } catch {
+    return
+  }
+  const m = Module._cache[filename]
+  if (!isModuleLike(m) || m === parent || children.includes(m) || !exportsOf(m, result)) return
+  if (!Object.isExtensible(children) || Object.isFrozen(children)) return
+  if (state.requireObservers.size > 0) {
+    for (const observe of state.requireObservers) observe(parent, id)
+  }
+  children.push(m)
+  if (index.readAtEpoch >= 0) {
+    const key = Module._cache[ownValue(parent, 'filename')] === parent ? ownValue(parent, 'filename') : ''
+    graphIndex.noteChildren(index, parent, children, children.length - 1, key)
+  }
+}
+
+/** Whether `value` is what `m` exports, or a value another library cached on `m` (own symbol). */
+function exportsOf(m, value) {
+  if (ownValue(m, 'exports') === value) return true
+  for (const symbol of Object.getOwnPropertySymbols(m)) {
+    if (Object.getOwnPropertyDescriptor(m, symbol)?.value === value) return true
+  }
+  return false
 }
 
 function wrapModuleLoad(originalModuleLoad) {
@@ -191,6 +281,7 @@ function wrapModuleLoad(originalModuleLoad) {
       // index keeps it: it may still be reachable (a requirer's `children`), and its edges must be
       // cut like any stale module's.
       state.abandoned.add(this)
+      graphIndex.noteAbandoned(index, this)
       throw error
     } finally {
       state.loading.delete(this)
@@ -312,7 +403,7 @@ function install() {
     const keys = Object.keys(Module._cache)
     for (const key of keys) {
       const m = Module._cache[key]
-      if (m instanceof Module && m.loaded === false && onStack.has(m.filename)) state.loadingAtInstall.add(m)
+      if (!isProxy(m) && m instanceof Module && m.loaded === false && onStack.has(m.filename)) state.loadingAtInstall.add(m)
     }
     if (state.lastLoadedKey === undefined) noteInserted(keys.at(-1), true)
   }
@@ -329,6 +420,13 @@ function install() {
     state.originalModuleLoad = Module.prototype.load
     state.moduleLoadWrapper = wrapModuleLoad(Module.prototype.load)
     Module.prototype.load = state.moduleLoadWrapper
+  }
+  if (typeof Module.prototype.require === 'function' && Module.prototype.require !== state.requireWrapper) {
+    // (Not a gap by itself: requires through another library's wrapper still reach Node's
+    // `_load`, and ours.)
+    state.originalRequire = Module.prototype.require
+    state.requireWrapper = wrapRequire(Module.prototype.require)
+    Module.prototype.require = state.requireWrapper
   }
   if (typeof Module._findPath === 'function' && Module._findPath !== state.findPathWrapper) {
     // Entries made while another _findPath ran were not indexed: rebuild at next use.
@@ -408,6 +506,7 @@ function uninstall() {
     Module.prototype.load = state.originalModuleLoad
   }
   if (state.findPathWrapper !== null && Module._findPath === state.findPathWrapper) Module._findPath = state.originalFindPath
+  if (state.requireWrapper !== null && Module.prototype.require === state.requireWrapper) Module.prototype.require = state.originalRequire
 }
 
 /**

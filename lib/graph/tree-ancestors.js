@@ -92,12 +92,17 @@ class AncestorSearch {
     const { m, ids, list } = entry
     while (list.length <= k && entry.next < ids.length && this.halt === 0) {
       const id = ids[entry.next++]
-      const object = ++this.work > this.budget ? undefined : graphIndex.liveObject(this.gi, this.cache, id, this.outside)
-      if (object === graphIndex.GONE) continue
-      if (object === undefined) {
+      if (++this.work > this.budget) {
         this.halt = GIVE_UP
         break
       }
+      const object = graphIndex.liveObject(this.gi, this.cache, id, this.outside)
+      // A key that changed since the index read it: the graph is read anew (as for an unknown module).
+      if (this.gi.changed) {
+        this.halt = UNKNOWN
+        break
+      }
+      if (object === graphIndex.GONE) continue
       const h = object[1]
       if (!isModuleLike(h) || !childrenOf(h).includes(m)) continue
       // One that other code deleted from the cache holds only from inside the closure (as in the

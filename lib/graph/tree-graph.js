@@ -86,6 +86,17 @@ class TreeBuilder {
     return i
   }
 
+  /**
+   * Node i is `hit[1]`, cached under `hit[0]` (graphIndex.cachedModule): that key and every alias
+   * the index knows that still holds it.
+   */
+  addKeys(gi, cache, i, hit) {
+    for (const key of graphIndex.cachedKeys(gi, cache, gi.ids.get(hit[1]), hit[1])) {
+      this.keys.push(key)
+      this.keyNodes.push(i)
+    }
+  }
+
   /** Adds the requirers outside the cache that refer to nodes [0, limit). */
   addOutsideRequirers(limit) {
     for (const requirer of registry.outsideRequirers()) {
@@ -394,8 +405,7 @@ function byIndex(cache, roots, keep, removeShared, gi, closure, removedOrder) {
     const hit = graphIndex.cachedModule(gi, cache, gi.ids.get(m))
     if (hit !== undefined && hit[1] === m) {
       cached[t] = 1
-      b.keys.push(hit[0])
-      b.keyNodes.push(t)
+      b.addKeys(gi, cache, t, hit)
     }
     if ((b.flags[t] & BOUNDARY) === 0) asked.push(m)
   }
@@ -410,10 +420,7 @@ function byIndex(cache, roots, keep, removeShared, gi, closure, removedOrder) {
     const hit = graphIndex.cachedModule(gi, cache, gi.ids.get(m))
     const isCached = hit !== undefined && hit[1] === m
     b.flags[i] = isCached ? HOLDER : walk.flags[w] & BOUNDARY ? 0 : KEEPS
-    if (isCached) {
-      b.keys.push(hit[0])
-      b.keyNodes.push(i)
-    }
+    if (isCached) b.addKeys(gi, cache, i, hit)
   }
   const referrers = graphIndex.referrersOf(gi, asked)
   for (let r = 0; r < referrers.length; r++) {
@@ -423,8 +430,7 @@ function byIndex(cache, roots, keep, removeShared, gi, closure, removedOrder) {
     if (b.index.has(value) || !isModuleLike(value)) continue
     const i = b.addIfRefers(value, HOLDER, treeSize)
     if (i < 0) continue
-    b.keys.push(hit[0])
-    b.keyNodes.push(i)
+    b.addKeys(gi, cache, i, hit)
   }
   b.addOutsideRequirers(treeSize)
   return b.finish(roots, keep, treeSize, cached)
@@ -439,6 +445,19 @@ function byIndex(cache, roots, keep, removeShared, gi, closure, removedOrder) {
 function flattenTree(cache, roots, { keep, removeShared = false, fullScan = false } = {}) {
   const gi = registry.state.graphIndex
   if (fullScan) return counted('scan', byScan(cache, roots, keep))
+  gi.changed = false
+  const graph = fromIndex(cache, roots, keep, removeShared, gi)
+  if (!gi.changed) return graph
+  // A module met under a key the index did not record (moved to another key, or deleted from the
+  // cache by other code since the last read): read the whole graph once and plan again, so that
+  // the plan is the one a full scan makes (graph-index.js, `changed`).
+  live.rescan(cache)
+  const again = fromIndex(cache, roots, keep, removeShared, gi)
+  return gi.changed ? counted('scan', byScan(cache, roots, keep)) : again
+}
+
+/** flattenTree() through the index (see the file comment). */
+function fromIndex(cache, roots, keep, removeShared, gi) {
   // First without walking the closure (tree-ancestors.js). It gives up on trees that are a large
   // part of the graph (one pass over the cache is cheaper), and where the index cannot map a
   // referrer back to a live module; then the closure is walked.

@@ -11,7 +11,7 @@
 const native = require('../native.js')
 const live = require('../graph/live.js')
 const hotState = require('./hot.js')
-const { prepareGraph, prepareImporterGraph, prepareTreeJoin, executePlan, withSkippedRoots } = require('../graph/engine.js')
+const { prepareGraph, prepareImporterGraph, prepareTreeJoin, executePlan, withSkippedRoots, withTargetKeys } = require('../graph/engine.js')
 const { parseInvalidateOptions } = require('../options.js')
 const { callerFile, parseFrom, resolveTargets } = require('../targets.js')
 const { liveCache, assertNotReentrant } = require('../graph/unload.js')
@@ -202,6 +202,7 @@ function planInvalidation(cache, roots, opts, { fullScan = false } = {}) {
     if (treeRoots.length > 0) ({ graph, tree } = prepareTreeJoin(cache, graph, treeRoots, opts))
   }
   graph ??= prepareGraph(cache)
+  withTargetKeys(graph, cache, roots)
   const planned = planOn(cache, graph, roots, opts)
   const { plan, rootNodes } = planned
   // The plan executePlan runs: the importers' removals, with the trees' when asked.

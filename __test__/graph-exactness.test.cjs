@@ -1,0 +1,247 @@
+'use strict'
+// The module graph is exact on a warm process (API.md, "The module graph"): after the index was
+// read, a plan is the plan of a full scan of the cache whatever other code did to the cache keys
+// or the loader, and references made by hand count from the next rescan(). Each test is the
+// regression test of one item of issue 16; docs/module-graph.md explains the rules.
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const path = require('node:path')
+const { spawnSync } = require('node:child_process')
+const Module = require('node:module')
+const { uncacheTree, invalidate, rescan, hot } = require('..')
+const registry = require('../lib/graph/registry.js')
+const engine = require('../lib/graph/engine.js')
+const { writeTree, requiring } = require('./helpers/fixtures.cjs')
+
+const cache = require.cache
+const base = (ids) => ids.map((id) => path.basename(id))
+
+/**
+ * a.js requires shared.js; b.js requires nothing; both loaded. The index is warm: two unloads of
+ * other modules ran first (the first plan of a process scans, the second reads the index).
+ */
+function warmGraph() {
+  const t = writeTree({
+    'a.js': requiring('a', ['./shared']),
+    'b.js': requiring('b'),
+    'shared.js': requiring('shared'),
+    'w1.js': requiring('w1'),
+    'w2.js': requiring('w2'),
+  })
+  require(t.file('a.js'))
+  require(t.file('b.js'))
+  require(t.file('w1.js'))
+  require(t.file('w2.js'))
+  uncacheTree(t.file('w1.js'))
+  uncacheTree(t.file('w2.js'))
+  assert.equal(registry.state.graphIndex.readAtEpoch, registry.state.loaderEpoch, 'the index is read')
+  return { t, a: cache[t.file('a.js')], b: cache[t.file('b.js')], shared: cache[t.file('shared.js')] }
+}
+
+/** The plan of uncacheTree(keys) through the index and by a full scan, as comparable text. */
+function bothPlans(keys, options = { shared: 'keep' }) {
+  const text = ({ graph, plan }) =>
+    JSON.stringify({
+      removed: Array.from(plan.removed, (i) => graph.ids[i]).sort(),
+      keys: graph.keys.filter((_, k) => Array.from(plan.removed).includes(graph.keyNode[k])).sort(),
+      kept: Array.from(plan.kept, (i) => graph.ids[i]).sort(),
+    })
+  return [text(engine.planTrees(cache, keys, options)), text(engine.planTrees(cache, keys, options, true))]
+}
+
+test('item 1: an edge pushed by hand into a holder counts after rescan(), on a warm index as on the first call', () => {
+  const { t, b, shared } = warmGraph()
+  b.children.push(shared)
+  rescan()
+  const [fromIndex, fromScan] = bothPlans([t.file('a.js')])
+  assert.equal(fromIndex, fromScan)
+  const report = uncacheTree(t.file('a.js'))
+  assert.deepEqual(base(report.removed), ['a.js'])
+  assert.deepEqual(report.kept, [{ id: t.file('shared.js'), heldBy: [t.file('b.js')] }])
+  assert.equal(cache[t.file('shared.js')], shared, 'shared.js stays, same identity')
+})
+
+test('item 1: a replaced children array counts after rescan()', () => {
+  const { t, b, shared } = warmGraph()
+  b.children = [shared]
+  rescan()
+  const report = uncacheTree(t.file('a.js'))
+  assert.deepEqual(report.kept, [{ id: t.file('shared.js'), heldBy: [t.file('b.js')] }])
+  assert.equal(cache[t.file('shared.js')], shared)
+})
+
+test('item 1: a holder moved to another cache key still holds, without rescan() (the changed key is seen)', () => {
+  const { t, b, shared } = warmGraph()
+  b.children.push(shared)
+  rescan()
+  delete cache[t.file('b.js')]
+  const moved = path.join(t.dir, 'elsewhere', 'b.js')
+  cache[moved] = b
+  const [fromIndex, fromScan] = bothPlans([t.file('a.js')])
+  assert.equal(fromIndex, fromScan)
+  const report = uncacheTree(t.file('a.js'))
+  assert.deepEqual(report.kept, [{ id: t.file('shared.js'), heldBy: [moved] }])
+  assert.equal(cache[t.file('shared.js')], shared)
+  delete cache[moved]
+})
+
+test('item 1: a target moved to another key is removed under that key, never disposed and left cached', () => {
+  const { t, a } = warmGraph()
+  let disposed = 0
+  hot(a).dispose(() => disposed++)
+  delete cache[t.file('a.js')]
+  const moved = path.join(t.dir, 'elsewhere', 'a.js')
+  cache[moved] = a
+  const report = uncacheTree(moved)
+  assert.deepEqual(report.removed, [moved, t.file('shared.js')])
+  assert.equal(disposed, 1)
+  assert.equal(cache[moved], undefined, 'not left cached')
+  assert.deepEqual(a.children, [], 'emptied')
+})
+
+test('item 2: a module cached under two keys is removed under both after rescan(), and removed lists each', () => {
+  const { t, a } = warmGraph()
+  const alias = path.join(t.dir, 'alias', 'a.js')
+  cache[alias] = a
+  rescan()
+  const [fromIndex, fromScan] = bothPlans([t.file('a.js')])
+  assert.equal(fromIndex, fromScan)
+  const report = uncacheTree(a)
+  assert.deepEqual(report.removed.slice().sort(), [alias, t.file('a.js'), t.file('shared.js')].sort())
+  assert.equal(cache[alias], undefined)
+  assert.equal(cache[t.file('a.js')], undefined)
+})
+
+test('item 2: an alias the plan was named by is removed, even before a rescan()', () => {
+  const { t, a } = warmGraph()
+  const alias = path.join(t.dir, 'alias', 'a.js')
+  cache[alias] = a
+  const report = uncacheTree(alias)
+  assert.ok(report.removed.includes(alias) && report.removed.includes(t.file('a.js')), report.removed.join(', '))
+  assert.equal(cache[alias], undefined)
+})
+
+test('item 2: invalidate removes every key of an aliased importer', () => {
+  const { t, a } = warmGraph()
+  const alias = path.join(t.dir, 'alias', 'a.js')
+  cache[alias] = a
+  rescan()
+  const report = invalidate(t.file('shared.js'))
+  assert.deepEqual(report.removed.slice().sort(), [alias, t.file('a.js'), t.file('shared.js')].sort())
+  assert.equal(cache[alias], undefined)
+})
+
+test("item 3: edges made while a library ran Node's own _load around ours are not lost", () => {
+  const { t, b, shared } = warmGraph()
+  const ours = Module._load
+  Module._load = registry.state.originalLoad // what another library saved before we patched
+  try {
+    b.require(t.file('shared.js')) // b -> shared: appended by Node, not seen by our _load
+  } finally {
+    Module._load = ours // and put back before our next call: install() sees nothing
+  }
+  assert.ok(b.children.includes(shared))
+  const report = uncacheTree(t.file('a.js'))
+  assert.deepEqual(report.kept, [{ id: t.file('shared.js'), heldBy: [t.file('b.js')] }])
+  assert.equal(cache[t.file('shared.js')], shared, 'not unloaded from under b')
+})
+
+test('item 7: invalidate climbs through a module other code deleted from the cache to its live importers', () => {
+  const t = writeTree({ 'app.js': requiring('app', ['./mid']), 'mid.js': requiring('mid', ['./leaf']), 'leaf.js': requiring('leaf') })
+  require(t.file('app.js'))
+  rescan()
+  const mid = cache[t.file('mid.js')]
+  let disposed = 0
+  hot(mid).dispose(() => disposed++)
+  delete cache[t.file('mid.js')] // decache-style
+  const report = invalidate(t.file('leaf.js'))
+  assert.deepEqual(base(report.removed), ['app.js', 'leaf.js'])
+  assert.equal(cache[t.file('app.js')], undefined, 'the live importer above mid no longer serves the old code')
+  assert.equal(disposed, 1, "mid's dispose handlers ran")
+  assert.equal(require(t.file('app.js')).deps['./mid'].deps['./leaf'].name, 'leaf')
+})
+
+test('item 8: a synchronous loop of 100 reloads of a 1 MB plugin frees each generation as it goes', () => {
+  const t = writeTree({
+    'plugin.js': "module.exports = { data: Array.from({ length: 131072 }, (_, i) => i + 0.5), helper: require('./helper') }\n",
+    'helper.js': 'module.exports = { helper: true }\n',
+    'run.js': `
+      const api = require(${JSON.stringify(path.join(__dirname, '..'))})
+      const file = require('node:path').join(__dirname, 'plugin.js')
+      require(file)
+      for (let i = 0; i < 3; i++) api.reload(file)
+      gc(); gc()
+      const before = process.memoryUsage().heapUsed
+      for (let i = 0; i < 100; i++) api.reload(file) // one job: nothing yields
+      gc(); gc()
+      console.log(JSON.stringify({ growth: process.memoryUsage().heapUsed - before }))
+    `,
+  })
+  const out = spawnSync(process.execPath, ['--expose-gc', t.file('run.js')], { encoding: 'utf8' })
+  assert.equal(out.status, 0, out.stderr)
+  const { growth } = JSON.parse(out.stdout)
+  assert.ok(growth <= 2 * 1024 * 1024, `heap grew ${(growth / 1048576).toFixed(1)} MB over 100 reloads of 1 MB (≤ 2 MB)`)
+})
+
+test('item 8: the live graph index creates no WeakRef per module', () => {
+  const created = []
+  const Original = globalThis.WeakRef
+  globalThis.WeakRef = class extends Original {
+    constructor(target) {
+      super(target)
+      created.push(target)
+    }
+  }
+  try {
+    const t = writeTree({ 'p.js': requiring('p', ['./q']), 'q.js': requiring('q') })
+    rescan()
+    for (let i = 0; i < 5; i++) {
+      require(t.file('p.js'))
+      uncacheTree(t.file('p.js'))
+    }
+  } finally {
+    globalThis.WeakRef = Original
+  }
+  assert.equal(created.filter((m) => m instanceof Module).length, 0)
+})
+
+test('item 9: a target Proxy whose getPrototypeOf throws is removed as a non-Module entry, no raw Error', () => {
+  const t = writeTree({})
+  const make = () => new Proxy({}, { getPrototypeOf: () => { throw new Error('trap ran') } })
+  cache[t.file('by-key.js')] = make()
+  assert.deepEqual(uncacheTree(t.file('by-key.js')).removed, [t.file('by-key.js')])
+  const proxy = make()
+  cache[t.file('by-object.js')] = proxy
+  assert.deepEqual(uncacheTree(proxy).removed, [t.file('by-object.js')])
+  assert.equal(cache[t.file('by-object.js')], undefined)
+})
+
+test('item 9: the removed module of a stale entry in a frozen Module._pathCache is pinned (unwritable)', () => {
+  const t = writeTree({ 'x.js': requiring('x') })
+  require('./' + path.relative(__dirname, t.file('x.js'))) // a relative request: a _pathCache entry
+  const saved = Module._pathCache
+  Module._pathCache = Object.freeze({ ...saved })
+  let report
+  try {
+    report = uncacheTree(t.file('x.js'))
+  } finally {
+    Module._pathCache = saved
+  }
+  assert.deepEqual(report.removed, [t.file('x.js')])
+  assert.deepEqual(report.pinned, [{ id: t.file('x.js'), by: 'unwritable' }])
+  assert.equal(report.pathCacheEntries, 0)
+})
+
+test('item 9: a getter-only parent that still reaches a removed module is reported unwritable (and last-parent on Node >= 22)', () => {
+  const t = writeTree({ 'a.js': requiring('a', ['./shared']), 'b.js': requiring('b', ['./shared']), 'shared.js': requiring('shared') })
+  require(t.file('a.js'))
+  require(t.file('b.js'))
+  const shared = cache[t.file('shared.js')]
+  const parent = shared.parent
+  Object.defineProperty(shared, 'parent', { get: () => parent, configurable: false, enumerable: true })
+  const report = uncacheTree(t.file('a.js'))
+  const major = Number(process.versions.node.split('.')[0])
+  const expected = [{ id: t.file('a.js'), by: 'unwritable' }]
+  if (major >= 22) expected.unshift({ id: t.file('a.js'), by: 'last-parent' })
+  assert.deepEqual(report.pinned, expected)
+})
