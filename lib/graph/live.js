@@ -372,7 +372,14 @@ function applyCuts(cache, graph, plan, entries, staleKeys, { lateRequirers = [],
   for (let e = 0; e < entries.keys.length; e++) {
     const key = entries.keys[e]
     const value = entries.values[e]
-    if (cache[key] !== value) continue
+    if (cache[key] !== value) {
+      // A module other code dropped from the cache before the plan (graph.detached, a snapshot
+      // restore's): listed under the key it loaded with, which is not ours to delete.
+      if (graph.detached?.has(value) !== true) continue
+      keys.push(key)
+      values.push(value)
+      continue
+    }
     // A locked require.cache entry stays, reported as pinned. (Strict-mode `delete` throws for it;
     // a dry run asks the descriptor instead.)
     if (!write) {
@@ -481,13 +488,16 @@ function childCount(m) {
  * Every edge to a new module was added by a require() made since, which went through
  * `Module._load` with its requirer, so these requirers are all the modules that can hold a new
  * one (a module loaded before cannot have a new module as its recorded parent either).
+ * `detached` (optional): modules of `loaded` that other code dropped from the cache after they
+ * loaded (proxyquire's and rewire's copies). They are nodes with the key they loaded with, and
+ * applyCuts lists them in `removed` without deleting that key (it may hold another module now).
  */
-function flattenSince(cache, loaded, requirers) {
+function flattenSince(cache, loaded, requirers, detached = undefined) {
   const keys = []
   const nodes = []
   const index = new Map()
   for (const [key, m] of loaded) {
-    if (cache[key] !== m || index.has(m)) continue
+    if ((cache[key] !== m && detached?.has(m) !== true) || index.has(m)) continue
     index.set(m, nodes.length)
     nodes.push(m)
     keys.push(key)
@@ -537,6 +547,7 @@ function flattenSince(cache, loaded, requirers) {
     parent,
     flags,
     cutFrom,
+    detached,
   }
 }
 

@@ -48,6 +48,7 @@ state.standInSet ??= new WeakSet()
 state.beforeCut ??= new Set()
 state.requireObservers ??= new Set()
 state.loadObservers ??= new Set()
+state.rollbackObservers ??= new Set()
 // Modules whose Module.prototype.load is running now.
 state.loading ??= new Set()
 // Modules that were loading when the wrappers were first installed (their files were on the
@@ -368,8 +369,17 @@ function renewMarks() {
  * - `loadGap(gap)`: after every install(): with no argument when the load wrapper had been
  *   replaced (loads went unseen: recorders catch up now, while their marks hold), with `false`
  *   otherwise (a mark that was unloaded may be renewed).
+ * - `rollback(reinstated, dropped)`: a failed reload put the modules it had removed back into
+ *   require.cache (`reinstated`: key -> module, after their beforeCut), and took out again the
+ *   ones its attempt loaded (`dropped`, unloaded or only deleted from the cache).
  */
-const HOOKS = { beforeCut: 'beforeCut', require: 'requireObservers', load: 'loadObservers', loadGap: 'loadGapListeners' }
+const HOOKS = {
+  beforeCut: 'beforeCut',
+  require: 'requireObservers',
+  load: 'loadObservers',
+  loadGap: 'loadGapListeners',
+  rollback: 'rollbackObservers',
+}
 
 /** Calls `fn` on `event` (see HOOKS) until the returned function is called. */
 function on(event, fn) {

@@ -51,6 +51,14 @@ function rollback(cache, capture, created, dataAfterDispose, errors) {
   for (const m of abandoned) registry.markAbandoned(m)
   unloadAdded(cache, capture, errors)
   live.restoreCuts(cache, capture)
+  // A snapshot's recording takes back what it let go of at their beforeCut, and lets go of what
+  // the attempt loaded (a module a dispose handler loaded meanwhile is only deleted by the key
+  // order's restore).
+  const reinstated = new Map()
+  for (const [key, m] of capture.removed) if (cache[key] === m) reinstated.set(key, m)
+  const dropped = []
+  for (const [m, key] of capture.loaded) if (cache[key] !== m) dropped.push(m)
+  for (const observe of registry.state.rollbackObservers ?? []) observe(reinstated, dropped)
   // The next instance must get what the old version handed over, not what the failed one did.
   hotState.restoreData(dataAfterDispose)
 }

@@ -1,0 +1,188 @@
+'use strict'
+// Other loader libraries inside isolate() (the real proxyquire, rewire and mock-require), what
+// this package holds once a call returns (synchronous loops measured in a child process with
+// --expose-gc), the bound on hot data, a failed reload put back exactly, and copies of this
+// package built from earlier commits working beside this one in one process.
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const path = require('node:path')
+const { spawnSync } = require('node:child_process')
+const { isolate, hot, uncacheTree, verifyCollected } = require('..')
+const { settleGc } = require('../lib/proof/gc.js')
+const { writeTree } = require('./helpers/fixtures.cjs')
+
+const PACKAGE = path.join(__dirname, '..')
+const ISOLATES = 40
+
+/** Runs `source` in a child Node (this one's binary) with --expose-gc; returns its JSON output. */
+function runChild(source, args = []) {
+  const t = writeTree({ 'main.js': source })
+  const r = spawnSync(process.execPath, ['--expose-gc', ...args, t.file('main.js')], {
+    encoding: 'utf8',
+    env: { ...process.env, UNCACHE_TREE: PACKAGE, NODE_TEST_CONTEXT: undefined },
+  })
+  assert.equal(r.status, 0, `child failed (status ${r.status}, signal ${r.signal}):\n${r.stderr}\n${r.stdout}`)
+  const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '))
+  assert.ok(line !== undefined, `no RESULT line in:\n${r.stdout}\n${r.stderr}`)
+  return JSON.parse(line.slice('RESULT '.length))
+}
+
+// ---- proxyquire / rewire / mock-require inside isolate() (issue 16 item 5) ----
+
+/**
+ * subject.js counts its dispose handlers and its instances (weakly, through a
+ * FinalizationRegistry, so that the count holds nothing); harness.js is the requirer that the
+ * libraries load the copies for, loaded before every isolate.
+ */
+function interopFixture() {
+  const t = writeTree({
+    'dep.js': "module.exports = { name: 'real dep' }\n",
+    'subject.js': [
+      `const { hot } = require(${JSON.stringify(PACKAGE)})`,
+      "const dep = require('./dep.js')",
+      'const counts = globalThis.__interopCounts',
+      'counts.loaded++',
+      'counts.alive++',
+      'counts.registry.register(module, null)',
+      'hot(module).dispose(() => { counts.disposed++ })',
+      'let secret = "private"',
+      'module.exports = { dep, secret: () => secret }',
+      '',
+    ].join('\n'),
+    'harness.js': [
+      `const proxyquire = require(${JSON.stringify(require.resolve('proxyquire'))})`,
+      `const rewire = require(${JSON.stringify(require.resolve('rewire'))})`,
+      `const mock = require(${JSON.stringify(require.resolve('mock-require'))})`,
+      "const path = require('node:path')",
+      "const subject = path.join(__dirname, 'subject.js')",
+      "const dep = path.join(__dirname, 'dep.js')",
+      'module.exports = {',
+      "  proxyquire: () => proxyquire(subject, { './dep.js': { name: 'stub' } }),",
+      "  proxyquireGlobal: () => proxyquire(subject, { './dep.js': { name: 'stub', '@global': true } }),",
+      '  rewire: () => rewire(subject),',
+      '  rewireDep: () => rewire(dep),',
+      "  mockRequire: () => { mock(dep, { name: 'stub' }); try { return require(subject) } finally { mock.stopAll() } },",
+      '}',
+      '',
+    ].join('\n'),
+  })
+  return t
+}
+
+/**
+ * Calls `load` in ISOLATES isolates; returns their restore reports. A function of its own: the
+ * exports it checks must not stay in the suspended frame of the async test (rewire's `__get__`
+ * closes over the whole module scope, `module` included).
+ */
+function loadInIsolates(load, stubbed) {
+  const reports = []
+  for (let i = 0; i < ISOLATES; i++) {
+    const exports = isolate(load, { onRestore: (report) => reports.push(report) })
+    assert.equal(exports.dep.name, stubbed ? 'stub' : 'real dep')
+    if (typeof exports.__get__ === 'function') assert.equal(exports.__get__('secret'), 'private')
+  }
+  return reports
+}
+
+function newCounts() {
+  const counts = { loaded: 0, alive: 0, disposed: 0 }
+  counts.registry = new FinalizationRegistry(() => counts.alive--)
+  return counts
+}
+
+for (const [name, call, stubbed] of [
+  ['proxyquire', 'proxyquire', true],
+  ["proxyquire with '@global' stubs", 'proxyquireGlobal', true],
+  ['rewire', 'rewire', false],
+  ['mock-require', 'mockRequire', true],
+]) {
+  test(`I16-5: ${name} inside isolate(): every copy it loads is disposed, cut and collected`, async () => {
+    const t = interopFixture()
+    const counts = (globalThis.__interopCounts = newCounts())
+    const harnessFile = t.file('harness.js')
+    const harness = require(harnessFile)
+    const requirer = require.cache[harnessFile]
+    const childrenBefore = requirer.children.length
+    const reports = loadInIsolates(harness[call], stubbed)
+    assert.equal(counts.loaded, ISOLATES)
+    assert.equal(counts.disposed, ISOLATES, 'every copy ran its dispose handler')
+    assert.equal(requirer.children.length, childrenBefore, "the requirer's children are back to their size")
+    for (const report of reports) assert.ok(report.removed.includes(t.file('subject.js')), JSON.stringify(report.removed))
+    assert.equal(require.cache[t.file('subject.js')], undefined)
+    // rewire keeps the module it loaded last in its own module state (moduleEnv's
+    // `currentModule`) until its next call: one more call, on another file, lets go of it.
+    if (call === 'rewire') harness.rewireDep()
+    for (const report of reports.slice(-3)) assert.deepEqual((await verifyCollected(report)).alive, [])
+    await settleGc(6)
+    assert.equal(counts.alive, 0, 'no copy alive after forced collection')
+  })
+}
+
+test('I16-5: a module unloaded by uncacheTree inside an isolate is not unloaded again by the restore', () => {
+  const t = writeTree({
+    'a.js': `const { hot } = require(${JSON.stringify(PACKAGE)}); hot(module).dispose(() => { globalThis.__aDisposed++ }); module.exports = 1\n`,
+  })
+  globalThis.__aDisposed = 0
+  let report
+  isolate(
+    () => {
+      require(t.file('a.js'))
+      assert.deepEqual(uncacheTree(t.file('a.js')).removed, [t.file('a.js')])
+    },
+    { onRestore: (r) => (report = r) },
+  )
+  assert.equal(globalThis.__aDisposed, 1)
+  assert.deepEqual(report.removed, [])
+})
+
+// ---- nothing held once a restore returns (issue 20 item 5, issue 16 item 8) ----
+
+const ONE_MEGABYTE_MODULE = "module.exports = { blob: 'x'.repeat(1 << 20).split('').join('') }\n"
+
+test('I20-5: a synchronous loop of 100 snapshot/require(1 MB)/restore grows the heap by at most 2 MB before it yields', () => {
+  const result = runChild(`
+    const { snapshot } = require(process.env.UNCACHE_TREE)
+    const fs = require('node:fs'), path = require('node:path')
+    const file = path.join(__dirname, 'big.js')
+    fs.writeFileSync(file, ${JSON.stringify(ONE_MEGABYTE_MODULE)})
+    const warm = snapshot(); require(file); warm.restore()
+    global.gc()
+    const before = process.memoryUsage().heapUsed
+    let removed = 0
+    for (let i = 0; i < 100; i++) {
+      const s = snapshot()
+      if (require(file).blob.length !== 1 << 20) throw new Error('wrong module')
+      removed += s.restore().removed.length
+    }
+    global.gc()
+    console.log('RESULT ' + JSON.stringify({ growth: process.memoryUsage().heapUsed - before, removed }))
+  `)
+  assert.equal(result.removed, 100)
+  assert.ok(result.growth <= 2e6, `heap grew by ${(result.growth / 1e6).toFixed(1)} MB`)
+})
+
+test('I20-5: 100 synchronous node:test tests under isolateEach() grow the heap by at most 2 MB before it yields', () => {
+  const result = runChild(`
+    const test = require('node:test')
+    const { isolateEach } = require(require('node:path').join(process.env.UNCACHE_TREE, 'node-test.js'))
+    const fs = require('node:fs'), path = require('node:path')
+    const file = path.join(__dirname, 'big.js')
+    fs.writeFileSync(file, ${JSON.stringify(ONE_MEGABYTE_MODULE)})
+    isolateEach()
+    let before
+    let tests = 0
+    for (let i = 0; i <= 100; i++) {
+      test('t' + i, () => {
+        global.gc()
+        if (i === 1) before = process.memoryUsage().heapUsed
+        if (i === 100) {
+          console.log('RESULT ' + JSON.stringify({ growth: process.memoryUsage().heapUsed - before, tests }))
+        }
+        if (require(file).blob.length !== 1 << 20) throw new Error('wrong module')
+        tests++
+      })
+    }
+  `, ['--test-reporter=dot'])
+  assert.equal(result.tests, 100)
+  assert.ok(result.growth <= 2e6, `heap grew by ${(result.growth / 1e6).toFixed(1)} MB`)
+})
