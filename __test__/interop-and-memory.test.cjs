@@ -186,3 +186,55 @@ test('I20-5: 100 synchronous node:test tests under isolateEach() grow the heap b
   assert.equal(result.tests, 100)
   assert.ok(result.growth <= 2e6, `heap grew by ${(result.growth / 1e6).toFixed(1)} MB`)
 })
+
+// ---- hot data waiting for files that never load again (issue 16 item 8) ----
+
+/** Loads and unloads each file once; returns the heap growth after forced collection. */
+async function loadOnce(files) {
+  await settleGc(2)
+  const heapBefore = process.memoryUsage().heapUsed
+  for (const file of files) {
+    require(file)
+    assert.deepEqual(uncacheTree(file).removed, [file])
+  }
+  await settleGc(6)
+  return process.memoryUsage().heapUsed - heapBefore
+}
+
+test('I16-8: hot data of 3,000 one-shot files is bounded: at most 1,000 files wait, and the heap does not keep the rest', async () => {
+  const PENDING_DATA_LIMIT = 1000 // the limit index.d.ts and the README state
+  const FILES = 3000
+  const DATA_BYTES = 8192
+  const source = [
+    `const { hot } = require(${JSON.stringify(PACKAGE)})`,
+    'hot(module).dispose((data) => {',
+    `  data.blob = Buffer.alloc(${DATA_BYTES}, __filename).toString('latin1')`,
+    '  globalThis.__hotData.alive++',
+    '  globalThis.__hotData.registry.register(data, null)',
+    '})',
+    '',
+  ].join('\n')
+  const files = {}
+  for (let i = 0; i < FILES; i++) {
+    files[`one-shot-${i}.js`] = source
+    files[`control-${i}.js`] = 'module.exports = {}\n' // what a file costs without hot data
+  }
+  const t = writeTree(files)
+  const counter = (globalThis.__hotData = { alive: 0 })
+  counter.registry = new FinalizationRegistry(() => counter.alive--)
+  const range = (prefix) => Array.from({ length: FILES }, (_, i) => t.file(`${prefix}-${i}.js`))
+  const controlGrowth = await loadOnce(range('control'))
+  const growth = await loadOnce(range('one-shot'))
+  assert.ok(counter.alive <= PENDING_DATA_LIMIT, `${counter.alive} data objects alive`)
+  assert.ok(counter.alive >= PENDING_DATA_LIMIT - 1, `the newest ${PENDING_DATA_LIMIT} wait for their file (${counter.alive})`)
+  // The 1,000 newest data objects (8 KB each) beyond what the files cost anyway; 3,000 are 24 MB.
+  const dataGrowth = growth - controlGrowth
+  assert.ok(dataGrowth < PENDING_DATA_LIMIT * DATA_BYTES + 3e6, `hot data grew the heap by ${(dataGrowth / 1e6).toFixed(1)} MB`)
+  // The newest file's next instance still gets its data; the one that waited longest lost it.
+  const last = t.file(`one-shot-${FILES - 1}.js`)
+  require(last)
+  assert.equal(hot(require.cache[last]).data.blob.length, DATA_BYTES)
+  const first = t.file('one-shot-0.js')
+  require(first)
+  assert.equal(hot(require.cache[first]).data, undefined)
+})
