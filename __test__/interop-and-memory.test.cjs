@@ -7,7 +7,9 @@ const test = require('node:test')
 const assert = require('node:assert/strict')
 const path = require('node:path')
 const { spawnSync } = require('node:child_process')
-const { isolate, hot, uncacheTree, verifyCollected } = require('..')
+const Module = require('node:module')
+const fs = require('node:fs')
+const { isolate, hot, uncacheTree, verifyCollected, reload } = require('..')
 const { settleGc } = require('../lib/proof/gc.js')
 const { writeTree } = require('./helpers/fixtures.cjs')
 
@@ -237,4 +239,80 @@ test('I16-8: hot data of 3,000 one-shot files is bounded: at most 1,000 files wa
   const first = t.file('one-shot-0.js')
   require(first)
   assert.equal(hot(require.cache[first]).data, undefined)
+})
+
+// ---- a failed reload puts back everything exactly (issue 16 item 9) ----
+
+/** require.cache, Module._pathCache and every cached module's `children`, as they are now. */
+function loaderState() {
+  const cache = require.cache
+  const children = new Map()
+  for (const key of Object.keys(cache)) children.set(cache[key], cache[key].children.slice())
+  return {
+    keys: Object.keys(cache),
+    values: Object.values(cache),
+    pathCache: Object.entries(Module._pathCache),
+    children,
+  }
+}
+
+function assertSameLoaderState(before, after) {
+  assert.deepEqual(after.keys, before.keys, 'require.cache keys, in order')
+  assert.equal(after.values.length, before.values.length)
+  for (let i = 0; i < before.values.length; i++) assert.equal(after.values[i], before.values[i], `the module under ${before.keys[i]}`)
+  assert.deepEqual(new Map(after.pathCache), new Map(before.pathCache), 'Module._pathCache entries')
+  for (const [m, items] of before.children) {
+    assert.equal(m.children.length, items.length, `children of ${m.id}`)
+    items.forEach((item, k) => assert.equal(m.children[k], item, `children[${k}] of ${m.id}`))
+  }
+}
+
+function reloadFixture(failedPlugin) {
+  const t = writeTree({
+    'helper.js': "module.exports = 'helper'\n",
+    'shared.js': 'module.exports = { generation: Symbol() }\n',
+    'new-dep.js': "module.exports = 'new'\n",
+    'plugin.js': "require('./helper'); require('./shared')\nmodule.exports = 'v1'\n",
+    'host.js': "exports.plugin = require('./plugin'); exports.shared = require('./shared')\n",
+  })
+  require(t.file('host.js'))
+  fs.writeFileSync(t.file('plugin.js'), failedPlugin)
+  return t
+}
+
+test('I16-9: a failed reload leaves no Module._pathCache entry of its own and puts back the ones it dropped', () => {
+  // The new code resolves a new file, an old file by a new specifier, and the shared module anew.
+  const t = reloadFixture(
+    "require('./new-dep'); require('./helper.js')\ndelete require.cache[require.resolve('./shared')]; require('./shared')\nthrow new Error('boom')\n",
+  )
+  const before = loaderState()
+  assert.throws(() => reload(t.file('plugin.js')), { code: 'ERR_UNCACHE_RELOAD_FAILED' })
+  assert.deepEqual(new Map(Object.entries(Module._pathCache)), new Map(before.pathCache))
+})
+
+test('I16-9: a failed reload puts back a shared cache entry that the failed code replaced, and every children array', () => {
+  const t = reloadFixture(
+    "require('./helper')\ndelete require.cache[require.resolve('./shared')]\nconst fresh = require('./shared')\nthrow new Error('boom')\n",
+  )
+  const host = require(t.file('host.js'))
+  const before = loaderState()
+  assert.throws(() => reload(t.file('plugin.js')), { code: 'ERR_UNCACHE_RELOAD_FAILED' })
+  assertSameLoaderState(before, loaderState())
+  assert.equal(require(t.file('shared.js')), host.shared, 'the shared module keeps its identity')
+})
+
+test('I16-5: a module loaded since a snapshot that a failed reload put back is still unloaded by the restore', () => {
+  const t = writeTree({ 'plugin.js': "module.exports = 'v1'\n", 'host.js': "module.exports = require('./plugin')\n" })
+  let report
+  isolate(
+    () => {
+      require(t.file('host.js'))
+      fs.writeFileSync(t.file('plugin.js'), "throw new Error('broken')\n")
+      assert.throws(() => reload(t.file('plugin.js')), { code: 'ERR_UNCACHE_RELOAD_FAILED' })
+      assert.equal(require.cache[t.file('plugin.js')].exports, 'v1')
+    },
+    { onRestore: (r) => (report = r) },
+  )
+  assert.deepEqual([...report.removed].sort(), [t.file('host.js'), t.file('plugin.js')])
+  assert.equal(require.cache[t.file('plugin.js')], undefined)
 })

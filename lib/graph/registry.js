@@ -49,6 +49,7 @@ state.beforeCut ??= new Set()
 state.requireObservers ??= new Set()
 state.loadObservers ??= new Set()
 state.rollbackObservers ??= new Set()
+state.resolveObservers ??= new Set()
 // Modules whose Module.prototype.load is running now.
 state.loading ??= new Set()
 // Modules that were loading when the wrappers were first installed (their files were on the
@@ -207,15 +208,31 @@ function indexPath(filename, key) {
   } else if (!keys.includes(key)) keys.push(key)
 }
 
+/** The Module._pathCache key Node's _findPath uses for `request` and its lookup `paths`. */
+function pathCacheKey(request, paths) {
+  const lookup = path.isAbsolute(request) || !Array.isArray(paths) ? '' : paths.length === 1 ? paths[0] : paths.join('\0')
+  return `${request}\0${lookup}`
+}
+
+function hasPathCacheEntry(key) {
+  const pathCache = Module._pathCache
+  return pathCache !== null && typeof pathCache === 'object' && !isProxy(pathCache) && Object.hasOwn(pathCache, key)
+}
+
 function wrapFindPath(originalFindPath) {
   return function uncacheTreeFindPath(request, paths) {
+    // A reload's capture asks which entries its attempt adds (to drop them at a rollback).
+    const observed = state.resolveObservers.size > 0 && typeof request === 'string' ? pathCacheKey(request, paths) : undefined
+    const isNew = observed !== undefined && !hasPathCacheEntry(observed)
     const filename = originalFindPath.apply(this, arguments)
     // Node's own key (the same on Node 20-26): the request, then the lookup paths, which are
     // [''] for an absolute request. Node caches every path it finds under it, so the entry is not
     // looked up again here (pathCacheKeysOf checks each key against _pathCache when it is used).
     if (typeof filename === 'string' && typeof request === 'string' && state.indexedPathCache === Module._pathCache) {
-      const lookup = path.isAbsolute(request) || !Array.isArray(paths) ? '' : paths.length === 1 ? paths[0] : paths.join('\0')
-      indexPath(filename, `${request}\0${lookup}`)
+      indexPath(filename, observed ?? pathCacheKey(request, paths))
+    }
+    if (isNew && typeof filename === 'string' && hasPathCacheEntry(observed)) {
+      for (const observe of state.resolveObservers) observe(observed, filename)
     }
     return filename
   }
@@ -369,6 +386,8 @@ function renewMarks() {
  * - `loadGap(gap)`: after every install(): with no argument when the load wrapper had been
  *   replaced (loads went unseen: recorders catch up now, while their marks hold), with `false`
  *   otherwise (a mark that was unloaded may be renewed).
+ * - `resolve(key, filename)`: Module._findPath made a new Module._pathCache entry (a reload's
+ *   capture: a rollback drops the entries its attempt made).
  * - `rollback(reinstated, dropped)`: a failed reload put the modules it had removed back into
  *   require.cache (`reinstated`: key -> module, after their beforeCut), and took out again the
  *   ones its attempt loaded (`dropped`, unloaded or only deleted from the cache).
@@ -379,6 +398,7 @@ const HOOKS = {
   load: 'loadObservers',
   loadGap: 'loadGapListeners',
   rollback: 'rollbackObservers',
+  resolve: 'resolveObservers',
 }
 
 /** Calls `fn` on `event` (see HOOKS) until the returned function is called. */

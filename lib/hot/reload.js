@@ -30,6 +30,11 @@ function unloadAdded(cache, capture, errors) {
   const addedKeys = []
   for (const [m, key] of capture.loaded) if (cache[key] === m) addedKeys.push(key)
   if (addedKeys.length === 0) return
+  // Unloading drops the Module._pathCache entries of these files, also those made before the
+  // reload (a shared module the failed code loaded anew): restoreCuts puts those back.
+  for (const key of live.stalePathCacheKeys(addedKeys)) {
+    if (!capture.pathKeysAdded.has(key)) capture.pathEntries.push([key, Module._pathCache[key]])
+  }
   const graph = prepareGraph(cache)
   // Modules loaded before are boundaries: never unloaded, never walked.
   for (let i = 0; i < graph.nodes.length; i++) {
