@@ -316,3 +316,117 @@ test('I16-5: a module loaded since a snapshot that a failed reload put back is s
   assert.deepEqual([...report.removed].sort(), [t.file('host.js'), t.file('plugin.js')])
   assert.equal(require.cache[t.file('plugin.js')], undefined)
 })
+
+// ---- copies of earlier versions in the same process (issue 16 item 6) ----
+
+// 87d25cc: the last commit whose shared state held beforeCut hooks in an array (and whose live
+// graph index forgot modules through a FinalizationRegistry); cf36ca5: this round's start.
+const EARLIER_COMMITS = ['87d25cc', 'cf36ca5']
+
+/**
+ * A copy of the package's JS at `commit`, next to this build's native binary (the old JS calls
+ * the same native functions). Its package.json gets this build's version, which the binary's
+ * version check compares with. Null when git or the commit is not available (a shallow clone).
+ */
+function copyAtCommit(commit) {
+  const { binaryName } = require('../lib/platform.js')
+  const binary = path.join(PACKAGE, binaryName())
+  const probe = spawnSync('git', ['-C', PACKAGE, 'cat-file', '-e', `${commit}^{commit}`])
+  if (probe.status !== 0 || !fs.existsSync(binary)) return null
+  const dir = writeTree({}).dir
+  const archive = spawnSync('git', ['-C', PACKAGE, 'archive', '--format=tar', commit, 'package.json', 'index.js', 'lib'], {
+    maxBuffer: 64 << 20,
+  })
+  assert.equal(archive.status, 0, String(archive.stderr))
+  const untar = spawnSync('tar', ['-x', '-C', dir], { input: archive.stdout })
+  assert.equal(untar.status, 0, String(untar.stderr))
+  const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'))
+  pkg.version = require('../package.json').version
+  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify(pkg))
+  fs.copyFileSync(binary, path.join(dir, binaryName()))
+  return dir
+}
+
+/**
+ * In a child process, loads the copies in `order` (directories), then through each copy: a
+ * snapshot restore (the older copies' first), an uncacheTree of a module whose dispose handler
+ * was registered through each copy, a verifyCollected of another copy's report and a thrown
+ * error checked against every copy's UncacheError.
+ */
+function runCopies(order) {
+  return runChild(`
+    const fs = require('node:fs'), path = require('node:path')
+    const order = ${JSON.stringify(order)}
+    const copies = order.map((dir) => require(dir))
+    const result = { snapshots: [], disposed: [], instanceOf: [], verified: [] }
+    const disposed = (globalThis.__disposed = [])
+    const file = (name) => path.join(__dirname, name + '.js')
+    for (let i = 0; i < copies.length; i++) {
+      fs.writeFileSync(file('by' + i), 'require(' + JSON.stringify(order[i]) + ').hot(module).dispose(() => globalThis.__disposed.push(' + i + '))')
+    }
+    // Older copies first (in the order given): the first snapshot of a process registers its
+    // copy's hooks on the shared state.
+    const snapshotOrder = order.map((_, i) => i).sort((a, b) => (order[a] === process.env.UNCACHE_TREE) - (order[b] === process.env.UNCACHE_TREE))
+    for (const i of snapshotOrder) {
+      try {
+        const s = copies[i].snapshot()
+        require(file('by' + i))
+        const report = s.restore()
+        result.snapshots[i] = { removed: report.removed.map((id) => path.basename(id)), disposed: disposed.splice(0) }
+      } catch (error) {
+        result.snapshots[i] = { threw: error.constructor.name + ': ' + error.message }
+      }
+    }
+    const reports = []
+    for (let i = 0; i < copies.length; i++) {
+      const row = []
+      for (let j = 0; j < copies.length; j++) {
+        require(file('by' + j))
+        try {
+          reports.push(copies[i].uncacheTree(file('by' + j)))
+          row.push(disposed.splice(0))
+        } catch (error) {
+          row.push(error.constructor.name + ': ' + error.message)
+        }
+      }
+      result.disposed.push(row)
+    }
+    for (const copy of copies) {
+      try {
+        copy.uncacheTree(path.join(__dirname, 'missing.js'))
+      } catch (error) {
+        result.instanceOf.push(copies.map((c) => error instanceof c.UncacheError))
+      }
+    }
+    ;(async () => {
+      for (let i = 0; i < copies.length; i++) {
+        const report = reports[(i + 1) % reports.length]
+        result.verified.push((await copies[i].verifyCollected(report)).collected.length)
+      }
+      console.log('RESULT ' + JSON.stringify(result))
+    })()
+  `)
+}
+
+function assertCopiesCooperate(result, n) {
+  for (let i = 0; i < n; i++) {
+    assert.deepEqual(result.snapshots[i], { removed: [`by${i}.js`], disposed: [i] }, `snapshot() of copy ${i}`)
+    for (let j = 0; j < n; j++) assert.deepEqual(result.disposed[i][j], [j], `copy ${i} unloading the module of copy ${j}`)
+    assert.deepEqual(result.instanceOf[i], Array(n).fill(true), `an error of copy ${i} is an UncacheError of every copy`)
+    assert.equal(result.verified[i], 1, `copy ${i} verifies another copy's report`)
+  }
+}
+
+test('I16-6: copies built from earlier commits, loaded after this one, keep working with it', (t) => {
+  const older = EARLIER_COMMITS.map(copyAtCommit)
+  if (older.includes(null)) return t.skip('needs git and the commits ' + EARLIER_COMMITS.join(', ') + ' (a full clone)')
+  assertCopiesCooperate(runCopies([PACKAGE, ...older]), 3)
+})
+
+test('I16-6: this copy, loaded after copies built from earlier commits, keeps working with them', (t) => {
+  for (const commit of EARLIER_COMMITS) {
+    const older = copyAtCommit(commit)
+    if (older === null) return t.skip(`needs git and the commit ${commit} (a full clone)`)
+    assertCopiesCooperate(runCopies([older, PACKAGE]), 2)
+  }
+})

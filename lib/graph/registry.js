@@ -23,6 +23,9 @@
 // The state lives on globalThis under a registered symbol, so a second copy of this package
 // (two versions in node_modules, or this package unloaded and loaded again) shares one state
 // and one pair of wrappers. Fields are added lazily, so a state made by an older copy works.
+// Its layout only grows (ARCHITECTURE.md, "Invariants"): a field keeps the type and meaning the
+// first copy that made it gave it, because copies of any older version read it as they knew
+// it; a change of layout is a field (or state) of a new name.
 const Module = require('node:module')
 const path = require('node:path')
 const { isProxy } = require('node:util').types
@@ -34,6 +37,9 @@ const STATE = Symbol.for('uncache-tree.state.v1')
 const state = globalThis[STATE] || (globalThis[STATE] = {})
 // Who refers to which module, recorded by the wrappers below (graph-index.js).
 const index = graphIndex.attach(state)
+// Read by copies whose index forgot collected modules through a FinalizationRegistry (0.1.0
+// builds before 66a56fd): they push and drain it themselves; no newer copy uses it.
+index.collected ??= []
 const parentAccessor = Object.getOwnPropertyDescriptor(Module.prototype, 'parent')
 // Requirers outside require.cache, deduplicated by identity, held weakly.
 state.requirerSet ??= new WeakSet()
@@ -44,8 +50,11 @@ state.abandoned ??= new WeakSet()
 // Stand-in parents for requires made by unloaded (or dying) modules.
 state.standIns ??= new WeakMap()
 state.standInSet ??= new WeakSet()
-// The hooks (see HOOKS below; added and removed with `on`).
-state.beforeCut ??= new Set()
+// The hooks (see HOOKS below; added and removed with `on`). `beforeCut` is an array, as the
+// first layout made it: older copies push onto it and read its `length` (a Set made them skip
+// every dispose handler and throw from snapshot()). A state that a copy of 8b81ed5..b4c61c2 made
+// holds a Set there; `on` and `hasHooks` take both.
+state.beforeCut ??= []
 state.requireObservers ??= new Set()
 state.loadObservers ??= new Set()
 state.rollbackObservers ??= new Set()
@@ -407,7 +416,7 @@ function on(event, fn) {
   if (field === undefined) throw new TypeError(`uncache-tree internal: unknown hook '${event}'`)
   install()
   const hooks = state[field]
-  // A state made by an older copy holds beforeCut hooks in an array.
+  // beforeCut hooks are in an array (a Set when a copy of 8b81ed5..b4c61c2 made the state).
   if (Array.isArray(hooks)) hooks.push(fn)
   else hooks.add(fn)
   return () => {
