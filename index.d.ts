@@ -258,7 +258,7 @@ export function isolate<T>(fn: () => T, options?: IsolateOptions): T
  * `Data` is the shape of what dispose handlers store: `any` by default (as webpack's `module.hot.data`, so `data.ticks` compiles under `noPropertyAccessFromIndexSignature`), or your own type: `hot<{ ticks: number }>(module)`.
  */
 export interface Hot<Data extends object = any> {
-  /** The object the previous instance's dispose handlers filled (possibly empty); `undefined` for a first instance or after an instance without dispose handlers. */
+  /** The object the previous instance's dispose handlers filled (possibly empty); `undefined` for a first instance or after an instance without dispose handlers. Data waits for the next instance of its file until that file is unloaded again, for at most 1,000 files at once: past that, the data that has waited longest (first the data that a loaded instance already took) is dropped, so files that never load again cannot grow the heap without bound. */
   readonly data: Data | undefined
   /** Runs `handler(data)` just before this module is unloaded, by any unloading function (uncacheTree, invalidate, reload, watch, snapshot restore): close servers, clear timers, remove listeners, store state in `data`. Importers' handlers run first; a throwing handler lands in `report.errors`, and so does the rejection of an async one (it is not awaited). Each instance is disposed once. A plain `require()` in a handler is fine (the module it loads never gets the dying module as parent); calling an unloading function there throws `ERR_UNCACHE_REENTRANT` (schedule it with `setImmediate`). */
   dispose(handler: (data: Data) => void | Promise<void>): void

@@ -395,7 +395,14 @@ function applyCuts(cache, graph, plan, entries, staleKeys, { lateRequirers = [],
   for (let e = 0; e < entries.keys.length; e++) {
     const key = entries.keys[e]
     const value = entries.values[e]
-    if (cache[key] !== value) continue
+    if (cache[key] !== value) {
+      // A module other code dropped from the cache before the plan (graph.detached, a snapshot
+      // restore's): listed under the key it loaded with, which is not ours to delete.
+      if (graph.detached?.has(value) !== true) continue
+      keys.push(key)
+      values.push(value)
+      continue
+    }
     // A locked require.cache entry stays, reported as pinned. (Strict-mode `delete` throws for it;
     // a dry run asks the descriptor instead.)
     if (!write) {
@@ -513,13 +520,16 @@ function childCount(m) {
  * Every edge to a new module was added by a require() made since, which went through
  * `Module._load` with its requirer, so these requirers are all the modules that can hold a new
  * one (a module loaded before cannot have a new module as its recorded parent either).
+ * `detached` (optional): modules of `loaded` that other code dropped from the cache after they
+ * loaded (proxyquire's and rewire's copies). They are nodes with the key they loaded with, and
+ * applyCuts lists them in `removed` without deleting that key (it may hold another module now).
  */
-function flattenSince(cache, loaded, requirers) {
+function flattenSince(cache, loaded, requirers, detached = undefined) {
   const keys = []
   const nodes = []
   const index = new Map()
   for (const [key, m] of loaded) {
-    if (cache[key] !== m || index.has(m)) continue
+    if ((cache[key] !== m && detached?.has(m) !== true) || index.has(m)) continue
     index.set(m, nodes.length)
     nodes.push(m)
     keys.push(key)
@@ -569,6 +579,7 @@ function flattenSince(cache, loaded, requirers) {
     parent,
     flags,
     cutFrom,
+    detached,
   }
 }
 
@@ -604,14 +615,39 @@ function captureCuts(cache, graph, plan, staleKeys, entries) {
   for (let e = 0; e < entries.keys.length; e++) removed.set(entries.keys[e], entries.values[e])
   const loaded = new Map() // module -> the key it loaded under
   const grown = new Map() // requirer -> its children's length before its first require
+  const pathKeysAdded = new Set() // Module._pathCache keys the attempt makes
   const stops = [
     registry.on('load', (m, key) => loaded.set(m, key)),
     registry.on('require', (parent) => {
       if (grown.has(parent) || children.has(parent)) return
       grown.set(parent, childrenOf(parent).length)
     }),
+    registry.on('resolve', (key) => pathKeysAdded.add(key)),
   ]
-  return { keys: Object.keys(cache), removed, children, parents, pathEntries, loaded, grown, stop: () => stops.forEach((off) => off()) }
+  const { keys, values } = cacheEntries(cache)
+  return { keys, values, removed, children, parents, pathEntries, loaded, grown, pathKeysAdded, stop: () => stops.forEach((off) => off()) }
+}
+
+/**
+ * Every require.cache key with its value, in key order: a failed reload puts back each value (a
+ * shared entry that the failed code replaced too). One for-in pass over Node's prototype-less
+ * cache costs about what `Object.keys` alone does.
+ */
+function cacheEntries(cache) {
+  const keys = []
+  const values = []
+  if (Object.getPrototypeOf(cache) === null) {
+    for (const key in cache) {
+      keys.push(key)
+      values.push(cache[key])
+    }
+  } else {
+    for (const key of Object.keys(cache)) {
+      keys.push(key)
+      values.push(cache[key])
+    }
+  }
+  return { keys, values }
 }
 
 /**
@@ -622,15 +658,14 @@ function captureCuts(cache, graph, plan, staleKeys, entries) {
  * cuts were in place (a survivor's lazy require) loses what that appended.
  */
 function restoreCuts(cache, capture) {
-  const { keys, removed } = capture
+  const { keys, values, removed } = capture
   const current = Object.keys(cache)
-  const isOld = (key) => !removed.has(key) || cache[key] === removed.get(key)
   let same = 0
-  while (same < current.length && same < keys.length && current[same] === keys[same] && isOld(keys[same])) same++
-  // Keys keep insertion order: re-adding the tail from the first difference restores it.
-  const values = keys.slice(same).map((key) => (removed.has(key) ? removed.get(key) : cache[key]))
+  while (same < current.length && same < keys.length && current[same] === keys[same] && cache[keys[same]] === values[same]) same++
+  // Keys keep insertion order: re-adding the tail from the first difference restores it, each
+  // with the value it had (a module the failed code replaced by hand is put back too).
   for (let k = same; k < current.length; k++) delete cache[current[k]]
-  for (let k = same; k < keys.length; k++) if (values[k - same] !== undefined) cache[keys[k]] = values[k - same]
+  for (let k = same; k < keys.length; k++) if (values[k] !== undefined) cache[keys[k]] = values[k]
   // The last key inserted is now the last restored one (snapshot marks rely on it).
   if (same < current.length || same < keys.length) registry.noteInserted(keys.at(-1), true)
 
@@ -659,6 +694,19 @@ function restoreCuts(cache, capture) {
     if (id !== undefined && gi.keys.has(id) && gi.keys.get(id) !== key) graphIndex.addAlias(gi, id, key)
   }
   const pathCache = Module._pathCache
+  // The entries the attempt made go (a failed attempt resolved new requests), then the ones the
+  // cuts and the rollback's unload dropped come back.
+  const forgottenFiles = []
+  const forgottenKeys = []
+  for (const key of capture.pathKeysAdded) {
+    const filename = pathCache[key]
+    try {
+      if (delete pathCache[key]) forgottenFiles.push(filename), forgottenKeys.push(key)
+    } catch {
+      // A locked _pathCache keeps it: it names a file, never a module.
+    }
+  }
+  registry.forgetPaths(forgottenFiles, forgottenKeys)
   for (const [key, value] of capture.pathEntries) {
     try {
       pathCache[key] = value

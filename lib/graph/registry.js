@@ -28,6 +28,9 @@
 // The state lives on globalThis under a registered symbol, so a second copy of this package
 // (two versions in node_modules, or this package unloaded and loaded again) shares one state
 // and one pair of wrappers. Fields are added lazily, so a state made by an older copy works.
+// Its layout only grows (ARCHITECTURE.md, "Invariants"): a field keeps the type and meaning the
+// first copy that made it gave it, because copies of any older version read it as they knew
+// it; a change of layout is a field (or state) of a new name.
 const Module = require('node:module')
 const path = require('node:path')
 const { isProxy } = require('node:util').types
@@ -39,6 +42,9 @@ const STATE = Symbol.for('uncache-tree.state.v1')
 const state = globalThis[STATE] || (globalThis[STATE] = {})
 // Who refers to which module, recorded by the wrappers below (graph-index.js).
 const index = graphIndex.attach(state)
+// Read by copies whose index forgot collected modules through a FinalizationRegistry (0.1.0
+// builds before 66a56fd): they push and drain it themselves; no newer copy uses it.
+index.collected ??= []
 const parentAccessor = Object.getOwnPropertyDescriptor(Module.prototype, 'parent')
 // Requirers outside require.cache, deduplicated by identity, held weakly.
 state.requirerSet ??= new WeakSet()
@@ -49,10 +55,15 @@ state.abandoned ??= new WeakSet()
 // Stand-in parents for requires made by unloaded (or dying) modules.
 state.standIns ??= new WeakMap()
 state.standInSet ??= new WeakSet()
-// The hooks (see HOOKS below; added and removed with `on`).
-state.beforeCut ??= new Set()
+// The hooks (see HOOKS below; added and removed with `on`). `beforeCut` is an array, as the
+// first layout made it: older copies push onto it and read its `length` (a Set made them skip
+// every dispose handler and throw from snapshot()). A state that a copy of 8b81ed5..b4c61c2 made
+// holds a Set there; `on` and `hasHooks` take both.
+state.beforeCut ??= []
 state.requireObservers ??= new Set()
 state.loadObservers ??= new Set()
+state.rollbackObservers ??= new Set()
+state.resolveObservers ??= new Set()
 // Modules whose Module.prototype.load is running now.
 state.loading ??= new Set()
 // Modules that were loading when the wrappers were first installed (their files were on the
@@ -297,15 +308,31 @@ function indexPath(filename, key) {
   } else if (!keys.includes(key)) keys.push(key)
 }
 
+/** The Module._pathCache key Node's _findPath uses for `request` and its lookup `paths`. */
+function pathCacheKey(request, paths) {
+  const lookup = path.isAbsolute(request) || !Array.isArray(paths) ? '' : paths.length === 1 ? paths[0] : paths.join('\0')
+  return `${request}\0${lookup}`
+}
+
+function hasPathCacheEntry(key) {
+  const pathCache = Module._pathCache
+  return pathCache !== null && typeof pathCache === 'object' && !isProxy(pathCache) && Object.hasOwn(pathCache, key)
+}
+
 function wrapFindPath(originalFindPath) {
   return function uncacheTreeFindPath(request, paths) {
+    // A reload's capture asks which entries its attempt adds (to drop them at a rollback).
+    const observed = state.resolveObservers.size > 0 && typeof request === 'string' ? pathCacheKey(request, paths) : undefined
+    const isNew = observed !== undefined && !hasPathCacheEntry(observed)
     const filename = originalFindPath.apply(this, arguments)
     // Node's own key (the same on Node 20-26): the request, then the lookup paths, which are
     // [''] for an absolute request. Node caches every path it finds under it, so the entry is not
     // looked up again here (pathCacheKeysOf checks each key against _pathCache when it is used).
     if (typeof filename === 'string' && typeof request === 'string' && state.indexedPathCache === Module._pathCache) {
-      const lookup = path.isAbsolute(request) || !Array.isArray(paths) ? '' : paths.length === 1 ? paths[0] : paths.join('\0')
-      indexPath(filename, `${request}\0${lookup}`)
+      indexPath(filename, observed ?? pathCacheKey(request, paths))
+    }
+    if (isNew && typeof filename === 'string' && hasPathCacheEntry(observed)) {
+      for (const observe of state.resolveObservers) observe(observed, filename)
     }
     return filename
   }
@@ -466,8 +493,20 @@ function renewMarks() {
  * - `loadGap(gap)`: after every install(): with no argument when the load wrapper had been
  *   replaced (loads went unseen: recorders catch up now, while their marks hold), with `false`
  *   otherwise (a mark that was unloaded may be renewed).
+ * - `resolve(key, filename)`: Module._findPath made a new Module._pathCache entry (a reload's
+ *   capture: a rollback drops the entries its attempt made).
+ * - `rollback(reinstated, dropped)`: a failed reload put the modules it had removed back into
+ *   require.cache (`reinstated`: key -> module, after their beforeCut), and took out again the
+ *   ones its attempt loaded (`dropped`, unloaded or only deleted from the cache).
  */
-const HOOKS = { beforeCut: 'beforeCut', require: 'requireObservers', load: 'loadObservers', loadGap: 'loadGapListeners' }
+const HOOKS = {
+  beforeCut: 'beforeCut',
+  require: 'requireObservers',
+  load: 'loadObservers',
+  loadGap: 'loadGapListeners',
+  rollback: 'rollbackObservers',
+  resolve: 'resolveObservers',
+}
 
 /** Calls `fn` on `event` (see HOOKS) until the returned function is called. */
 function on(event, fn) {
@@ -475,7 +514,7 @@ function on(event, fn) {
   if (field === undefined) throw new TypeError(`uncache-tree internal: unknown hook '${event}'`)
   install()
   const hooks = state[field]
-  // A state made by an older copy holds beforeCut hooks in an array.
+  // beforeCut hooks are in an array (a Set when a copy of 8b81ed5..b4c61c2 made the state).
   if (Array.isArray(hooks)) hooks.push(fn)
   else hooks.add(fn)
   return () => {

@@ -36,7 +36,8 @@ function createStore() {
   const store = {
     records: new WeakMap(),
     // filename -> the object the dispose handlers of the last unloaded instance of that file
-    // filled; what the next instance sees as hot(module).data. Bounded by the number of files.
+    // filled; what the next instance sees as hot(module).data. Oldest first; at most
+    // PENDING_DATA_LIMIT files (trimPendingData).
     pendingData: new Map(),
     // Functions told of each module that gets a hot handle (reload() looks for instances that
     // threw while loading, to run the dispose handlers they registered before throwing).
@@ -47,6 +48,30 @@ function createStore() {
 }
 
 const store = registry.state.hotStore || (registry.state.hotStore = createStore())
+
+/**
+ * How many files' hot data may wait for their next instance at once. Data is kept until the
+ * file is unloaded again, because the next instance may call hot(module) late; a program that
+ * unloads files it never loads again (a plugin host, one-shot scripts) would otherwise keep one
+ * data object per file forever.
+ */
+const PENDING_DATA_LIMIT = 1000
+
+/**
+ * Past the limit: first drops the data that the file's cached instance already took (its hot
+ * record holds the same object), then the data that has waited longest.
+ */
+function trimPendingData(pending) {
+  for (const [filename, data] of pending) {
+    if (pending.size <= PENDING_DATA_LIMIT) return
+    const m = Module._cache[filename]
+    if (m !== undefined && store.records.get(m)?.data === data) pending.delete(filename)
+  }
+  for (const filename of pending.keys()) {
+    if (pending.size <= PENDING_DATA_LIMIT) return
+    pending.delete(filename)
+  }
+}
 
 /** Runs and drops a record's dispose handlers; returns the data object they filled. */
 function runDisposeHandlers(record, errors) {
@@ -96,9 +121,11 @@ function disposeUnloaded(store, modules, report) {
     const current = live.isCachedInstance(m)
     const data = record === undefined ? undefined : runDisposeHandlers(record, report.errors)
     if (!current) continue
-    if (data === undefined) store.pendingData.delete(m.filename)
-    else store.pendingData.set(m.filename, data)
+    // Deleted first, so that the newest data is last in the Map's order.
+    store.pendingData.delete(m.filename)
+    if (data !== undefined) store.pendingData.set(m.filename, data)
   }
+  if (store.pendingData.size > PENDING_DATA_LIMIT) trimPendingData(store.pendingData)
 }
 
 function resolveDependency(m, request, name) {
@@ -239,4 +266,4 @@ function restoreData(saved) {
   for (const [file, data] of saved) store.pendingData.set(file, data)
 }
 
-module.exports = { hot, recordOf, trackCreated, disposeAbandoned, saveData, restoreData }
+module.exports = { hot, recordOf, trackCreated, disposeAbandoned, saveData, restoreData, PENDING_DATA_LIMIT }

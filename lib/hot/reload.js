@@ -30,6 +30,11 @@ function unloadAdded(cache, capture, errors) {
   const addedKeys = []
   for (const [m, key] of capture.loaded) if (cache[key] === m) addedKeys.push(key)
   if (addedKeys.length === 0) return
+  // Unloading drops the Module._pathCache entries of these files, also those made before the
+  // reload (a shared module the failed code loaded anew): restoreCuts puts those back.
+  for (const key of live.stalePathCacheKeys(addedKeys)) {
+    if (!capture.pathKeysAdded.has(key)) capture.pathEntries.push([key, Module._pathCache[key]])
+  }
   const graph = prepareGraph(cache)
   // Modules loaded before are boundaries: never unloaded, never walked.
   for (let i = 0; i < graph.nodes.length; i++) {
@@ -51,6 +56,14 @@ function rollback(cache, capture, created, dataAfterDispose, errors) {
   for (const m of abandoned) registry.markAbandoned(m)
   unloadAdded(cache, capture, errors)
   live.restoreCuts(cache, capture)
+  // A snapshot's recording takes back what it let go of at their beforeCut, and lets go of what
+  // the attempt loaded (a module a dispose handler loaded meanwhile is only deleted by the key
+  // order's restore).
+  const reinstated = new Map()
+  for (const [key, m] of capture.removed) if (cache[key] === m) reinstated.set(key, m)
+  const dropped = []
+  for (const [m, key] of capture.loaded) if (cache[key] !== m) dropped.push(m)
+  for (const observe of registry.state.rollbackObservers ?? []) observe(reinstated, dropped)
   // The next instance must get what the old version handed over, not what the failed one did.
   hotState.restoreData(dataAfterDispose)
 }

@@ -50,20 +50,36 @@ const shared =
  * stay exact. Recorders started after it may have marks past the removed entries.
  */
 function watchCuts() {
-  if (shared.watchingCuts) return
-  shared.watchingCuts = true
-  registry.on('beforeCut', function uncacheTreeSnapshotCuts() {
-    const restoring = shared.restoring
-    for (const recorder of shared.recorders) {
-      if (restoring === null || recorder.sequence > restoring.sequence) recorder.dirty = true
-    }
-  })
-  registry.on('loadGap', function uncacheTreeSnapshotsCatchUp(gap = true) {
-    for (const recorder of shared.recorders) {
-      if (gap) recorder.catchUp()
-      else recorder.renewMark()
-    }
-  })
+  if (!shared.watchingCuts) {
+    shared.watchingCuts = true
+    registry.on('beforeCut', function uncacheTreeSnapshotCuts() {
+      const restoring = shared.restoring
+      for (const recorder of shared.recorders) {
+        if (restoring === null || recorder.sequence > restoring.sequence) recorder.dirty = true
+      }
+    })
+    registry.on('loadGap', function uncacheTreeSnapshotCatchUp(gap = true) {
+      for (const recorder of shared.recorders) {
+        if (gap) recorder.catchUp()
+        else recorder.renewMark()
+      }
+    })
+  }
+  // A separate flag: a state whose first hooks an older copy registered lacks this one. Recorders
+  // of older copies (which hold modules weakly) have no `forget`.
+  if (!shared.forgettingRemoved) {
+    shared.forgettingRemoved = true
+    registry.on('beforeCut', function uncacheTreeSnapshotForget(modules) {
+      for (const recorder of shared.recorders) if (typeof recorder.forget === 'function') recorder.forget(modules)
+    })
+    registry.on('rollback', function uncacheTreeSnapshotRollback(reinstated, dropped) {
+      for (const recorder of shared.recorders) {
+        if (typeof recorder.reinstate !== 'function') continue
+        recorder.forget(dropped)
+        recorder.reinstate(reinstated)
+      }
+    })
+  }
 }
 
 class Recorder {
@@ -71,23 +87,34 @@ class Recorder {
     this.cache = cache
     this.sequence = ++shared.sequence
     this.dirty = false
-    // [key, WeakRef<Module>] in load order. Weak: a module that the test unloads itself must
-    // be collectable before the restore (verifyCollected inside an isolate must pass).
-    this.loaded = []
-    this.requirers = new WeakMap()
-    this.records = []
+    // Module -> the key it loaded with, in load order. Held strongly while the snapshot is open:
+    // a WeakRef would keep its module until the current job ends anyway (ECMAScript
+    // KeepDuringJob: a synchronous loop of snapshot/require/restore kept every generation), and
+    // the restore must find the copies that other code loaded and dropped from the cache
+    // (proxyquire, rewire) to unload them. Any unload drops what it removes (`forget`), so a
+    // module unloaded meanwhile is free to go, and restore() releases the rest.
+    this.loaded = new Map()
+    // Requirer -> its `children` length before its first require since the snapshot.
+    this.requirers = new Map()
+    // Module -> { key, start } of what an unload removed (see forget and reinstate).
+    this.forgotten = new WeakMap()
     this.stopped = false
     // The observers close over the recorder only, never over the Snapshot handle, so that an
     // abandoned snapshot can be collected and its recorder stopped (see `finalizer`).
     this.onLoad = (m, filename) => {
-      this.loaded.push([filename, new WeakRef(m)])
+      if (this.loaded.has(m)) return
+      this.loaded.set(m, filename)
+      // A Module made without Module._load (rewire: `new Module(file, parent)`, then load())
+      // was appended to its parent's `children` by the constructor, with no require() seen.
+      const parent = live.parentOf(m)
+      if (registry.isModuleLike(parent) && !this.requirers.has(parent)) {
+        const at = live.childrenOf(parent).lastIndexOf(m)
+        this.requirers.set(parent, at >= 0 ? at : live.childCount(parent))
+      }
     }
     this.onRequire = (requirer, request) => {
-      if (typeof request !== 'string') return
-      if (this.requirers.has(requirer)) return
-      const record = { ref: new WeakRef(requirer), start: live.childCount(requirer) }
-      this.requirers.set(requirer, record)
-      this.records.push(record)
+      if (typeof request !== 'string' || this.requirers.has(requirer)) return
+      this.requirers.set(requirer, live.childCount(requirer))
     }
     registry.install()
     // Bumped when other code replaced a loader wrapper: what was recorded may miss requires.
@@ -100,14 +127,46 @@ class Recorder {
   }
 
   /**
+   * Drops the modules an unload is removing (the beforeCut hook of every unload). What they
+   * were is kept weakly (a WeakMap, which unlike a WeakRef holds nothing until the job ends), for
+   * a failed reload that puts them back (`reinstate`).
+   */
+  forget(modules) {
+    if (this.loaded.size === 0 && this.requirers.size === 0) return
+    for (const m of modules) {
+      const key = this.loaded.get(m)
+      const start = this.requirers.get(m)
+      if (key === undefined && start === undefined) continue
+      this.forgotten.set(m, { key, start })
+      this.loaded.delete(m)
+      this.requirers.delete(m)
+    }
+    // A removed mark is dead (liveMark skips it); dropped now so that it holds nothing.
+    if (this.marks !== undefined) this.marks = this.marks.filter((mark) => !modules.includes(mark.module))
+  }
+
+  /** Takes back what `forget` dropped of the modules a failed reload put back into the cache. */
+  reinstate(entries) {
+    for (const [key, m] of entries) {
+      const was = this.forgotten.get(m)
+      if (was === undefined) continue
+      this.forgotten.delete(m)
+      if (was.key === key) this.loaded.set(m, key)
+      // The rollback gives its `children` back whole: read them whole at restore.
+      if (was.start !== undefined) this.requirers.set(m, 0)
+    }
+  }
+
+  /**
    * Remembers the last key inserted into require.cache now (the module whose load started last),
-   * for `insertedSince`. One weak reference per snapshot (or restore), none per module.
+   * for `insertedSince`: the last few such keys whose modules are still cached, each with its
+   * module (strongly: an unload that removes one drops its mark, see `forget`).
    */
   markLoads() {
     const marks = []
     for (const key of registry.state.recentKeys) {
       const m = this.cache[key]
-      if (m !== undefined) marks.push({ key, ref: new WeakRef(m) })
+      if (m !== undefined) marks.push({ key, module: m })
     }
     // Every recent load's entry deleted since (by hand): one scan finds the last key instead.
     if (marks.length === 0) this.remarkAt(Object.keys(this.cache).at(-1))
@@ -118,8 +177,7 @@ class Recorder {
   liveMark() {
     for (let k = (this.marks?.length ?? 0) - 1; k >= 0; k--) {
       const mark = this.marks[k]
-      const m = mark.ref.deref()
-      if (m !== undefined && this.cache[mark.key] === m) return mark
+      if (this.cache[mark.key] === mark.module) return mark
     }
     return undefined
   }
@@ -135,14 +193,13 @@ class Recorder {
     const mark = this.liveMark()
     if (mark === undefined) return
     const keys = Object.keys(this.cache)
-    const known = new Set(this.liveLoaded().map(([, m]) => m))
     for (let k = keys.lastIndexOf(mark.key) + 1; k > 0 && k < keys.length; k++) {
       // Only what Node's loader made: a Module under its own filename with a children array,
       // loaded or loading (a mock or a module compiled by hand is not).
       const m = this.cache[keys[k]]
-      if (!(m instanceof Module) || isProxy(m) || live.filenameOf(m) !== keys[k] || known.has(m)) continue
+      if (!(m instanceof Module) || isProxy(m) || live.filenameOf(m) !== keys[k] || this.loaded.has(m)) continue
       if (!Array.isArray(registry.ownValue(m, 'children'))) continue
-      if (registry.ownValue(m, 'loaded') === true || registry.isLoading(m)) this.loaded.push([keys[k], new WeakRef(m)])
+      if (registry.ownValue(m, 'loaded') === true || registry.isLoading(m)) this.loaded.set(m, keys[k])
     }
     this.remarkAt(keys.at(-1))
   }
@@ -158,7 +215,7 @@ class Recorder {
   }
 
   remarkAt(key) {
-    this.marks = key === undefined ? undefined : [{ key, ref: new WeakRef(this.cache[key]) }]
+    this.marks = key === undefined ? undefined : [{ key, module: this.cache[key] }]
   }
 
   /**
@@ -183,14 +240,35 @@ class Recorder {
     this.stopLoads()
     this.stopRequires()
     shared.recorders.delete(this)
+    this.release()
+  }
+
+  /** Lets go of every module this recorder holds. */
+  release() {
+    this.loaded = new Map()
+    this.requirers = new Map()
+    this.forgotten = new WeakMap()
+    this.marks = undefined
   }
 
   /** [key, module] of the modules loaded since that are still cached under that key. */
   liveLoaded() {
     const out = []
-    for (const [key, ref] of this.loaded) {
-      const m = ref.deref()
-      if (m !== undefined && this.cache[key] === m) out.push([key, m])
+    for (const [m, key] of this.loaded) if (this.cache[key] === m) out.push([key, m])
+    return out
+  }
+
+  /**
+   * The modules loaded since that other code dropped from the cache after they loaded
+   * (proxyquire and rewire load copies and take them out again): no longer under the key they
+   * loaded with, finished loading (an instance whose load threw was never live), and not
+   * unloaded by this package (`forget` dropped those).
+   */
+  droppedSince() {
+    const out = new Set()
+    for (const [m, key] of this.loaded) {
+      if (this.cache[key] === m || !registry.isModuleLike(m) || registry.state.abandoned.has(m)) continue
+      if (registry.ownValue(m, 'loaded') === true) out.add(m)
     }
     return out
   }
@@ -207,12 +285,12 @@ class Recorder {
     const loaderReplaced = registry.install() || this.epoch !== registry.state.loaderEpoch
     this.epoch = registry.state.loaderEpoch
     let requirers = []
-    for (const record of this.records) {
-      const m = record.ref.deref()
-      if (m !== undefined) requirers.push([m, this.dirty ? 0 : record.start])
-    }
+    for (const [m, start] of this.requirers) requirers.push([m, this.dirty ? 0 : start])
     if (loaderReplaced) requirers = this.allRequirers()
-    const graph = live.flattenSince(cache, this.liveLoaded(), requirers)
+    const dropped = this.droppedSince()
+    const loaded = []
+    for (const [m, key] of this.loaded) loaded.push([key, m])
+    const graph = live.flattenSince(cache, loaded, requirers, dropped.size > 0 ? dropped : undefined)
     graph.ids = live.nodeIds(graph)
     graph.reasons = classifyBoundaries(graph)
     if (keep !== undefined) {
@@ -233,14 +311,13 @@ class Recorder {
       shared.restoring = previous
     }
     // A new epoch: what stayed loaded (addons, modules kept by option) still counts as loaded
-    // since; edges are recorded afresh from the marks after the cuts.
+    // since; edges are recorded afresh from the marks after the cuts. Nothing removed stays held.
+    this.loaded = new Map()
+    this.requirers = new Map()
     const removed = new Set(plan.removed)
-    this.loaded = []
     for (let i = 0; i < graph.cachedCount; i++) {
-      if (!removed.has(i)) this.loaded.push([graph.keys[i], new WeakRef(graph.nodes[i])])
+      if (!removed.has(i) && cache[graph.keys[i]] === graph.nodes[i]) this.loaded.set(graph.nodes[i], graph.keys[i])
     }
-    this.requirers = new WeakMap()
-    this.records = []
     this.dirty = false
     return report
   }
