@@ -149,16 +149,54 @@ function growthLine(result) {
     : `Trend: ${trend}, noise ±${formatBytes(g.noise)}: no growth.`
 }
 
-/** The growing groups as lines: size per reload and chain, then the fix. */
+/** How a growing group reads: its holder first, then what it keeps, per reload. */
+function groupHeadline(g, cwd) {
+  const holder = relativize(g.holder ?? g.summary, cwd)
+  const size = `${formatBytes(g.perCycle)} per reload`
+  const count = g.objectLeak ? `, ${g.rootsPerCycle} new structure(s) of ${Math.round(g.objectsPerCycle)} object(s) per reload` : ''
+  const retained = g.retained ? ` (retains ${relativize(g.retained, cwd)})` : ''
+  return `${holder}: ${size}${count}${retained}`
+}
+
+/** The growing groups as lines: holder, size per reload, then the fix. */
 function growingLines(result, cwd, width) {
   const out = []
   if (result.growing.length === 0) return out
   const [first, second, last] = result.snapshots
   out.push(...wrap(`What grows (objects allocated in cycles ${first + 1}–${second} still alive after cycle ${last}), biggest first:`, width))
   result.growing.forEach((g, i) => {
-    out.push(...wrap(`${i + 1}. ${formatBytes(g.perCycle)} per reload: ${relativize(g.summary, cwd)}`, width, '  ', '       '))
+    out.push(...wrap(`${i + 1}. ${groupHeadline(g, cwd)}`, width, '  ', '       '))
     out.push(...wrap(`Fix: ${g.fix}`, width, '     ', '       '))
   })
+  return out
+}
+
+/** A count that grows, in one sentence: what, how fast, where it is added. */
+function countHeadline(c, cwd) {
+  const rate = c.perCycle === undefined ? `${c.last ?? 'too many'} at once` : `+${c.perCycle} per reload (${c.first} → ${c.last})`
+  const where = c.addedBy ? `, added at ${relativize(c.addedBy, cwd)}${c.package ? ` (through ${c.package})` : ''}` : ''
+  return `${c.resource}: ${rate}${where}`
+}
+
+/** The counts that grow, and a package that refused the second load. */
+function countLines(result, cwd, width) {
+  const out = []
+  if (result.refused) {
+    const r = result.refused
+    out.push(...wrap(`REFUSED: ${r.package} threw when the entry was loaded again (cycle ${r.cycle}): ${r.message}`, width, '', '  '))
+    out.push(...wrap(`${r.registry} still holds what the previous load registered${r.addedBy ? ` at ${relativize(r.addedBy, cwd)}` : ''}.`, width, '  ', '  '))
+    out.push(...wrap(`Fix: ${r.fix}`, width, '  ', '    '))
+    out.push('')
+  }
+  const counts = result.counts?.growing ?? []
+  if (counts.length > 0) {
+    out.push('What grows in number with every reload (a leak whatever its size):')
+    counts.forEach((c, i) => {
+      out.push(...wrap(`${i + 1}. ${countHeadline(c, cwd)}`, width, '  ', '       '))
+      out.push(...wrap(`Fix: ${c.fix}`, width, '     ', '       '))
+    })
+    out.push('')
+  }
   return out
 }
 
@@ -183,6 +221,7 @@ function formatText(result, { cwd, width = 80 } = {}) {
   out.push(...terminalChart(result.samples, { width, trend: { fromCycle: g.fromCycle, intercept: g.intercept, slope: g.perCycle } }))
   out.push(...wrap(growthLine(result), width))
   out.push('')
+  out.push(...countLines(result, cwd, width))
   const grows = growingLines(result, cwd, width)
   if (grows.length > 0) out.push(...grows, '')
 
@@ -193,9 +232,22 @@ function formatText(result, { cwd, width = 80 } = {}) {
   } else {
     out.push(`Survivors: ${result.modules.alive} of ${result.modules.unloaded} unloaded module generations are still alive.`)
   }
+  // Survivors that share a cause: the first is shown with its chain, the others only named.
+  const sharedWith = new Map()
+  for (const group of result.survivorGroups ?? []) {
+    if (group.ids.length > 1) for (const id of group.ids.slice(1)) sharedWith.set(id, group)
+  }
   for (const s of result.survivors) {
+    if (sharedWith.has(s.id)) continue
     out.push('')
     const [what, who] = survivorHeadline(s, cwd)
+    const group = (result.survivorGroups ?? []).find((gr) => gr.ids[0] === s.id && gr.ids.length > 1)
+    if (group !== undefined) {
+      const others = group.ids.slice(1).map((id) => displayPath(id, cwd))
+      out.push(`  ✗ ${group.ids.length} modules held through one chain (${group.generations} generations):`)
+      out.push(...wrap(`${what}, and ${others.length} more of the same tree: ${others.slice(0, 6).join(', ')}${others.length > 6 ? ', …' : ''}`, width, '    ', '      '))
+      out.push(`    ${who}`)
+    } else out.push(`  ${s.heldBy === 'node' ? '•' : '✗'} ${what}`, `    ${who}`)
     out.push(`  ${s.heldBy === 'node' ? '•' : '✗'} ${what}`, `    ${who}`)
     for (const pin of s.nodePins) out.push(...wrap(`${pin.generations} held by ${pin.why}`, width, '    '))
     if (s.chains.length === 0 && s.heldBy === 'program') out.push('    (no retainer chain: see the notes below)')
@@ -256,6 +308,11 @@ function formatText(result, { cwd, width = 80 } = {}) {
         width,
       ),
     )
+  } else if (result.refused) {
+    out.push(...wrap(`LEAK: ${result.refused.package} refused to load the entry again: ${result.refused.registry} keeps the previous load. Apply the fix under REFUSED.`, width))
+  } else if ((result.counts?.growing ?? []).length > 0) {
+    const c = result.counts.growing[0]
+    out.push(...wrap(`LEAK: ${c.resource} grow${c.perCycle === undefined ? '' : ` by ${c.perCycle} per reload`}, whatever the bytes. Apply the fix shown under "What grows in number".`, width))
   } else if (g.growing) {
     out.push(
       ...wrap(
@@ -264,6 +321,8 @@ function formatText(result, { cwd, width = 80 } = {}) {
         width,
       ),
     )
+  } else if (result.leaked) {
+    out.push(...wrap(`LEAK: a new structure per reload stays alive, whatever its size. Apply the fix shown under "What grows".`, width))
   } else if (node.length > 0) {
     out.push(...wrap('OK: no growth, and nothing your code holds survived; the survivors above are held by Node itself and do not grow.', width))
   } else {

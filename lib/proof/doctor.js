@@ -446,6 +446,10 @@ function fixFor(steps) {
       '(clearInterval/clearTimeout) in a hot(module).dispose() handler; a setTimeout that reschedules itself must ' +
       'also check a "disposed" flag before scheduling again.'
   }
+  if (nodes.some((n) => /^Node \/ (?:TCP|Pipe)ServerWrap\b/.test(n))) {
+    return 'A server started on each load keeps listening: close it in a hot(module).dispose() handler ' +
+      '(server.close(), and server.closeAllConnections() on Node >= 18.2).'
+  }
   const events = edges.indexOf('_events')
   if (events !== -1) {
     const emitter = nodes[events]
@@ -534,7 +538,10 @@ function holderOf(chain, firstNew) {
   if (closure) text = text.slice(chain[deepest].node.length).trim()
   if (closure) text = `closure${closure[1] && closure[1] !== 'in' ? ` ${closure[1]}` : ''} at ${closure[2]}:${closure[3]}:${closure[4]}${text ? ` ${text}` : ''}`
   // What the holder keeps: the rest of the chain below it, leaf first.
-  const retained = deepest === -1 || deepest >= chain.length - 1 ? undefined : chainSummary(chain.slice(deepest + 1), 0)
+  // (Not when the largest object below is the function's own code or source text.)
+  const below = deepest === -1 ? [] : chain.slice(deepest)
+  const ownCode = below.some((step) => step.edge === 'shared' || step.edge === 'script_or_debug_info')
+  const retained = deepest === -1 || deepest >= chain.length - 1 || ownCode ? undefined : chainSummary(chain.slice(deepest + 1), 0)
   let holderPackage
   for (let i = Math.min(firstNew, chain.length - 1); i >= 0 && holderPackage === undefined; i--) holderPackage = packageOf(fileOfStep(chain[i]))
   const files = chain.map(fileOfStep).filter((f) => f !== undefined)
@@ -855,7 +862,8 @@ async function run(entryId, opts, warnings, started, failure) {
       const groups = g.groups.map((group) => describeGroup(group, k)).filter((group) => !isOwn(group))
       // A group with at least one new structure per cycle and objects on every one of them is a
       // count leak whatever its bytes (an interceptor, a hook, a route added per load).
-      objectLeaks = groups.filter((group) => isObjectLeak(group, k))
+      for (const group of groups) group.objectLeak = isObjectLeak(group, k)
+      objectLeaks = groups.filter((group) => group.objectLeak)
       if (objectLeaks.length > 0) leaked = true
       if (leaked) {
         growing = groups.filter((group) => group.perCycle >= MIN_GROUP_BYTES_PER_CYCLE || objectLeaks.includes(group)).slice(0, MAX_GROUPS)
