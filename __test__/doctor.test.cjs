@@ -156,9 +156,13 @@ test('the timer-over-buffer plugin of the issue: exit 1, 1 MB per reload, named 
   // Wrapped lines joined.
   const flat = stdout.replace(/\s+/g, ' ')
   assert.match(flat, / What grows \(objects allocated in cycles 5–8 still alive after cycle 12\), biggest first: 1\. /)
-  const [, size, chain] = / 1\. (\d\.\d) MB per reload: (.*?) Fix: /.exec(flat) ?? []
+  // Holder first (the closure, then what holds it), then the size, then what it retains.
+  const [, holder, size, retained] = / 1\. (closure .*?): (\d\.\d) MB per reload \(retains (.*?)\) Fix: /.exec(flat) ?? []
   assert.equal(size, '1.0', stdout)
-  assert.match(chain, /^ArrayBuffer ← big \(closure at plugin\.js:2:27\) ← _onTimeout ← Timeout ← Timeout\._idle(Next|Prev)…$/)
+  assert.match(holder, /^closure at plugin\.js:2:27 ← _onTimeout ← Timeout ← Timeout\._idle(Next|Prev)…$/)
+  assert.equal(retained, 'ArrayBuffer ← big')
+  // The timer is also counted: one more active Timeout per reload, added at plugin.js line 2.
+  assert.match(flat, / What grows in number with every reload \(a leak whatever its size\): 1\. active timers \(Timeout: setInterval\/setTimeout\): \+1 per reload \(\d+ → \d+\), added at plugin\.js:2:15 /)
   assert.match(flat, /Fix: A timer started on each load keeps running after the unload: keep its handle and clear it \(clearInterval\/clearTimeout\) in a hot\(module\)\.dispose\(\) handler/)
   // The verdict quotes the fitted trend, which noise moves by a few KB around 1 MB (1021 KB was
   // seen on Node 26); the size of what grows, above, is exact.

@@ -308,11 +308,6 @@ function formatText(result, { cwd, width = 80 } = {}) {
         width,
       ),
     )
-  } else if (result.refused) {
-    out.push(...wrap(`LEAK: ${result.refused.package} refused to load the entry again: ${result.refused.registry} keeps the previous load. Apply the fix under REFUSED.`, width))
-  } else if ((result.counts?.growing ?? []).length > 0) {
-    const c = result.counts.growing[0]
-    out.push(...wrap(`LEAK: ${c.resource} grow${c.perCycle === undefined ? '' : ` by ${c.perCycle} per reload`}, whatever the bytes. Apply the fix shown under "What grows in number".`, width))
   } else if (g.growing) {
     out.push(
       ...wrap(
@@ -321,6 +316,11 @@ function formatText(result, { cwd, width = 80 } = {}) {
         width,
       ),
     )
+  } else if (result.refused) {
+    out.push(...wrap(`LEAK: ${result.refused.package} refused to load the entry again: ${result.refused.registry} keeps the previous load. Apply the fix under REFUSED.`, width))
+  } else if ((result.counts?.growing ?? []).length > 0) {
+    const c = result.counts.growing[0]
+    out.push(...wrap(`LEAK: ${c.resource} grow${c.perCycle === undefined ? '' : ` by ${c.perCycle} per reload`}, whatever the bytes. Apply the fix shown under "What grows in number".`, width))
   } else if (result.leaked) {
     out.push(...wrap(`LEAK: a new structure per reload stays alive, whatever its size. Apply the fix shown under "What grows".`, width))
   } else if (node.length > 0) {

@@ -233,7 +233,12 @@ function growthOf(samples, warmup) {
   // lazily built table, V8's first heap snapshot setting up its bookkeeping) tilts the line over
   // the whole window but leaves the later half flat.
   const late = fitTrend(points.slice(Math.floor(points.length / 2)))
+  // Nor is one jump between two samples (a heap snapshot's own tables, allocated a little after
+  // it was measured): a leak adds about the same every cycle, so no single step carries half the rise.
+  let biggestStep = 0
+  for (let i = 1; i < points.length; i++) biggestStep = Math.max(biggestStep, points[i].y - points[i - 1].y)
   const growing =
+    biggestStep <= Math.max(0.5, 2 / (points.length - 1)) * slope * span &&
     points.length >= 3 &&
     z > TREND_Z &&
     slope >= MIN_GROWTH_PER_CYCLE &&
@@ -493,6 +498,7 @@ function describeGroup(group, cyclesBetween) {
     objects: group.objects,
     roots: group.roots,
     holder: held.holder,
+    holderInTarget: group.holderInTarget,
     retained: held.retained,
     package: held.package,
     insidePackage: held.inside,
@@ -559,8 +565,14 @@ function isObjectLeak(group, cyclesBetween) {
   // V8's own per-function data (code, feedback, weak cells) comes and goes with the JIT: new ids
   // for the same kept functions, not something each load adds.
   if (V8_INTERNAL.test(root)) return false
-  return group.roots >= cyclesBetween && group.objects >= cyclesBetween && cyclesBetween >= 2
+  // Hung on something that did not exist at the target snapshot: an id V8 reused, not a leak.
+  if (group.holderInTarget === false) return false
+  // V8 numbers objects by address: a new object where a dead one lay can inherit its id, and a
+  // freshly loaded generation's big table then shows as thousands of "new" roots at once. A leak
+  // adds a few structures per load (a listener, a hook, a route); more would show in bytes.
+  return cyclesBetween >= 2 && group.roots >= cyclesBetween && group.roots <= MAX_ROOTS_PER_CYCLE * cyclesBetween && group.objects >= cyclesBetween
 }
+const MAX_ROOTS_PER_CYCLE = 16
 const V8_INTERNAL = /^(?:system \/|\((?:code|compiled code|shared function info|feedback|internal array|object elements|object properties|string|concatenated string|sliced string|number|BYTECODE)\b)/
 
 /**
