@@ -24,7 +24,12 @@ const PACKAGES = {
     release: "delete this load's models in a hot(module).dispose() handler: mongoose.deleteModel(name) (or connection.deleteModel(name))",
   },
   // https://getpino.io/#/docs/transports: a transport runs in a worker thread until transport.end()
-  pino: { release: 'end the transport in a hot(module).dispose() handler: transport.end() (a pino transport runs in a worker thread with its own file descriptors until then)' },
+  pino: {
+    release:
+      'create the transport once, in a module that stays loaded, and give the plugin logger.child(); a transport made ' +
+      'per load runs a worker thread with its own file descriptors until transport.end() (and thread-stream keeps the ' +
+      'ended stream and its 4 MB buffer until the worker has exited)',
+  },
   'thread-stream': { alias: 'pino' },
   'pino-abstract-transport': { alias: 'pino' },
   'sonic-boom': { release: 'close the destination in a hot(module).dispose() handler: destination.end() (pino.destination())' },

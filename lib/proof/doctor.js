@@ -463,6 +463,12 @@ function fixFor(steps) {
     return `A listener${event ? ` for '${event}'` : ''} is added to ${where} on each load and never removed: ` +
       'remove it (emitter.off(event, listener)) in a hot(module).dispose() handler.'
   }
+  const hooks = edges.indexOf('hooks')
+  if (hooks !== -1) {
+    const type = edges[hooks + 1]
+    return `A hook${type && !/^\[/.test(type) ? ` for '${type}'` : ''} is added on each load and never removed: add it with a name and remove it ` +
+      'in a hot(module).dispose() handler (Sequelize: addHook(type, name, fn), then removeHook(type, name)).'
+  }
   if (nodes[0] === 'global' && edges[0]) {
     return `Each load adds to globalThis.${edges[0]} and nothing takes it out: remove this load's entry in a ` +
       'hot(module).dispose() handler, or key the registry by module id so that a reload replaces its entry.'
