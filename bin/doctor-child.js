@@ -20,7 +20,7 @@ function answer(value) {
 }
 
 // Errors that are the user's to fix before a run: exit 2.
-const USAGE_CODES = ['ERR_UNCACHE_UNRESOLVED', 'ERR_UNCACHE_NATIVE_ADDON', 'ERR_UNCACHE_BUILTIN', 'ERR_UNCACHE_MAIN', 'ERR_UNCACHE_DOCTOR_ESM']
+const USAGE_CODES = ['ERR_UNCACHE_UNRESOLVED', 'ERR_UNCACHE_NATIVE_ADDON', 'ERR_UNCACHE_BUILTIN', 'ERR_UNCACHE_MAIN', 'ERR_UNCACHE_DOCTOR_ESM', 'ERR_UNCACHE_DOCTOR_NEEDS_LOADER']
 
 /** An error as the CLI shows it: the entry's missing file in command-line words, not the API's. */
 function describeError(error, entry, cwd) {

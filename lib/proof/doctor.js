@@ -300,7 +300,9 @@ function loadFailed(entryId, cycle, cause) {
   const when = cycle === 0 ? 'on its first load' : `when it was loaded again in cycle ${cycle}`
   const what = cause instanceof EntryExit ? cause.message : cause instanceof Error ? cause.message : String(cause)
   const verb = cause instanceof EntryExit ? '' : 'threw '
-  return new UncacheError('ERR_UNCACHE_DOCTOR_LOAD_FAILED', `${entryId} ${verb}${when}: ${what}. ${hintFor(cause, cycle, entryId)}`, {
+  // A TypeScript entry without a loader is a usage error: nothing ran yet.
+  const needsLoader = cycle === 0 && /\.[cm]?tsx?$/.test(entryId) && isSyntaxOrExtension(cause)
+  return new UncacheError(needsLoader ? 'ERR_UNCACHE_DOCTOR_NEEDS_LOADER' : 'ERR_UNCACHE_DOCTOR_LOAD_FAILED', `${entryId} ${verb}${when}: ${what}. ${hintFor(cause, cycle, entryId)}`, {
     cause,
     id: entryId,
   })
