@@ -1,10 +1,9 @@
 'use strict'
-// `uncache-tree doctor <entry>`. This file only parses arguments, shows progress and prints; the
-// measuring is lib/proof/doctor.js, the rendering bin/render.js. bin/uncache-tree.js dispatches here.
-//
-// The doctor runs the entry inside this process (it has to: the references that keep old
-// generations alive exist only in the process that made them), so this process ends with an
-// explicit exit: the entry's timers and servers would otherwise keep it running.
+// `uncache-tree doctor <entry>`. This file parses arguments, starts the process that runs the
+// entry (bin/doctor-child.js: the doctor measures the process that loads the entry, and that
+// process's stdout is our stderr, so the entry can never write into the report), and prints;
+// the measuring is lib/proof/doctor.js, the rendering bin/render.js. bin/uncache-tree.js
+// dispatches here.
 const fs = require('node:fs')
 const path = require('node:path')
 const { parseArgs } = require('node:util')
@@ -34,7 +33,9 @@ Options:
   --require MOD    preload MOD before the entry, e.g. tsx/cjs (repeatable); it
                    stays loaded across cycles
   --keep RE        keep modules whose path matches the regular expression RE
-                   loaded across cycles (a shared package your host keeps)
+                   loaded across cycles (a shared module your host keeps)
+  --reload-deps    reload node_modules with the entry too (by default they stay
+                   loaded, as in a host or watch())
   --timeout MS     how long to force garbage collection before a generation counts
                    as alive (default 2000)
   --no-retainers   take no heap snapshots: faster on big heaps, but what grows is
@@ -82,6 +83,7 @@ function parseCommandLine(argv) {
         'no-retainers': { type: 'boolean' },
         require: { type: 'string', multiple: true },
         keep: { type: 'string' },
+        'reload-deps': { type: 'boolean' },
         quiet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
@@ -107,6 +109,7 @@ function parseCommandLine(argv) {
     quiet: values.quiet === true,
     require: values.require ?? [],
     keep: undefined,
+    reloadDeps: values['reload-deps'] === true,
   }
   for (const name of options.require) if (name === '') throw new UsageError('--require needs a module name, e.g. --require tsx/cjs')
   if (values.keep !== undefined) {
@@ -116,14 +119,25 @@ function parseCommandLine(argv) {
       throw new UsageError(`--keep ${values.keep}: not a regular expression (${error.message})`)
     }
   }
-  if (options.html !== undefined) checkHtmlTarget(options.html)
+  // Resolved now: the entry may process.chdir() while it runs.
+  if (options.html !== undefined) options.html = checkHtmlTarget(options.html)
   return options
 }
 
-/** Fails now, not after a long run: --html must name a file that can be written. */
+/** Fails now, not after a long run: --html must name a file that can be written. Returns its absolute path. */
 function checkHtmlTarget(file) {
   if (file === '') throw new UsageError('--html needs a file name')
   const target = path.resolve(file)
+  // /proc and /sys take no reports: a write there fails (or changes a kernel setting).
+  let real = target
+  try {
+    real = path.join(fs.realpathSync(path.dirname(target)), path.basename(target))
+  } catch {}
+  for (const virtual of ['/proc', '/sys', '/dev']) {
+    if (real === virtual || real.startsWith(`${virtual}/`) || target.startsWith(`${virtual}/`)) {
+      throw new UsageError(`--html ${file}: ${virtual} is a virtual file system, not a place for a report; name a file on disk, e.g. doctor.html`)
+    }
+  }
   let stat
   try {
     stat = fs.statSync(target)
@@ -135,6 +149,7 @@ function checkHtmlTarget(file) {
     const what = stat === undefined ? `the directory ${path.dirname(target)} does not exist or is not writable` : 'the file is not writable'
     throw new UsageError(`--html ${file}: ${what}`)
   }
+  return target
 }
 
 /**
@@ -195,24 +210,63 @@ function progressReporter(stream, entryLabel) {
   return report
 }
 
-// The doctor's own output. While the entry runs, process.stdout.write goes to stderr instead, so
-// that stdout carries only the report (--json stays one JSON document however the entry logs).
+// The doctor's own output. The entry runs in a child process (bin/doctor-child.js) whose file
+// descriptor 1 is this process's stderr: whatever the entry writes, through console.log,
+// process.stdout or straight to fd 1 (pino and sonic-boom do), never reaches this stdout, which
+// carries only the report.
 const writeStdout = process.stdout.write.bind(process.stdout)
 const exitProcess = process.exit.bind(process)
-let finished = false
 
 /** Writes `text` to stdout, then exits with `code` once it is flushed (pipes may lag). */
 function finish(text, code) {
-  finished = true
   process.exitCode = code
   if (text === '') exitProcess(code)
   process.stdout.on('error', () => exitProcess(code))
   writeStdout(text, () => exitProcess(code))
 }
 
-function fail(message, code) {
+function fail(message, code, json) {
   process.stderr.write(`uncache-tree: ${message}\n`)
+  // --json promises a document on stdout, whatever happened.
+  if (json !== undefined) return finish(`${JSON.stringify({ ...json, leaked: null, exitCode: code, error: { ...json.error, message } }, null, 2)}\n`, code)
   finish('', code)
+}
+
+/**
+ * Runs the doctor in a child process and resolves with what it wrote to its result file:
+ * `{ result }` or `{ error }`, or `{ error }` saying the child ended without one.
+ */
+function runChild(job) {
+  const { spawn } = require('node:child_process')
+  const os = require('node:os')
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'uncache-tree-doctor-'))
+  const resultFile = path.join(dir, 'result.json')
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [...process.execArgv, path.join(__dirname, 'doctor-child.js')], {
+      // fd 1 of the child is our fd 2: the entry's output goes to stderr, never into the report.
+      stdio: ['inherit', 2, 'inherit'],
+      env: { ...process.env, UNCACHE_TREE_DOCTOR_JOB: JSON.stringify({ ...job, resultFile }) },
+    })
+    // Ctrl-C reaches the child too (same process group); this process waits for its answer.
+    const ignore = () => {}
+    process.on('SIGINT', ignore)
+    process.on('SIGTERM', ignore)
+    const done = (code, signal) => {
+      process.removeListener('SIGINT', ignore)
+      process.removeListener('SIGTERM', ignore)
+      let answer
+      try {
+        answer = JSON.parse(fs.readFileSync(resultFile, 'utf8'))
+      } catch {
+        const how = signal ? `was killed by ${signal}` : `exited with code ${code}`
+        answer = { error: { code: 'ERR_UNCACHE_DOCTOR_EXITED', message: `the process running the entry ${how} before the doctor could finish (the entry exited, or ran out of memory?)` } }
+      }
+      fs.rmSync(dir, { recursive: true, force: true })
+      resolve(answer)
+    }
+    child.on('error', (error) => done(undefined, undefined, error))
+    child.on('exit', done)
+  })
 }
 
 async function main(argv) {
@@ -226,55 +280,30 @@ async function main(argv) {
   if (options.help) return finish(HELP, EXIT.OK)
   if (options.version) return finish(`${require('../package.json').version}\n`, EXIT.OK)
 
-  let doctor
-  try {
-    ;({ doctor } = require('../lib/proof/doctor.js'))
-  } catch (error) {
-    if (error?.code !== 'ERR_UNCACHE_NATIVE_BINARY') throw error
-    return fail(error.message, EXIT.FAILED)
-  }
-
   const cwd = process.cwd()
-  const progress = options.quiet ? () => {} : progressReporter(process.stderr, options.entry)
-  process.stdout.write = process.stderr.write.bind(process.stderr)
-  // A last resort: whatever ends this process before a report was written (a native exit, a
-  // signal handler of the entry) must not look like success.
-  process.on('exit', (code) => {
-    if (finished) return
-    process.stderr.write('uncache-tree: the process ended before the doctor could finish (the entry exited?)\n')
-    if (code === 0) process.exitCode = EXIT.FAILED
+  const answer = await runChild({
+    entry: options.entry,
+    cwd,
+    cycles: options.cycles,
+    timeoutMs: options.timeoutMs,
+    retainers: options.retainers,
+    require: options.require,
+    keep: options.keep?.source,
+    keepFlags: options.keep?.flags,
+    reloadDeps: options.reloadDeps,
+    quiet: options.quiet,
   })
-
-  let result
-  try {
-    result = await doctor(options.entry, {
-      cwd,
-      cycles: options.cycles,
-      timeoutMs: options.timeoutMs,
-      retainers: options.retainers,
-      growthSnapshots: options.retainers,
-      require: options.require,
-      keep: options.keep,
-      onProgress: progress,
-    })
-  } catch (error) {
-    progress.done?.()
-    const usage =
-      error instanceof TypeError ||
-      error instanceof RangeError ||
-      ['ERR_UNCACHE_UNRESOLVED', 'ERR_UNCACHE_NATIVE_ADDON', 'ERR_UNCACHE_BUILTIN', 'ERR_UNCACHE_MAIN', 'ERR_UNCACHE_DOCTOR_ESM'].includes(error?.code)
-    if (usage) return fail(`${error.message}\nRun \`uncache-tree doctor --help\` for usage.`, EXIT.USAGE)
-    const cause = error?.cause instanceof Error && error.cause.constructor.name !== 'EntryExit' ? `\n${error.cause.stack}` : ''
-    return fail(`${error?.message ?? error}${cause}`, EXIT.FAILED)
+  const json = options.json ? { entry: options.entry } : undefined
+  if (answer.error !== undefined) {
+    const { error } = answer
+    const code = error.usage ? EXIT.USAGE : EXIT.FAILED
+    const text = error.usage ? `${error.message}\nRun \`uncache-tree doctor --help\` for usage.` : `${error.message}${error.causeStack ? `\n${error.causeStack}` : ''}`
+    return fail(text, code, json && { ...json, error: { code: error.code } })
   }
-  progress.done?.()
-  // The verdict is in; what the entry's timers throw from now on does not change it.
-  process.on('uncaughtException', () => {})
-  process.on('unhandledRejection', () => {})
-
+  const { result } = answer
   if (options.html !== undefined) {
     fs.writeFileSync(options.html, formatHtml(result, { cwd }))
-    if (!options.quiet) process.stderr.write(`doctor: HTML report written to ${displayPath(path.resolve(options.html), cwd)}\n`)
+    if (!options.quiet) process.stderr.write(`doctor: HTML report written to ${displayPath(options.html, cwd)}\n`)
   }
   const text = options.json ? `${JSON.stringify(result, null, 2)}\n` : formatText(result, { cwd })
   return finish(text, result.exitCode)
@@ -285,4 +314,4 @@ function run(argv) {
   return main(argv).catch((error) => fail(error?.stack ?? String(error), EXIT.FAILED))
 }
 
-module.exports = { run, HELP, DEFAULT_CYCLES, MAX_CYCLES }
+module.exports = { run, HELP, DEFAULT_CYCLES, MAX_CYCLES, progressReporter }

@@ -149,16 +149,54 @@ function growthLine(result) {
     : `Trend: ${trend}, noise ±${formatBytes(g.noise)}: no growth.`
 }
 
-/** The growing groups as lines: size per reload and chain, then the fix. */
+/** How a growing group reads: its holder first, then what it keeps, per reload. */
+function groupHeadline(g, cwd) {
+  const holder = relativize(g.holder ?? g.summary, cwd)
+  const size = `${formatBytes(g.perCycle)} per reload`
+  const count = g.objectLeak ? `, ${g.rootsPerCycle} new structure(s) of ${Math.round(g.objectsPerCycle)} object(s) per reload` : ''
+  const retained = g.retained ? ` (retains ${relativize(g.retained, cwd)})` : ''
+  return `${holder}: ${size}${count}${retained}`
+}
+
+/** The growing groups as lines: holder, size per reload, then the fix. */
 function growingLines(result, cwd, width) {
   const out = []
   if (result.growing.length === 0) return out
   const [first, second, last] = result.snapshots
   out.push(...wrap(`What grows (objects allocated in cycles ${first + 1}–${second} still alive after cycle ${last}), biggest first:`, width))
   result.growing.forEach((g, i) => {
-    out.push(...wrap(`${i + 1}. ${formatBytes(g.perCycle)} per reload: ${relativize(g.summary, cwd)}`, width, '  ', '       '))
+    out.push(...wrap(`${i + 1}. ${groupHeadline(g, cwd)}`, width, '  ', '       '))
     out.push(...wrap(`Fix: ${g.fix}`, width, '     ', '       '))
   })
+  return out
+}
+
+/** A count that grows, in one sentence: what, how fast, where it is added. */
+function countHeadline(c, cwd) {
+  const rate = c.perCycle === undefined ? `${c.last ?? 'too many'} at once` : `+${c.perCycle} per reload (${c.first} → ${c.last})`
+  const where = c.addedBy ? `, added at ${relativize(c.addedBy, cwd)}${c.package ? ` (through ${c.package})` : ''}` : ''
+  return `${c.resource}: ${rate}${where}`
+}
+
+/** The counts that grow, and a package that refused the second load. */
+function countLines(result, cwd, width) {
+  const out = []
+  if (result.refused) {
+    const r = result.refused
+    out.push(...wrap(`REFUSED: ${r.package} threw when the entry was loaded again (cycle ${r.cycle}): ${r.message}`, width, '', '  '))
+    out.push(...wrap(`${r.registry} still holds what the previous load registered${r.addedBy ? ` at ${relativize(r.addedBy, cwd)}` : ''}.`, width, '  ', '  '))
+    out.push(...wrap(`Fix: ${r.fix}`, width, '  ', '    '))
+    out.push('')
+  }
+  const counts = result.counts?.growing ?? []
+  if (counts.length > 0) {
+    out.push('What grows in number with every reload (a leak whatever its size):')
+    counts.forEach((c, i) => {
+      out.push(...wrap(`${i + 1}. ${countHeadline(c, cwd)}`, width, '  ', '       '))
+      out.push(...wrap(`Fix: ${c.fix}`, width, '     ', '       '))
+    })
+    out.push('')
+  }
   return out
 }
 
@@ -183,6 +221,7 @@ function formatText(result, { cwd, width = 80 } = {}) {
   out.push(...terminalChart(result.samples, { width, trend: { fromCycle: g.fromCycle, intercept: g.intercept, slope: g.perCycle } }))
   out.push(...wrap(growthLine(result), width))
   out.push('')
+  out.push(...countLines(result, cwd, width))
   const grows = growingLines(result, cwd, width)
   if (grows.length > 0) out.push(...grows, '')
 
@@ -193,9 +232,22 @@ function formatText(result, { cwd, width = 80 } = {}) {
   } else {
     out.push(`Survivors: ${result.modules.alive} of ${result.modules.unloaded} unloaded module generations are still alive.`)
   }
+  // Survivors that share a cause: the first is shown with its chain, the others only named.
+  const sharedWith = new Map()
+  for (const group of result.survivorGroups ?? []) {
+    if (group.ids.length > 1) for (const id of group.ids.slice(1)) sharedWith.set(id, group)
+  }
   for (const s of result.survivors) {
+    if (sharedWith.has(s.id)) continue
     out.push('')
     const [what, who] = survivorHeadline(s, cwd)
+    const group = (result.survivorGroups ?? []).find((gr) => gr.ids[0] === s.id && gr.ids.length > 1)
+    if (group !== undefined) {
+      const others = group.ids.slice(1).map((id) => displayPath(id, cwd))
+      out.push(`  ✗ ${group.ids.length} modules held through one chain (${group.generations} generations):`)
+      out.push(...wrap(`${what}, and ${others.length} more of the same tree: ${others.slice(0, 6).join(', ')}${others.length > 6 ? ', …' : ''}`, width, '    ', '      '))
+      out.push(`    ${who}`)
+    } else out.push(`  ${s.heldBy === 'node' ? '•' : '✗'} ${what}`, `    ${who}`)
     out.push(`  ${s.heldBy === 'node' ? '•' : '✗'} ${what}`, `    ${who}`)
     for (const pin of s.nodePins) out.push(...wrap(`${pin.generations} held by ${pin.why}`, width, '    '))
     if (s.chains.length === 0 && s.heldBy === 'program') out.push('    (no retainer chain: see the notes below)')
@@ -264,6 +316,13 @@ function formatText(result, { cwd, width = 80 } = {}) {
         width,
       ),
     )
+  } else if (result.refused) {
+    out.push(...wrap(`LEAK: ${result.refused.package} refused to load the entry again: ${result.refused.registry} keeps the previous load. Apply the fix under REFUSED.`, width))
+  } else if ((result.counts?.growing ?? []).length > 0) {
+    const c = result.counts.growing[0]
+    out.push(...wrap(`LEAK: ${c.resource} grow${c.perCycle === undefined ? '' : ` by ${c.perCycle} per reload`}, whatever the bytes. Apply the fix shown under "What grows in number".`, width))
+  } else if (result.leaked) {
+    out.push(...wrap(`LEAK: a new structure per reload stays alive, whatever its size. Apply the fix shown under "What grows".`, width))
   } else if (node.length > 0) {
     out.push(...wrap('OK: no growth, and nothing your code holds survived; the survivors above are held by Node itself and do not grow.', width))
   } else {
@@ -365,43 +424,76 @@ function svgChart(samples, { width = 880, height = 380, trend } = {}) {
  * @param {object} result what doctor() returned
  * @param {{ cwd?: string }} [options]
  */
+// A chain longer than this shows its first and last links; the middle opens on demand.
+const CHAIN_HEAD = 4
+const CHAIN_TAIL = 4
+
+/** A retainer chain as a collapsed list: one click opens it, long middles fold again. */
+function chainHtml(chain, { caption, firstNew = Infinity, cwd }) {
+  const item = (step, i) =>
+    `<li${i >= firstNew ? ' class="new"' : ''}>${i > 0 ? `<span class="edge">${escapeHtml(chain[i - 1].edge || '?')}</span> → ` : ''}<span class="node">${escapeHtml(relativize(step.node, cwd))}</span></li>`
+  let items
+  if (chain.length <= CHAIN_HEAD + CHAIN_TAIL + 2) items = chain.map(item).join('')
+  else {
+    const middle = chain.slice(CHAIN_HEAD, chain.length - CHAIN_TAIL).map((step, k) => item(step, k + CHAIN_HEAD)).join('')
+    items =
+      chain.slice(0, CHAIN_HEAD).map(item).join('') +
+      `<li class="more"><details><summary>… ${chain.length - CHAIN_HEAD - CHAIN_TAIL} more links</summary><ol class="chain">${middle}</ol></details></li>` +
+      chain.slice(chain.length - CHAIN_TAIL).map((step, k) => item(step, k + chain.length - CHAIN_TAIL)).join('')
+  }
+  return `<details class="chain-box"><summary>${escapeHtml(caption)} (${chain.length} links)</summary><ol class="chain">${items}</ol></details>`
+}
+
 function formatHtml(result, { cwd } = {}) {
   const entry = displayPath(result.entry, cwd)
   const g = result.growth
   const program = result.survivors.filter((s) => s.heldBy === 'program')
+  const counts = result.counts?.growing ?? []
   const verdict =
     program.length > 0
       ? `<p class="verdict leak">Leak: ${program.length} module(s) kept old generations alive.</p>`
       : g.growing
         ? `<p class="verdict leak">Leak: memory grows by ${escapeHtml(formatBytes(g.perCycle))} per reload.</p>`
+      : result.refused
+        ? `<p class="verdict leak">Leak: ${escapeHtml(result.refused.package)} refused to load the entry again.</p>`
+      : counts.length > 0
+        ? `<p class="verdict leak">Leak: ${escapeHtml(counts[0].resource)} grow with every reload.</p>`
+      : result.leaked
+        ? '<p class="verdict leak">Leak: a new structure per reload stays alive.</p>'
       : result.survivors.length > 0
         ? '<p class="verdict ok">OK: no growth, and nothing your code holds survived; the survivors below are held by Node itself and do not grow.</p>'
         : '<p class="verdict ok">OK: no growth, and every unloaded generation was collected.</p>'
+  // Survivors that share a cause are one section; the others of the group are only named.
+  const sharedWith = new Set()
+  for (const group of result.survivorGroups ?? []) if (group.ids.length > 1) for (const id of group.ids.slice(1)) sharedWith.add(id)
   const survivors = result.survivors
+    .filter((s) => !sharedWith.has(s.id))
     .map((s) => {
       const pins = s.nodePins.map((p) => `<p class="pin">${p.generations} held by ${escapeHtml(p.why)}</p>`).join('')
+      const group = (result.survivorGroups ?? []).find((gr) => gr.ids[0] === s.id && gr.ids.length > 1)
+      const others = group === undefined ? '' : `<p>${group.ids.length} modules held through one chain (${group.generations} generations): ${group.ids.map((id) => `<code>${escapeHtml(displayPath(id, cwd))}</code>`).join(', ')}</p>`
       const chains = s.chains
-        .map(
-          (c) =>
-            `<figure><figcaption>${c.generations} generation(s), from a GC root to the module</figcaption><ol class="chain">${c.path
-              .map((step, i, all) => `<li>${i > 0 ? `<span class="edge">${escapeHtml(all[i - 1].edge || '?')}</span> → ` : ''}<span class="node">${escapeHtml(relativize(step.node, cwd))}</span></li>`)
-              .join('')}</ol></figure>`,
-        )
+        .map((c) => chainHtml(c.path, { caption: `${c.generations} generation(s), from a GC root to the module`, cwd }))
         .join('')
       return `<section class="survivor ${s.heldBy}"><h3>${escapeHtml(displayPath(s.id, cwd))}</h3><p>${s.alive} of ${s.of} old generations alive — ${
         s.heldBy === 'node' ? 'held by Node itself, not by your code' : 'held by the program'
-      }</p>${pins}${chains}</section>`
+      }</p>${others}${pins}${chains}</section>`
     })
     .join('\n')
+  const refusedHtml = result.refused
+    ? `<h2>Refused</h2><p><b>${escapeHtml(result.refused.package)}</b> threw when the entry was loaded again (cycle ${result.refused.cycle}): <code>${escapeHtml(result.refused.message)}</code></p><p>${escapeHtml(result.refused.registry)} still holds what the previous load registered${result.refused.addedBy ? ` at <code>${escapeHtml(relativize(result.refused.addedBy, cwd))}</code>` : ''}.</p><p class="fix">Fix: ${escapeHtml(result.refused.fix)}</p>`
+    : ''
+  const countsHtml =
+    counts.length === 0
+      ? ''
+      : `<h2>What grows in number</h2><ol class="growing">${counts.map((c) => `<li><b>${escapeHtml(countHeadline(c, cwd))}</b><p class="fix">Fix: ${escapeHtml(c.fix)}</p></li>`).join('')}</ol>`
   const growingHtml =
     result.growing.length === 0
       ? ''
       : `<h2>What grows</h2><ol class="growing">${result.growing
           .map(
             (group) =>
-              `<li><b>${escapeHtml(formatBytes(group.perCycle))} per reload</b>: <code>${escapeHtml(relativize(group.summary, cwd))}</code><p class="fix">Fix: ${escapeHtml(group.fix)}</p><ol class="chain">${group.path
-                .map((step, i, all) => `<li${i >= group.firstNew ? ' class="new"' : ''}>${i > 0 ? `<span class="edge">${escapeHtml(all[i - 1].edge || '?')}</span> → ` : ''}<span class="node">${escapeHtml(relativize(step.node, cwd))}</span></li>`)
-                .join('')}</ol></li>`,
+              `<li><b>${escapeHtml(groupHeadline(group, cwd))}</b><p class="fix">Fix: ${escapeHtml(group.fix)}</p>${chainHtml(group.path, { caption: 'the whole chain, from a GC root', firstNew: group.firstNew, cwd })}</li>`,
           )
           .join('')}</ol>`
   const list = (title, items) => (items.length === 0 ? '' : `<h2>${title}</h2><ul>${items.map((i) => `<li>${escapeHtml(i)}</li>`).join('')}</ul>`)
@@ -409,6 +501,7 @@ function formatHtml(result, { cwd } = {}) {
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>uncache-tree doctor: ${escapeHtml(entry)}</title>
 <style>
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #222; margin: 24px auto; max-width: 900px; padding: 0 12px; }
@@ -420,6 +513,9 @@ h1 { font-size: 20px; margin: 0 0 4px; } h2 { font-size: 17px; margin-top: 28px;
 .chain { font: 13px ui-monospace, monospace; margin: 4px 0; padding-left: 28px; } .edge { color: #2c6fbb; }
 .growing > li { margin: 8px 0; } .fix { margin: 2px 0; color: #1e6b34; } .chain li.new .node { color: #a1261b; font-weight: 600; }
 figure { margin: 8px 0; } figcaption { color: #555; font-size: 13px; } .pin { color: #555; }
+code, .chain, h3, b { overflow-wrap: anywhere; } svg { max-width: 100%; height: auto; }
+details > summary { cursor: pointer; color: #555; font-size: 13px; } .chain li.more { list-style: none; color: #555; }
+@media (max-width: 600px) { body { margin: 12px auto; font-size: 14px; } .chain { padding-left: 18px; font-size: 12px; } }
 </style>
 </head>
 <body>
@@ -428,6 +524,8 @@ figure { margin: 8px 0; } figcaption { color: #555; font-size: 13px; } .pin { co
 ${verdict}
 ${svgChart(result.samples, { trend: { fromCycle: g.fromCycle, intercept: g.intercept, slope: g.perCycle } })}
 <p class="growth">${escapeHtml(growthLine(result))}</p>
+${refusedHtml}
+${countsHtml}
 ${growingHtml}
 <h2>${result.survivors.length === 0 ? 'No survivors' : `Survivors: ${result.modules.alive} of ${result.modules.unloaded} unloaded module generations`}</h2>
 ${survivors}

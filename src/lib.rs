@@ -177,6 +177,7 @@ pub struct GrowthGroup {
   pub roots: u32,
   pub path: Vec<RetainerStep>,
   pub first_new: u32,
+  pub holder_in_target: bool,
 }
 
 #[napi(object)]
@@ -249,6 +250,7 @@ impl HeapSnapshotDiff {
             .map(|s| RetainerStep { node: s.node, edge: s.edge })
             .collect(),
           first_new: group.first_new,
+          holder_in_target: group.holder_in_target,
         })
         .collect(),
       objects: g.objects as f64,

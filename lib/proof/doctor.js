@@ -16,6 +16,9 @@ const { uncacheTree } = require('../graph/unload.js')
 const { verifyReports, DEFAULT_TIMEOUT_MS } = require('./verify.js')
 const { forceGc } = require('./gc.js')
 const { explainRetainers, snapshotSeries, renderRequireCache } = require('./retainers.js')
+const { countResources, growingCounts } = require('./resources.js')
+const { keptEmitters, Tracer, describeCountLeak, refusalOf } = require('./count-leaks.js')
+const { packageOf, knownPackage } = require('./advice.js')
 const native = require('../native.js')
 // The whole package, loaded (and held) by the doctor before the entry: it installs the requirer
 // registry, and an entry that requires 'uncache-tree' then finds it loaded and held here, instead
@@ -157,6 +160,7 @@ function parseDoctorOptions(options) {
     retainers: checkBoolean(o.retainers, 'options.retainers', true),
     growthSnapshots: checkBoolean(o.growthSnapshots, 'options.growthSnapshots', true),
     keep: parseKeep(o.keep),
+    reloadDeps: checkBoolean(o.reloadDeps, 'options.reloadDeps', false),
     requires,
     onProgress: o.onProgress ?? (() => {}),
   }
@@ -229,7 +233,12 @@ function growthOf(samples, warmup) {
   // lazily built table, V8's first heap snapshot setting up its bookkeeping) tilts the line over
   // the whole window but leaves the later half flat.
   const late = fitTrend(points.slice(Math.floor(points.length / 2)))
+  // Nor is one jump between two samples (a heap snapshot's own tables, allocated a little after
+  // it was measured): a leak adds about the same every cycle, so no single step carries half the rise.
+  let biggestStep = 0
+  for (let i = 1; i < points.length; i++) biggestStep = Math.max(biggestStep, points[i].y - points[i - 1].y)
   const growing =
+    biggestStep <= Math.max(0.5, 2 / (points.length - 1)) * slope * span &&
     points.length >= 3 &&
     z > TREND_Z &&
     slope >= MIN_GROWTH_PER_CYCLE &&
@@ -265,7 +274,11 @@ class EntryExit extends Error {
 }
 
 /** Why a load failed, and what to do: the hint depends on the error. */
-function hintFor(cause, cycle) {
+function hintFor(cause, cycle, entryId) {
+  if (cycle === 0 && entryId !== undefined && /\.[cm]?tsx?$/.test(entryId) && isSyntaxOrExtension(cause)) {
+    return 'It is TypeScript, which this Node does not load by itself: run the doctor again with a loader that ' +
+      'compiles to CommonJS, e.g. `--require tsx/cjs` (npm install -D tsx), or point it at your build output.'
+  }
   if (cause instanceof EntryExit) {
     return 'The doctor runs the entry inside its own process, so the entry must not exit: ' +
       'move the process.exit() call to your host, or point the doctor at a module that only sets things up.'
@@ -278,11 +291,18 @@ function hintFor(cause, cycle) {
     'or point the doctor at the module that your host loads.'
 }
 
+function isSyntaxOrExtension(cause) {
+  return cause instanceof SyntaxError || cause?.code === 'ERR_UNKNOWN_FILE_EXTENSION' || cause?.code === 'ERR_UNSUPPORTED_NODE_MODULES_TYPE_STRIPPING' ||
+    cause?.code === 'ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX' || cause?.code === 'ERR_INVALID_TYPESCRIPT_SYNTAX'
+}
+
 function loadFailed(entryId, cycle, cause) {
   const when = cycle === 0 ? 'on its first load' : `when it was loaded again in cycle ${cycle}`
   const what = cause instanceof EntryExit ? cause.message : cause instanceof Error ? cause.message : String(cause)
   const verb = cause instanceof EntryExit ? '' : 'threw '
-  return new UncacheError('ERR_UNCACHE_DOCTOR_LOAD_FAILED', `${entryId} ${verb}${when}: ${what}. ${hintFor(cause, cycle)}`, {
+  // A TypeScript entry without a loader is a usage error: nothing ran yet.
+  const needsLoader = cycle === 0 && /\.[cm]?tsx?$/.test(entryId) && isSyntaxOrExtension(cause)
+  return new UncacheError(needsLoader ? 'ERR_UNCACHE_DOCTOR_NEEDS_LOADER' : 'ERR_UNCACHE_DOCTOR_LOAD_FAILED', `${entryId} ${verb}${when}: ${what}. ${hintFor(cause, cycle, entryId)}`, {
     cause,
     id: entryId,
   })
@@ -433,6 +453,10 @@ function fixFor(steps) {
       '(clearInterval/clearTimeout) in a hot(module).dispose() handler; a setTimeout that reschedules itself must ' +
       'also check a "disposed" flag before scheduling again.'
   }
+  if (nodes.some((n) => /^Node \/ (?:TCP|Pipe)ServerWrap\b/.test(n))) {
+    return 'A server started on each load keeps listening: close it in a hot(module).dispose() handler ' +
+      '(server.close(), and server.closeAllConnections() on Node >= 18.2).'
+  }
   const events = edges.indexOf('_events')
   if (events !== -1) {
     const emitter = nodes[events]
@@ -440,6 +464,12 @@ function fixFor(steps) {
     const where = emitter === 'process' ? 'process' : `a long-lived ${emitter}`
     return `A listener${event ? ` for '${event}'` : ''} is added to ${where} on each load and never removed: ` +
       'remove it (emitter.off(event, listener)) in a hot(module).dispose() handler.'
+  }
+  const hooks = edges.indexOf('hooks')
+  if (hooks !== -1) {
+    const type = edges[hooks + 1]
+    return `A hook${type && !/^\[/.test(type) ? ` for '${type}'` : ''} is added on each load and never removed: add it with a name and remove it ` +
+      'in a hot(module).dispose() handler (Sequelize: addHook(type, name, fn), then removeHook(type, name)).'
   }
   if (nodes[0] === 'global' && edges[0]) {
     return `Each load adds to globalThis.${edges[0]} and nothing takes it out: remove this load's entry in a ` +
@@ -463,19 +493,116 @@ function describeGroup(group, cyclesBetween) {
   }
   if (/^global\b/.test(chain[0].node)) chain = [{ ...chain[0], node: 'global' }, ...chain.slice(1)]
   const firstNew = Math.max(0, group.firstNew - removed)
+  const held = holderOf(chain, firstNew)
+  const known = held.package === undefined ? undefined : knownPackage(held.package)
+  let fix = fixFor(chain)
+  if (known?.release !== undefined) fix = `${held.inside ? `Retained inside ${known.name}: ` : ''}${known.release[0].toUpperCase()}${known.release.slice(1)}.`
+  else if (held.inside) fix = `Retained inside ${held.package}: no dispose handler of yours reaches it; use ${held.package}'s own API to release what the plugin created (close, end, remove…), or keep one instance across reloads.`
   return {
     perCycle: Math.round(group.bytes / cyclesBetween),
+    objectsPerCycle: Math.round((group.objects / cyclesBetween) * 10) / 10,
+    rootsPerCycle: Math.round((group.roots / cyclesBetween) * 10) / 10,
     bytes: group.bytes,
     objects: group.objects,
     roots: group.roots,
+    holder: held.holder,
+    holderInTarget: group.holderInTarget,
+    retained: held.retained,
+    package: held.package,
+    insidePackage: held.inside,
     summary: chainSummary(chain, firstNew),
-    fix: fixFor(chain),
+    fix,
     firstNew,
     path: chain,
   }
 }
 
-const isOwn = (group) => group.path.some((s) => OWN_FILES.some((f) => s.node.includes(f)))
+const isOwn = (group) => isOwnChain(group.path)
+// This package's own state: its registry (global symbol) or its closures. Never the user's to fix.
+const isOwnChain = (chain) => chain.some((s) => OWN_FILES.some((f) => s.node.includes(f) || s.edge.includes(f)) || s.edge.includes('uncache-tree.state'))
+
+const CLOSURE = /^\((?:suspended )?(?:anonymous )?closure (?:(\S+) )?in (.+?):(\d+):(\d+)\)$/
+
+/** The file of a closure node, or the module id of a require.cache edge, on a chain step. */
+function fileOfStep(step) {
+  const closure = CLOSURE.exec(step.node)
+  if (closure) return closure[2]
+  if (step.node === 'require.cache' && path.isAbsolute(step.edge)) return step.edge
+  return undefined
+}
+
+/**
+ * Who holds a growing group, holder first, as a person reads it: `closure at plugin.js:2:27 ←
+ * _onTimeout ← Timeout ← Timeout._idlePrev…`: from the deepest closure at or below the first new
+ * object up to it, then where that hangs. Also the package whose code holds it (a closure in
+ * node_modules, or a kept module of a package above the first new object), and whether any user
+ * code is on the chain at all (if not, no dispose handler can reach it: "retained inside").
+ */
+function holderOf(chain, firstNew) {
+  let deepest = -1
+  for (let i = chain.length - 1; i >= firstNew; i--) {
+    if (CLOSURE.test(chain[i].node)) {
+      deepest = i
+      break
+    }
+  }
+  const cut = deepest === -1 ? Math.min(chain.length - 1, firstNew) : deepest
+  let text = chainSummary(chain.slice(0, cut + 1), firstNew)
+  const closure = deepest === -1 ? undefined : CLOSURE.exec(chain[deepest].node)
+  if (closure) text = text.slice(chain[deepest].node.length).trim()
+  if (closure) text = `closure${closure[1] && closure[1] !== 'in' ? ` ${closure[1]}` : ''} at ${closure[2]}:${closure[3]}:${closure[4]}${text ? ` ${text}` : ''}`
+  // What the holder keeps: the rest of the chain below it, leaf first.
+  // (Not when the largest object below is the function's own code or source text.)
+  const below = deepest === -1 ? [] : chain.slice(deepest)
+  const ownCode = below.some((step) => step.edge === 'shared' || step.edge === 'script_or_debug_info')
+  const retained = deepest === -1 || deepest >= chain.length - 1 || ownCode ? undefined : chainSummary(chain.slice(deepest + 1), 0)
+  let holderPackage
+  for (let i = Math.min(firstNew, chain.length - 1); i >= 0 && holderPackage === undefined; i--) holderPackage = packageOf(fileOfStep(chain[i]))
+  const files = chain.map(fileOfStep).filter((f) => f !== undefined)
+  const userCode = files.some((f) => packageOf(f) === undefined && !OWN_FILES.some((own) => f.startsWith(own)))
+  const closurePackage = closure ? packageOf(closure[2]) : undefined
+  return { holder: text, retained, package: closurePackage ?? holderPackage, inside: !userCode && (closurePackage ?? holderPackage) !== undefined }
+}
+
+/**
+ * A growth group that is a count leak whatever its bytes: at least one new structure per cycle
+ * between the first two snapshots, all still alive after the last.
+ */
+function isObjectLeak(group, cyclesBetween) {
+  const root = group.path[group.firstNew]?.node ?? ''
+  // V8's own per-function data (code, feedback, weak cells) comes and goes with the JIT: new ids
+  // for the same kept functions, not something each load adds.
+  if (V8_INTERNAL.test(root)) return false
+  // Hung on something that did not exist at the target snapshot: an id V8 reused, not a leak.
+  if (group.holderInTarget === false) return false
+  // V8 numbers objects by address: a new object where a dead one lay can inherit its id, and a
+  // freshly loaded generation's big table then shows as thousands of "new" roots at once. A leak
+  // adds a few structures per load (a listener, a hook, a route); more would show in bytes.
+  return cyclesBetween >= 2 && group.roots >= cyclesBetween && group.roots <= MAX_ROOTS_PER_CYCLE * cyclesBetween && group.objects >= cyclesBetween
+}
+const MAX_ROOTS_PER_CYCLE = 16
+const V8_INTERNAL = /^(?:system \/|\((?:code|compiled code|shared function info|feedback|internal array|object elements|object properties|string|concatenated string|sliced string|number|BYTECODE)\b)/
+
+/**
+ * Survivors that share a root cause, as one chain with a count: the part of each chain above
+ * the first old Module is the cause (the plugin's other modules hang below it through
+ * `children`, one chain each otherwise).
+ */
+function groupSurvivors(survivors) {
+  const groups = new Map()
+  for (const s of survivors) {
+    if (s.heldBy !== 'program' || s.chains.length === 0) continue
+    const chain = s.chains[0].path
+    const at = chain.findIndex((step) => /^Module /.test(step.node))
+    const cause = at === -1 ? chain : chain.slice(0, at + 1)
+    const key = chainShape(cause.map((step, i) => (i === cause.length - 1 ? { node: step.node, edge: '' } : step)))
+    let group = groups.get(key)
+    if (group === undefined) groups.set(key, (group = { cause, ids: [], generations: 0 }))
+    group.ids.push(s.id)
+    group.generations += s.alive
+  }
+  return [...groups.values()].sort((a, b) => b.ids.length - a.ids.length || b.generations - a.generations)
+}
 
 /**
  * Loads `entry`, unloads and reloads it `cycles` times, and reports whether memory grows with
@@ -504,7 +631,14 @@ async function doctor(entry, options) {
   const onWarning = (warning) => {
     const key = `${warning.name}: ${warning.message}`
     warnings.set(key, (warnings.get(key) ?? 0) + 1)
+    // Node adds the emitter, the event and the count to this warning: a leak by itself.
+    if (warning?.name === 'MaxListenersExceededWarning') {
+      const emitterName = /added to \[([^\]]+)\]/.exec(warning.message)?.[1] ?? 'an EventEmitter'
+      const event = typeof warning.type === 'symbol' ? warning.type.toString() : String(warning.type)
+      warnings.listenerWarnings.push({ event, emitter: emitterName, count: typeof warning.count === 'number' ? warning.count : undefined, stack: warning.stack })
+    }
   }
+  warnings.listenerWarnings = []
   const printers = process.listeners('warning')
   for (const listener of printers) process.removeListener('warning', listener)
   process.on('warning', onWarning)
@@ -563,6 +697,19 @@ function preload(requires, cwd) {
   return new Set(Object.keys(require.cache).filter((id) => !before.has(id)))
 }
 
+/** Modules a host keeps loaded across reloads: node_modules (unless reloadDeps), --require, --keep. */
+function keepFor(opts, preloaded) {
+  const keepOption = opts.keep
+  const marker = `${path.sep}node_modules${path.sep}`
+  return (id) => preloaded.has(id) || (!opts.reloadDeps && id.includes(marker)) || (keepOption !== undefined && keepOption(id))
+}
+
+/** A MaxListenersExceededWarning as a count leak (Node's own threshold, not ours, was crossed). */
+function listenerWarningLeak(warning, tracer, cwd) {
+  const leak = describeCountLeak({ key: `emitterListeners:${warning.emitter} ${warning.event}`, perCycle: undefined, first: undefined, last: warning.count }, tracer, cwd)
+  return { ...leak, key: `MaxListenersExceededWarning:${warning.event}`, resource: `'${warning.event}' listeners on ${warning.emitter === 'process' ? 'process' : `an ${warning.emitter}`} (MaxListenersExceededWarning: ${warning.count ?? 'more than the limit'})` }
+}
+
 async function run(entryId, opts, warnings, started, failure) {
   const progress = opts.onProgress
   const load = (cycle) => {
@@ -577,8 +724,7 @@ async function run(entryId, opts, warnings, started, failure) {
   }
 
   const preloaded = preload(opts.requires, opts.cwd)
-  const keepOption = opts.keep
-  const keep = (id) => preloaded.has(id) || (keepOption !== undefined && keepOption(id))
+  const keep = keepFor(opts, preloaded)
   // Warm-up: the first cycles fill lazily built caches (JIT code, inline caches, a library's
   // first-use tables); the trend starts after them.
   const warmup = Math.max(1, Math.round(opts.cycles / 5))
@@ -591,30 +737,62 @@ async function run(entryId, opts, warnings, started, failure) {
   const diff = snapshotAt.length > 0 ? new native.HeapSnapshotDiff() : undefined
   const series = diff === undefined ? undefined : snapshotSeries()
   let diffError
+  // Counts of what a reload can leak without growing the heap (resources.js), one per cycle, and
+  // one traced cycle that says where each is added (count-leaks.js).
+  const counts = []
+  let emitters = []
+  let tracer
+  const traceCycle = Math.min(2, opts.cycles)
+  let refused
 
   progress({ phase: 'load', cycle: 0, cycles: opts.cycles })
+  const beforeEntry = new Set(Object.keys(require.cache))
   load(0)
   // A turn of the event loop lets the entry's setImmediate/promise start-up work run, as it
   // would in a host, before anything is measured.
   await nextTurn()
   check(0)
+  const loadedByEntry = Object.keys(require.cache).filter((id) => !beforeEntry.has(id))
+  counts.push({ cycle: 0, ...countResources() })
   const samples = [await sampleHeap(0)]
   let snapshotOverhead = 0
   const reports = []
   const disposeErrors = []
   try {
     for (let cycle = 1; cycle <= opts.cycles; cycle++) {
+      if (cycle === traceCycle) {
+        tracer = new Tracer(emitters)
+        tracer.start()
+      }
       const report = uncacheTree(entryId, { keep })
       reports.push(report)
       if (cycle === 1 && report.pinned.some((p) => p.id === entryId && (p.by === 'require-esm' || p.by === 'esm-loader'))) {
         throw esmEntry(entryId)
       }
+      if (cycle === 1) {
+        // What stays loaded across cycles: the emitters there are counted from now on.
+        const removed = new Set(report.removed)
+        const kept = loadedByEntry.filter((id) => !removed.has(id)).concat([...preloaded])
+        emitters = keptEmitters(kept, opts.cwd)
+        if (tracer !== undefined) tracer.emitters = emitters
+      }
       for (const error of report.errors) {
         disposeErrors.push({ cycle, message: error instanceof Error ? error.message : String(error) })
       }
-      load(cycle)
+      try {
+        load(cycle)
+      } catch (error) {
+        tracer?.stop()
+        // A package that refuses the second load keeps the first one's registrations: a leak.
+        refused = refusalOf(error.cause, cycle)
+        if (refused === undefined) throw error
+        refused.cycle = cycle
+        break
+      }
       await nextTurn()
+      if (cycle === traceCycle) tracer.stop()
       check(cycle)
+      counts.push({ cycle, ...countResources({ emitters }) })
       let sample
       if (cycle % opts.sampleEvery === 0 || cycle === opts.cycles) {
         sample = await sampleHeap(cycle)
@@ -644,10 +822,11 @@ async function run(entryId, opts, warnings, started, failure) {
         check(cycle)
       }
     }
+    const cyclesRun = refused === undefined ? opts.cycles : refused.cycle - 1
 
     progress({ phase: 'verify', cycles: opts.cycles })
     const results = await verifyReports(reports, { timeoutMs: opts.timeoutMs })
-    check(opts.cycles)
+    check(cyclesRun)
     const found = findSurvivors(reports, results)
 
     let chainsById = new Map()
@@ -660,7 +839,7 @@ async function run(entryId, opts, warnings, started, failure) {
           diff !== undefined && diffError === undefined && diff.stage() === 3
             ? diff.explain(ids).map(({ id, path: steps }) => ({ id, path: renderRequireCache(steps).path }))
             : await explainRetainers(ids)
-        chainsById = groupChains(explained)
+        chainsById = groupChains(explained.filter((e) => !isOwnChain(e.path)))
       } catch (error) {
         // The survivors are proven by weak references already; a failed explanation must not
         // hide them. The result says why the chains are missing.
@@ -668,23 +847,48 @@ async function run(entryId, opts, warnings, started, failure) {
       }
     }
 
-    const survivors = found.map((s) => describeSurvivor(s, opts.cycles, chainsById.get(s.id)))
+    const survivors = found.map((s) => describeSurvivor(s, cyclesRun, chainsById.get(s.id)))
     const modulesPerCycle = reports.map((r) => r.removed.length)
     const aliveGenerations = survivors.reduce((n, s) => n + s.alive, 0)
     const growth = growthOf(samples, warmup)
     const survived = survivors.some((s) => s.heldBy === 'program')
-    const leaked = survived || growth.growing
+
+    // Counts that rise by a regular +k per cycle after warm-up, whatever their size; and every
+    // MaxListenersExceededWarning (once per event and emitter kind).
+    const countWindow = counts.filter((c) => c.cycle >= warmup).map(({ cycle, ...rest }) => rest)
+    const countLeaks = growingCounts(countWindow).map((g) => describeCountLeak(g, tracer, opts.cwd))
+    const listenerKeys = new Set(countLeaks.map((c) => c.key))
+    const seenWarnings = new Set()
+    for (const w of warnings.listenerWarnings) {
+      const key = `${w.emitter}\u0000${w.event}`
+      if (seenWarnings.has(key)) continue
+      seenWarnings.add(key)
+      // Already counted by name (process's or a kept emitter's): the count says more.
+      if (w.emitter === 'process' && listenerKeys.has(`processListeners:${w.event}`)) continue
+      if ([...listenerKeys].some((k2) => k2.startsWith('emitterListeners:') && k2.endsWith(` ${w.event}`))) continue
+      countLeaks.push(listenerWarningLeak(w, tracer, opts.cwd))
+    }
+
+    let leaked = survived || growth.growing || countLeaks.length > 0 || refused !== undefined
 
     // What grows is named only when something does: V8 numbers objects by address, and an object
     // allocated where a dead one lay can inherit its id, so a clean run also shows a few objects
     // that look new; they are not worth a line when the heap does not grow.
     let growing = []
     let growingTotal
-    if (leaked && diff !== undefined && diffError === undefined && diff.stage() === 3) {
+    let objectLeaks = []
+    if (diff !== undefined && diffError === undefined && diff.stage() === 3) {
       const g = diff.growth(MAX_GROUPS * 4)
       const groups = g.groups.map((group) => describeGroup(group, k)).filter((group) => !isOwn(group))
-      growing = groups.filter((group) => group.perCycle >= MIN_GROUP_BYTES_PER_CYCLE).slice(0, MAX_GROUPS)
-      growingTotal = { perCycle: Math.round(groups.reduce((n, group) => n + group.bytes, 0) / k), groups: g.groupCount }
+      // A group with at least one new structure per cycle and objects on every one of them is a
+      // count leak whatever its bytes (an interceptor, a hook, a route added per load).
+      for (const group of groups) group.objectLeak = isObjectLeak(group, k)
+      objectLeaks = groups.filter((group) => group.objectLeak)
+      if (objectLeaks.length > 0) leaked = true
+      if (leaked) {
+        growing = groups.filter((group) => group.perCycle >= MIN_GROUP_BYTES_PER_CYCLE || objectLeaks.includes(group)).slice(0, MAX_GROUPS)
+        growingTotal = { perCycle: Math.round(groups.reduce((n, group) => n + group.bytes, 0) / k), groups: g.groupCount }
+      }
     }
     const notes = []
     if (growth.growing && !survived) {
@@ -695,20 +899,23 @@ async function run(entryId, opts, warnings, started, failure) {
           (snapshotAt.length > 0 ? '"What grows" names it.' : 'Heap snapshots (without --no-retainers, over 3 cycles or more) name it.'),
       )
     }
-    if (growth.growing && growing.length === 0 && snapshotAt.length > 0 && diffError === undefined) {
+    if (growth.growing && growing.length === 0 && snapshotAt.length > 0 && diffError === undefined && refused === undefined) {
       notes.push('The heap snapshots found no single chain that holds the growth: it may be native memory (Buffers, addons) or spread thinly.')
     }
     if (snapshotAt.length === 0 && opts.growthSnapshots) notes.push('Run at least 3 cycles to have what grows named.')
     if (diffError !== undefined) notes.push(`What grows could not be named: ${diffError}`)
     if (retainersError !== undefined) notes.push(`The retainer chains could not be computed: ${retainersError}`)
+    if (refused !== undefined) notes.push(`The run stopped at cycle ${refused.cycle}: ${refused.package} refused to load the entry again.`)
 
     return {
       entry: entryId,
       node: process.version,
       platform: `${process.platform}-${process.arch}`,
       cycles: opts.cycles,
+      cyclesRun,
       sampleEvery: opts.sampleEvery,
       warmup,
+      reloadDeps: opts.reloadDeps,
       durationMs: Date.now() - started,
       modules: { perCycle: modulesPerCycle.reduce((a, b) => Math.max(a, b), 0), unloaded: modulesPerCycle.reduce((a, b) => a + b, 0), alive: aliveGenerations },
       preloaded: [...preloaded],
@@ -719,7 +926,12 @@ async function run(entryId, opts, warnings, started, failure) {
       snapshots: snapshotAt,
       growing,
       growingTotal,
+      // Counts that grow with the reloads (listeners, timers, servers, fds, threads), whatever their size.
+      counts: { series: counts, growing: countLeaks },
+      // A package that threw on the second load because the first one's registration is still there.
+      refused: refused === undefined ? null : refused,
       survivors,
+      survivorGroups: groupSurvivors(survivors),
       disposeErrors,
       // Node emits warnings on a later tick than their cause; the verification above turns the
       // event loop many times, so the last cycle's are in too.
@@ -729,6 +941,7 @@ async function run(entryId, opts, warnings, started, failure) {
       exitCode: leaked ? 1 : 0,
     }
   } finally {
+    tracer?.stop()
     series?.close()
     diff?.close()
   }

@@ -52,6 +52,11 @@ pub struct GrowthGroup {
   /// Index in `path` of the first new object (the leak root): the steps before it are older
   /// than the baseline, the ones from it on were allocated between baseline and target.
   pub first_new: u32,
+  /// Whether what holds the leak root (the object just above `first_new` on `path`) was in the
+  /// target snapshot. A leak hangs new objects on something that stays; an object that only
+  /// looks new (V8 numbers objects by address, and one allocated where a dead one lay can inherit
+  /// its id) hangs on something allocated after the target, such as the live generation's table.
+  pub holder_in_target: bool,
 }
 
 /// The result of [`HeapSnapshot::growth`].
@@ -160,6 +165,12 @@ impl HeapSnapshot {
   /// shape of their retainer chains, largest group first, at most `limit` groups. New objects
   /// that no strong chain reaches are left out (V8 keeps them only until its next collection).
   pub fn growth(&self, new: &[u32], limit: usize) -> Growth {
+    self.growth_since(new, &[], limit)
+  }
+
+  /// [`growth`](Self::growth), with the ids of the target snapshot (sorted) to tell whether each
+  /// group's holder was there (`holder_in_target`; always true without them).
+  pub fn growth_since(&self, new: &[u32], target: &[u32], limit: usize) -> Growth {
     let n = self.node_count() as u32;
     let mut is_new = super::paths::Bits::new(n as usize);
     let mut targets = Vec::new();
@@ -249,12 +260,16 @@ impl HeapSnapshot {
           edges.iter().map(|&e| self.edge_owner(e)).filter(|&holder| holder != 0).collect();
         ordinals.push(acc.largest);
         let first_new = ordinals.iter().position(|&node| is_new.get(node)).unwrap_or(0) as u32;
+        let holder_in_target = target.is_empty()
+          || first_new == 0
+          || target.binary_search(&self.node_id(ordinals[first_new as usize - 1])).is_ok();
         GrowthGroup {
           bytes: acc.bytes,
           objects: acc.objects,
           roots: acc.roots,
           path: self.render_path(&edges, acc.largest),
           first_new,
+          holder_in_target,
         }
       })
       .collect();
@@ -277,6 +292,7 @@ pub struct LeakDiff {
   stage: Stage,
   parser: Option<Parser>,
   baseline: Vec<u32>,
+  target: Vec<u32>,
   new: Vec<u32>,
   last: Option<HeapSnapshot>,
 }
@@ -293,6 +309,7 @@ impl LeakDiff {
       stage: Stage::Baseline,
       parser: Some(Parser::ids_only()),
       baseline: Vec::new(),
+      target: Vec::new(),
       new: Vec::new(),
       last: None,
     }
@@ -301,6 +318,11 @@ impl LeakDiff {
   /// Which snapshot the next chunks belong to: 0 baseline, 1 target, 2 final, 3 all read.
   pub fn stage(&self) -> u32 {
     self.stage as u32
+  }
+
+  /// The ids the target has that the baseline had not, sorted (known after the target).
+  pub fn new_objects(&self) -> &[u32] {
+    &self.new
   }
 
   /// How many objects the target has that the baseline had not (known after the target).
@@ -328,8 +350,8 @@ impl LeakDiff {
         self.stage = Stage::Target;
       }
       Stage::Target => {
-        let target = parser.finish_ids()?;
-        self.new = new_ids(&self.baseline, &target);
+        self.target = parser.finish_ids()?;
+        self.new = new_ids(&self.baseline, &self.target);
         self.baseline = Vec::new();
         self.parser = Some(Parser::new());
         self.stage = Stage::Final;
@@ -352,7 +374,7 @@ impl LeakDiff {
   /// The groups of objects allocated between baseline and target and alive in the final one.
   pub fn growth(&self, limit: usize) -> Result<Growth, SnapshotError> {
     match &self.last {
-      Some(last) => Ok(last.growth(&self.new, limit)),
+      Some(last) => Ok(last.growth_since(&self.new, &self.target, limit)),
       None => Err(SnapshotError("growth() before all three snapshots were read".into())),
     }
   }

@@ -440,6 +440,7 @@ fn the_diff_groups_what_grows_by_chain_biggest_first() {
   assert_eq!(nodes.last(), Some(&"system / JSArrayBufferData"), "the largest object");
   assert_eq!(timers.path[timers.first_new as usize].node, "Timeout");
   assert_eq!(timers.path[timers.first_new as usize - 1].node, "Timeout", "an older timer");
+  assert!(timers.holder_in_target && registry_holder_in_target(&growth), "the older timer and the registry were in the target");
   assert!(nodes.contains(&"(anonymous closure in /app/plugin.js:2:28)"), "{nodes:?}");
   assert_eq!(edges[edges.len() - 5..], ["_onTimeout", "context", "big", "backing_store", ""][..]);
   assert_eq!(registry.bytes, 2 * (200 + 40));
@@ -469,4 +470,27 @@ fn the_diff_reports_misuse() {
   d.push(b"{\"x\":").unwrap();
   assert!(d.end_snapshot().is_err());
   assert!(d.push(b"1}").is_err(), "no parser after a failed snapshot");
+}
+
+fn registry_holder_in_target(growth: &Growth) -> bool {
+  growth.groups.iter().all(|g| g.holder_in_target)
+}
+
+#[test]
+fn a_group_hung_on_an_object_the_target_did_not_have_is_flagged() {
+  // The same reloads; then the holders are looked up in a target that has none of them (as when
+  // the holder was allocated after the target and the "new" objects only inherited old ids).
+  let baseline = reloads(&[timer(1)], &[entry(1)], false);
+  let target = reloads(&[timer(1), timer(2), timer(3)], &[entry(1), entry(2), entry(3)], true);
+  let last = reloads(&[timer(1), timer(2), timer(3), timer(4)], &[entry(1), entry(2), entry(3), entry(4), entry(5)], false);
+  let mut d = LeakDiff::new();
+  for text in [&baseline, &target, &last] {
+    d.push(text.as_bytes()).unwrap();
+    d.end_snapshot().unwrap();
+  }
+  let growth = d.last().unwrap().growth_since(d.new_objects(), &[u32::MAX], 10);
+  assert_eq!(growth.groups.len(), 2);
+  assert!(growth.groups.iter().all(|g| !g.holder_in_target), "{growth:#?}");
+  let same = d.last().unwrap().growth_since(d.new_objects(), &[], 10);
+  assert!(same.groups.iter().all(|g| g.holder_in_target), "without target ids every holder counts as there");
 }
