@@ -6,6 +6,7 @@
 
 const COMMANDS = {
   doctor: { file: './doctor.js', summary: 'does memory grow with every reload of <entry>? (exit 1 on a leak)' },
+  dev: { file: './dev.js', summary: 'run <entry> with hot reload, restarting where hot reload cannot apply a change' },
 }
 
 const USAGE = `Usage: uncache-tree <command> [options]

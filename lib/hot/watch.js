@@ -249,8 +249,10 @@ function walk(root, ignore, files, dirs) {
  * `opts.apply({ changed, bubbled, tiedTo })` with the files whose contents changed (and the
  * modules that called hot.invalidate()), then watches what is loaded now.
  * @param {{ cache: object, entryFile: string, roots?: string[], extraRoots?: string[],
- *   ignore: Function, debounceMs: number, poll?: { intervalMs: number }, persistent?: boolean,
- *   report: (error: unknown) => void, apply: Function }} opts
+ *   extraFiles?: () => Iterable<string>, ignore: Function, debounceMs: number,
+ *   poll?: { intervalMs: number }, persistent?: boolean, report: (error: unknown) => void,
+ *   apply: Function }} opts `persistent: false`: the watchers and timers do not keep the process
+ *   alive (the dev runner's child ends when the program does)
  */
 function createWatcher(opts) {
   const { cache, entryFile, roots } = opts
@@ -423,6 +425,7 @@ function createWatcher(opts) {
       // A loaded file deleted from disk stays watched: its return is a change too.
       for (const file of files.keys()) if (cache[file] !== undefined) wanted.add(file)
     }
+    if (opts.extraFiles !== undefined) for (const file of opts.extraFiles()) wanted.add(file)
     for (const file of files.keys()) {
       if (!wanted.has(file)) {
         files.delete(file)
@@ -612,6 +615,11 @@ function createWatcher(opts) {
     watchedFiles() {
       return [...files.keys()].sort()
     },
+    /** Looks for new files to watch on the next turn (`extraFiles` grew). */
+    rescanSoon() {
+      rescanWanted = true
+      scheduleFlush()
+    },
     close() {
       if (closed) return Promise.resolve()
       closed = true
@@ -670,6 +678,8 @@ function classifyChanges(cache, changed, tiedTo, entryFile) {
   }
   return { modules: [...modules], esm, others }
 }
+
+const { mainModule } = registry
 
 /** The cache keys of the modules `m` required (its `children`), for staleWarnings. */
 function childKeys(m) {
@@ -754,8 +764,9 @@ function watch(options) {
     for (const file of esm) report(explain.esm(file, 'watch'))
     const targets = [...new Set([...modules, ...bubbled])]
     if (targets.length === 0) return
-    const mainFile = require.main?.filename
-    const mainChildren = childKeys(require.main)
+    const main = mainModule()
+    const mainFile = main?.filename
+    const mainChildren = childKeys(main)
     let result
     try {
       const keys = resolveTargets(cache, targets, fromFile, { allowMain: true })
@@ -798,4 +809,4 @@ function watch(options) {
   }
 }
 
-module.exports = { watch, createWatcher, classifyChanges, staleWarnings, childKeys, walk, DEFAULT_IGNORE }
+module.exports = { watch, createWatcher, classifyChanges, staleWarnings, childKeys, mainModule, DEFAULT_IGNORE }
