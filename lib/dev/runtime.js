@@ -26,6 +26,8 @@ const CHANNEL_FD = 3
 // the leak counts are taken.
 const SETTLE_MS = 150
 const PREFIX = '[uncache-tree]'
+// This package's own files (its native binary, package.json) are not the program's.
+const PACKAGE_DIR = path.join(__dirname, '..', '..') + path.sep
 
 function start(config) {
   // Loaded here, not at the top: a forked worker of the program inherits `-r` but not the config,
@@ -64,11 +66,29 @@ function start(config) {
   const log = (line) => process.stderr.write(`${PREFIX} ${line}\n`)
 
   function send(message) {
-    try {
-      fs.writeSync(CHANNEL_FD, `${JSON.stringify(message)}\n`)
-    } catch {
-      // The supervisor is gone: nothing to tell.
+    const bytes = Buffer.from(`${JSON.stringify(message)}\n`)
+    // Synchronous: the last message is written from the 'exit' event. The channel is
+    // non-blocking (it is also read, below), so a full pipe says EAGAIN until the supervisor reads.
+    for (let offset = 0; offset < bytes.length; ) {
+      try {
+        offset += fs.writeSync(CHANNEL_FD, bytes, offset)
+      } catch (error) {
+        if (error.code !== 'EAGAIN') return // the supervisor is gone: nothing to tell
+      }
     }
+  }
+
+  // The supervisor gone (killed with SIGKILL) ends the program too, through its own SIGTERM
+  // handlers: an orphan would keep the port and the terminal.
+  try {
+    // Writable too: a socket made read-only shuts its sending side down, and the messages above would be lost.
+    const channel = new (require('node:net').Socket)({ fd: CHANNEL_FD, readable: true, writable: true, allowHalfOpen: true })
+    channel.on('end', () => process.kill(process.pid, 'SIGTERM'))
+    channel.on('error', () => {})
+    channel.resume()
+    channel.unref()
+  } catch {
+    // Not a socket (a plain pipe on some platforms): the program outlives a killed supervisor.
   }
 
   function restart(reason) {
@@ -85,7 +105,7 @@ function start(config) {
   function knownFiles() {
     const files = new Set(watcher === undefined ? [config.entry] : watcher.watchedFiles())
     for (const key of Object.keys(cache)) {
-      if (path.isAbsolute(key) && !isOwnFile(key) && !ignore(key)) files.add(key)
+      if (path.isAbsolute(key) && !key.startsWith(PACKAGE_DIR) && !ignore(key)) files.add(key)
     }
     for (const file of esmFiles) files.add(file)
     for (const file of crashFiles) files.add(file)
@@ -247,8 +267,10 @@ export async function load(url, context, nextLoad) { globalThis.__uncacheTreePor
     trackEsmLoads()
     begin()
   } else {
-    // The program's own code runs right after the preloads, synchronously: its tree is loaded by then.
-    setImmediate(begin).unref?.()
+    // The program's own code runs right after the preloads, in the same tick: its tree is loaded
+    // when this tick's queue runs, before anything the program deferred (a 'listening' event):
+    // a save made once the program says it is ready is never taken for the first contents.
+    process.nextTick(begin)
   }
 }
 

@@ -18,6 +18,7 @@ const RUNTIME = require.resolve('./runtime.js')
 // stopping).
 const STOP_GRACE_MS = 5000
 const PREFIX = '[uncache-tree]'
+const CHANNEL_WAIT_MS = 500
 
 /**
  * @param {{ entry: string, args: string[], cwd: string, watch: string[], ignore: string[],
@@ -108,12 +109,32 @@ function supervise(options) {
     if (!stopping) start()
   }
 
-  function onExit(exited, code, signal) {
+  async function onExit(exited, code, signal) {
     if (exited !== child || restarting || stopping) return
     child = undefined
+    // The list of files the program had loaded is its last message; 'exit' can come before it.
+    await channelEnd(exited)
+    if (child !== undefined || stopping) return // rs was typed meanwhile
+    // Watching first: a save made once the line below is read must not be taken for the contents.
+    watchWhileIdle()
     const how = signal !== null ? `was killed by ${signal}` : code === 0 ? 'ended' : `crashed (exit code ${code})`
     log(`${rel(options.entry)} ${how}; waiting for a change to restart (or type rs + Enter)`)
-    watchWhileIdle()
+  }
+
+  /**
+   * Resolves when the child's channel has delivered everything, or after CHANNEL_WAIT_MS (a
+   * process the program started may have inherited the pipe and keep it open).
+   */
+  function channelEnd(exited) {
+    const channel = exited.stdio[CHANNEL_FD]
+    if (channel.readableEnded || channel.destroyed) return Promise.resolve()
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, CHANNEL_WAIT_MS)
+      channel.once('close', () => {
+        clearTimeout(timer)
+        resolve()
+      })
+    })
   }
 
   /** The program is not running: the first change of a file it had loaded starts it again. */

@@ -16,7 +16,7 @@ const { isPromise, isProxy } = require('node:util').types
 const registry = require('../graph/registry.js')
 const live = require('../graph/live.js')
 const { invalidArgType, invalidArgValue, explain } = require('../errors.js')
-const { filePathOfUrl } = require('../targets.js')
+const { filePathOfUrl, isUrlLike } = require('../targets.js')
 
 /** A module's hot-reload state (one per Module object). */
 class HotRecord {
@@ -217,7 +217,7 @@ class Hot {
   watchFile(file) {
     const record = this.#record
     let absolute
-    if (file instanceof URL || (typeof file === 'string' && file.startsWith('file:'))) {
+    if (file instanceof URL || (typeof file === 'string' && isUrlLike(file))) {
       absolute = filePathOfUrl(file, 'file')
     } else if (typeof file === 'string') {
       if (file === '') throw invalidArgValue('file', file, 'must not be empty')

@@ -560,7 +560,11 @@ function createWatcher(opts) {
           if (opts.poll === undefined && !missingDirs.has(path.dirname(file))) checkDir(path.dirname(file))
           continue
         }
-        if (!sameFingerprint(files.get(file), now)) changed.push(file)
+        if (!sameFingerprint(files.get(file), now)) {
+          // A symlink in `paths` to a loaded module: require.cache knows it by its real path.
+          const target = links.get(file)
+          changed.push(target !== undefined && cache[file] === undefined && cache[target] !== undefined ? target : file)
+        }
         files.set(file, now)
         // A symlink may point elsewhere now.
         if (links.has(file) || now.sig === undefined) {
