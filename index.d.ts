@@ -110,6 +110,8 @@ export interface InvalidateOptions {
  *
  * @throws {UncacheError} `ERR_UNCACHE_UNRESOLVED`, `ERR_UNCACHE_NATIVE_ADDON`, `ERR_UNCACHE_BUILTIN`,
  * `ERR_UNCACHE_LOADING`, `ERR_UNCACHE_UNSUPPORTED_RUNTIME`; a `TypeError`/`RangeError` for bad arguments.
+ * `ERR_UNCACHE_ESM` for an ES module (imported, or loaded with require(esm)): Node never evaluates one
+ * twice in a process, so nothing is unloaded; restart instead (`uncache-tree dev` does) or build it as CommonJS.
  * A changed main module is not an error: it is reported `skipped: 'main'`.
  *
  * @example
@@ -145,7 +147,7 @@ export interface ReloadFailedError extends UncacheError {
   readonly code: 'ERR_UNCACHE_RELOAD_FAILED'
   /** The file being reloaded (the target, or watch()'s entry). */
   readonly id: string
-  /** What the new code threw (SyntaxError, a throw at the top, MODULE_NOT_FOUND for a deleted file...). The message names the file and line that threw when its stack tells (another file of the tree than the target, often). */
+  /** What the new code threw (SyntaxError, a throw at the top, MODULE_NOT_FOUND for a deleted file...). The message names the file and line that threw when its stack tells (another file of the tree than the target, often), and, when that line is in `node_modules`, the first line outside it that called in (`…/prom-client/lib/registry.js:103, called from /app/metrics.js:5`). */
   readonly cause: unknown
   /** The invalidate report: every id in `removed` was put back; `errors` has what dispose handlers threw. */
   readonly report: UnloadReport
@@ -166,8 +168,9 @@ export interface ReloadFailedError extends UncacheError {
  *
  * @throws {ReloadFailedError} the new code threw; the old version was restored.
  * @throws {UncacheError} `ERR_UNCACHE_UNRESOLVED`, `ERR_UNCACHE_NATIVE_ADDON`, `ERR_UNCACHE_BUILTIN`,
- * `ERR_UNCACHE_MAIN`, `ERR_UNCACHE_LOADING`, `ERR_UNCACHE_UNSUPPORTED_RUNTIME`; a `TypeError` for an
- * array or a wrong type, a `RangeError` for `dryRun: true`.
+ * `ERR_UNCACHE_MAIN`, `ERR_UNCACHE_LOADING`, `ERR_UNCACHE_UNSUPPORTED_RUNTIME`, `ERR_UNCACHE_ESM` (an ES
+ * module: it would come back with its old namespace); a `TypeError` for an array or a wrong type, a
+ * `RangeError` for `dryRun: true`.
  *
  * @example
  * const { reload } = require('uncache-tree')
@@ -268,6 +271,35 @@ export interface Hot<Data extends object = any> {
   accept(deps: string | string[], callback?: (updated: string[]) => void): void
   /** No deps: every update that would unload this module is refused. Deps: updates reaching it through them are refused. Reported `skipped: 'declined'` with `blocked`. */
   decline(deps?: string | string[]): void
+  /**
+   * Passes the update on to this module's importers, as if it had not accepted it (webpack's
+   * `module.hot.invalidate()`, Vite's `import.meta.hot.invalidate()`): for a self-accepting module
+   * whose new version finds it cannot take over in place. A {@link watch} (or `uncache-tree dev`)
+   * watching this module reloads it and its importers after the running reload; with none, the module
+   * and its importers are unloaded on the next turn (the next `require` loads them anew).
+   *
+   * @example
+   * const { hot } = require('uncache-tree')
+   * hot(module).accept()
+   * exports.routes = ['/a', '/b']
+   * // The importers read `routes` once: a changed list must reach them.
+   * if (hot(module).data && hot(module).data.routes.join() !== exports.routes.join()) hot(module).invalidate()
+   * hot(module).dispose((data) => { data.routes = exports.routes })
+   */
+  invalidate(): void
+  /**
+   * Ties a file that is not a module (a template, `.env`, JSON read with `fs`) to this module:
+   * {@link watch} and `uncache-tree dev` reload this module when that file's contents change, as for
+   * an edit of the module itself (Rollup's `addWatchFile`). `file` is a path (relative to this
+   * module's directory) or a `file:` URL. Returns the absolute path. The tie belongs to this
+   * instance: the next instance ties its files again when it runs.
+   *
+   * @example
+   * const fs = require('node:fs')
+   * const { hot } = require('uncache-tree')
+   * const template = fs.readFileSync(hot(module).watchFile('./page.html'), 'utf8')
+   */
+  watchFile(file: string | URL): string
 }
 
 /**
@@ -305,8 +337,27 @@ export interface WatchOptions {
   poll?: boolean | { intervalMs?: number }
   /** After each successful reload, with the invalidate report and the entry's new exports. An error it throws goes to `onError`. */
   onReload?: (report: UnloadReport, exports: any) => void
-  /** A failed reload ({@link ReloadFailedError}: the old version keeps running), a watcher error, or what `onReload` threw. Default: `console.error`. */
+  /** A failed reload ({@link ReloadFailedError}: the old version keeps running), an ES module that changed (`ERR_UNCACHE_ESM`: Node never evaluates one twice; restart instead), a watcher error, or what `onReload` threw. Default: `console.error`. */
   onError?: (error: unknown) => void
+  /**
+   * A reload that left old code running: the main module (never unloaded) still holds the old
+   * instance of a module that was reloaded (`UNCACHE_HELD_BY_MAIN`), or a declining module refused
+   * the update (`UNCACHE_DECLINED`). Default: `process.emitWarning(warning)`.
+   *
+   * @example
+   * watch({ entry: './app', onWarning: (w) => console.warn(w.code, w.modules) })
+   */
+  onWarning?: (warning: UncacheWarning) => void
+}
+
+/** What {@link WatchOptions.onWarning} receives: an `Error` named `UncacheWarning`, not thrown. */
+export interface UncacheWarning extends Error {
+  readonly name: 'UncacheWarning'
+  readonly code: 'UNCACHE_HELD_BY_MAIN' | 'UNCACHE_DECLINED'
+  /** The main module, or the declining module. */
+  readonly id: string
+  /** The modules that keep running their previous code there. */
+  readonly modules: string[]
 }
 
 export interface Watcher {
@@ -320,8 +371,13 @@ export interface Watcher {
  * Hot reload for a running program. Watches the files of the entry's require tree (or `paths`; files
  * loaded later are added), batches the events of one save, then runs `invalidate` on the changed
  * loaded files and requires `entry` again, with {@link reload}'s rollback when the new code throws.
- * A file counts as changed when its inode, size, mtime, ctime or contents differ; one directory
- * watcher per directory survives editors' write-and-rename saves. A watched directory deleted and
+ * A file counts as changed only when its contents differ (a stat change is only the cue to look: `tsc`,
+ * `cp -r`, `git checkout` and formatters rewrite files with the same bytes); one directory watcher per
+ * directory survives editors' write-and-rename saves, and a watched symlink is also watched through its
+ * target's directory. Files tied with {@link Hot.watchFile} reload their module; a module that calls
+ * {@link Hot.invalidate} is reloaded with its importers. An ES module that changes goes to `onError` as
+ * `ERR_UNCACHE_ESM` (and an ES module `entry` throws it); a reload that leaves old code running (the
+ * main module holds a reloaded module, a declining module refused the update) goes to `onWarning`. A watched directory deleted and
  * made again (`rm -rf dist && tsc`) is watched again: the files that went with it are waited for
  * (no reload and no error meanwhile), compared once they are back, and later saves keep reloading.
  * Options are checked first (an unknown name, e.g. chokidar's `usePolling`, is a `RangeError`
@@ -448,6 +504,7 @@ export type UncacheErrorCode =
   | 'ERR_UNCACHE_DOCTOR_ESM'
   | 'ERR_UNCACHE_DOCTOR_NEEDS_LOADER'
   | 'ERR_UNCACHE_NATIVE_BINARY'
+  | 'ERR_UNCACHE_ESM'
 
 /**
  * Every error this package throws for a request it cannot carry out. The message names the

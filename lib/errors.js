@@ -120,6 +120,17 @@ const explain = {
         'their dispose handlers had already run). Fix the error and reload again; error.cause is the original error.',
       { cause, id, report },
     ),
+  // `api` is the function asked to re-evaluate it: reload, invalidate or watch.
+  esm: (id, api) =>
+    new UncacheError(
+      'ERR_UNCACHE_ESM',
+      `${api}() cannot reload ${id}: it is an ES module (loaded with import, or with require() of ESM), and Node ` +
+        'never evaluates an ES module twice in a process: its loader keeps the first instance, so a reload would ' +
+        'silently return the old code. Restart the process to run the new code (`npx uncache-tree dev` restarts ' +
+        'by itself when an ES module changes), or build this code as CommonJS (.cjs, or a package without ' +
+        '"type": "module"; a loader such as tsx/cjs compiles TypeScript to CommonJS) so it can be reloaded in place.',
+      { id },
+    ),
   // `api` names the function that was called, so the advice names its Jest counterpart; `jest`
   // is whether this runs in a Jest worker (only then is Jest named).
   unsupportedRuntime: (api, jest) =>

@@ -18,7 +18,7 @@ const KNOWN_OPTIONS = {
   snapshot: ['keep'],
   isolate: ['keep', 'onRestore'],
   isolateEach: ['keep', 'onRestore'],
-  watch: ['entry', 'paths', 'ignore', 'debounceMs', 'from', 'poll', 'onReload', 'onError'],
+  watch: ['entry', 'paths', 'ignore', 'debounceMs', 'from', 'poll', 'onReload', 'onError', 'onWarning'],
   'watch poll': ['intervalMs'],
   verifyCollected: ['timeoutMs'],
   explainRetainers: ['snapshot'],

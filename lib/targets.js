@@ -9,7 +9,7 @@ const path = require('node:path')
 const { fileURLToPath, URL } = require('node:url')
 const { isProxy } = require('node:util').types
 const { invalidArgType, invalidArgValue, explain } = require('./errors.js')
-const { isModuleLike, isLoading, ownValue } = require('./graph/registry.js')
+const { isModuleLike, isLoading, ownValue, mainModule } = require('./graph/registry.js')
 
 const PACKAGE_ROOT = path.join(__dirname, '..')
 const OWN_FILES = new Set(['index.js', 'index.mjs', 'register.js', 'register.mjs'].map((f) => path.join(PACKAGE_ROOT, f)))
@@ -229,8 +229,9 @@ function resolveTargets(cache, target, fromFile, rules = {}) {
     if (key.endsWith('.node') || (isModuleLike(value) && String(ownValue(value, 'filename')).endsWith('.node'))) {
       throw explain.nativeAddon(key)
     }
-    if (value === require.main && !rules.allowMain) throw explain.main(key)
-    if (isModuleLike(value) && value !== require.main && isLoading(value)) throw explain.loading(key)
+    const main = mainModule()
+    if (value === main && !rules.allowMain) throw explain.main(key)
+    if (isModuleLike(value) && value !== main && isLoading(value)) throw explain.loading(key)
     keys.add(key)
   }
   return [...keys]

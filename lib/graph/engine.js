@@ -17,11 +17,12 @@ const { emptyReport, track } = require('./report.js')
 function classifyBoundaries(graph) {
   const reasons = new Map()
   const { nodes, flags } = graph
+  const main = registry.mainModule()
   for (let i = 0; i < nodes.length; i++) {
     const m = nodes[i]
     if (!registry.isModuleLike(m)) continue
     let reason
-    if (m === require.main) reason = 'main'
+    if (m === main) reason = 'main'
     else if (live.filenameOf(m)?.endsWith('.node')) reason = 'native-addon'
     else if (i < graph.cachedCount && registry.isLoading(m)) reason = 'loading'
     if (reason !== undefined) {

@@ -273,9 +273,20 @@ function exportsOf(m, value) {
   return false
 }
 
+/**
+ * The program's main module. `require.main` is fixed when a require function is made, so a copy
+ * of this package loaded by a preload (`node -r uncache-tree/register`, `uncache-tree dev`) sees
+ * undefined there: the load wrapper records the module Node loads as main ('.') instead.
+ */
+function mainModule() {
+  return require.main ?? state.mainModule
+}
+
 function wrapModuleLoad(originalModuleLoad) {
   return function uncacheTreeModuleLoad(filename) {
     noteInserted(filename)
+    // The main module, for a copy loaded by a preload (see mainModule).
+    if (state.mainModule === undefined && ownValue(this, 'id') === '.') state.mainModule = this
     if (index.readAtEpoch >= 0) {
       const parent = parentAccessor?.get !== undefined ? parentAccessor.get.call(this) : ownValue(this, 'parent')
       graphIndex.noteLoad(index, this, filename, parent, Module._cache)
@@ -603,6 +614,7 @@ function duringDispose(modules, fn, ...args) {
 }
 
 module.exports = {
+  mainModule,
   state,
   install,
   isModuleLike,

@@ -153,7 +153,7 @@ class TreeBuilder {
  * here on the usual key (the filename); modules cached under other keys are tested later.
  */
 function boundaryReason(cache, m, keep) {
-  if (m === require.main) return 'main'
+  if (m === registry.mainModule()) return 'main'
   const filename = filenameOf(m)
   if (filename !== undefined && filename.endsWith('.node')) return 'native-addon'
   if (registry.isLoading(m)) return 'loading'

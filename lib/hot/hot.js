@@ -10,10 +10,13 @@
 // the process-wide registry state, so that two copies of this package (or this package unloaded
 // and loaded again) share one set of handlers, and the dispose hook is registered once.
 const Module = require('node:module')
+const path = require('node:path')
+const { URL } = require('node:url')
 const { isPromise, isProxy } = require('node:util').types
 const registry = require('../graph/registry.js')
 const live = require('../graph/live.js')
 const { invalidArgType, invalidArgValue, explain } = require('../errors.js')
+const { filePathOfUrl, isUrlLike } = require('../targets.js')
 
 /** A module's hot-reload state (one per Module object). */
 class HotRecord {
@@ -28,6 +31,10 @@ class HotRecord {
     this.acceptedDeps = new Map()
     this.selfDeclined = false
     this.declinedDeps = new Set()
+    // Files that are not modules (templates, .env, JSON read with fs) whose edits reload this module.
+    this.watchFiles = new Set()
+    // hot.invalidate() was called: the next update of this instance goes past its own accept.
+    this.bubble = false
     this.handle = new Hot(this)
   }
 }
@@ -48,6 +55,9 @@ function createStore() {
 }
 
 const store = registry.state.hotStore || (registry.state.hotStore = createStore())
+// Added after the first release: a store made by an older copy gets it here.
+// Functions told when a module calls hot.invalidate() (watchers, the dev runner).
+store.invalidateListeners ??= new Set()
 
 /**
  * How many files' hot data may wait for their next instance at once. Data is kept until the
@@ -203,6 +213,49 @@ class Hot {
     for (const file of resolveDependencies(record.module, deps, 'deps')) record.declinedDeps.add(file)
   }
 
+  /**
+   * Passes the update on to this module's importers, as if it had not accepted it (webpack's
+   * `module.hot.invalidate()`, Vite's `import.meta.hot.invalidate()`): for a self-accepting module
+   * whose new version finds it cannot take over (its exports changed shape). The watchers that
+   * watch this module reload it and its importers after the running reload; with none, the module
+   * and its importers are invalidated on the next turn, so the next require() loads them anew.
+   */
+  invalidate() {
+    const record = this.#record
+    record.bubble = true
+    const m = record.module
+    if (store.invalidateListeners.size > 0) {
+      for (const listener of store.invalidateListeners) listener(m)
+      return
+    }
+    setImmediate(() => {
+      if (!live.isCachedInstance(m)) return
+      require('./invalidate.js').invalidate(m.filename)
+    })
+  }
+
+  /**
+   * Ties a file that is not a module (a template, `.env`, JSON read with `fs`) to this module:
+   * watch() and `uncache-tree dev` reload this module when it changes, as they would for an edit
+   * of the module itself (Rollup's `addWatchFile`). `file` is a path (relative to this module's
+   * directory) or a `file:` URL; returns the absolute path, ready for `fs.readFileSync`. The tie
+   * belongs to this instance: the next instance ties its files again when it runs.
+   */
+  watchFile(file) {
+    const record = this.#record
+    let absolute
+    if (file instanceof URL || (typeof file === 'string' && isUrlLike(file))) {
+      absolute = filePathOfUrl(file, 'file')
+    } else if (typeof file === 'string') {
+      if (file === '') throw invalidArgValue('file', file, 'must not be empty')
+      absolute = path.resolve(path.dirname(record.module.filename), file)
+    } else {
+      throw invalidArgType('file', 'a path or a file: URL', file)
+    }
+    record.watchFiles.add(absolute)
+    return absolute
+  }
+
   get [Symbol.toStringTag]() {
     return 'Hot'
   }
@@ -266,4 +319,16 @@ function restoreData(saved) {
   for (const [file, data] of saved) store.pendingData.set(file, data)
 }
 
-module.exports = { hot, recordOf, trackCreated, disposeAbandoned, saveData, restoreData, PENDING_DATA_LIMIT }
+/** The files `m` tied to itself with hot(m).watchFile(), or an empty list. */
+function watchFilesOf(m) {
+  const record = store.records.get(m)
+  return record === undefined ? [] : [...record.watchFiles]
+}
+
+/** Calls `listener(module)` on each hot(module).invalidate(); returns the function that stops it. */
+function onInvalidate(listener) {
+  store.invalidateListeners.add(listener)
+  return () => store.invalidateListeners.delete(listener)
+}
+
+module.exports = { hot, recordOf, watchFilesOf, onInvalidate, trackCreated, disposeAbandoned, saveData, restoreData, PENDING_DATA_LIMIT }

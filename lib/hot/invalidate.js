@@ -16,6 +16,7 @@ const { parseInvalidateOptions } = require('../options.js')
 const { callerFile, parseFrom, resolveTargets } = require('../targets.js')
 const { liveCache, assertNotReentrant } = require('../graph/unload.js')
 const { emptyReport, track } = require('../graph/report.js')
+const { assertNoEsm } = require('./esm.js')
 
 const { FLAG_SELF_ACCEPTS: SELF_ACCEPTS, FLAG_SELF_DECLINES: SELF_DECLINES } = require('../native.js')
 
@@ -35,7 +36,8 @@ function markHotPolicies(cache, graph, keep, rootSet) {
     }
     const record = hotState.recordOf(nodes[i])
     if (record === undefined) continue
-    if (record.selfAccepted) flags[i] |= SELF_ACCEPTS
+    // hot.invalidate(): this instance passes the update on to its importers.
+    if (record.selfAccepted && !(record.bubble && rootSet.has(i))) flags[i] |= SELF_ACCEPTS
     if (record.selfDeclined) flags[i] |= SELF_DECLINES
     for (const file of record.acceptedDeps.keys()) {
       const dep = graph.index.get(cache[file])
@@ -294,6 +296,7 @@ function invalidate(changed, options) {
   let from = opts.from
   const fromFile = () => (from ??= callerFile())
   const keys = resolveTargets(cache, changed, fromFile, { allowMain: true })
+  assertNoEsm(cache, changed, keys, fromFile, 'invalidate')
   return invalidateKeys(cache, keys, opts, { fromFile }).report
 }
 

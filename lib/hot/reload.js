@@ -18,7 +18,9 @@ const { prepareGraph, executePlan } = require('../graph/engine.js')
 const { invalidArgType, invalidArgValue, explain } = require('../errors.js')
 const { invalidateKeys } = require('./invalidate.js')
 const { parseReloadOptions } = require('../options.js')
-const { callerFile, resolveTargets, isOwnFile } = require('../targets.js')
+const { callerFile, resolveTargets } = require('../targets.js')
+const { describeThrownAt } = require('./frames.js')
+const { assertNoEsm } = require('./esm.js')
 const { liveCache, assertNotReentrant } = require('../graph/unload.js')
 
 /**
@@ -107,25 +109,8 @@ function reloadKeys(cache, keys, file, fromFile, opts, { fullScan = false } = {}
   }
 }
 
-/**
- * `file:line` of the code that threw `cause`, from its stack: the first line of a SyntaxError
- * from compiling (`/app/x.js:3`), else the first frame in a file that is not Node's or ours.
- */
-function thrownAt(cause) {
-  let stack
-  try {
-    stack = cause instanceof Error ? String(cause.stack) : ''
-  } catch {
-    return undefined // a throwing `stack` getter: say nothing rather than fail the rollback
-  }
-  const compiled = /^((?:\/|[A-Za-z]:\\)[^\n]*?):(\d+)\r?\n/.exec(stack)
-  if (compiled !== null) return `${compiled[1]}:${compiled[2]}`
-  for (const match of stack.matchAll(/\n\s+at (?:.*? \()?((?:file:\/\/|\/|[A-Za-z]:\\)[^\n]*?):(\d+):\d+\)?/g)) {
-    const where = match[1].startsWith('file:') ? fileURLToPath(match[1]) : match[1]
-    if (!isOwnFile(where)) return `${where}:${match[2]}`
-  }
-  return undefined
-}
+/** Where `cause` was thrown (and the user's line that called in, when the throw is in node_modules). */
+const thrownAt = describeThrownAt
 
 /** The file require() loads for a target that is not loaded (resolveTargets checked it resolves). */
 function fileToLoad(target, fromFile) {
@@ -151,6 +136,7 @@ function reload(target, options) {
   const cache = liveCache('reload')
   const fromFile = opts.from ?? callerFile()
   const keys = resolveTargets(cache, target, fromFile)
+  assertNoEsm(cache, target, keys, fromFile, 'reload')
   const file = keys.length > 0 ? keys[0] : fileToLoad(target, fromFile)
   if (typeof file !== 'string') {
     throw invalidArgType('target', 'a Module object with a filename', target)

@@ -7,11 +7,18 @@
 // file and renaming it over the original replaces the inode a per-file watch is attached to,
 // and the watch would go deaf after the first save; a directory watch sees the rename and keeps
 // working. Whether a file really changed is decided when the batch is flushed, so the several
-// events of one save (truncate, write, rename, chmod) make one reload: it changed when its stat
-// signature (inode, size, mtime, ctime) or its contents differ from what was seen last. The
-// contents matter because Linux stamps files with a coarse clock (one tick, 1-4 ms): two saves
-// of the same size within one tick have the same signature. See ARCHITECTURE.md for why this
-// is not chokidar.
+// events of one save (truncate, write, rename, chmod) make one reload: it changed when its
+// CONTENTS differ from what was seen last. The stat signature (inode, size, mtime, ctime) only
+// says when to look: `tsc`, `cp -r`, `git checkout` and formatters rewrite files with the same
+// bytes, and reloading those would unload modules for nothing (and give a second instance to
+// whatever the main module also holds). See ARCHITECTURE.md for why this is not chokidar.
+//
+// A watched file that is a symlink (`paths`, or --preserve-symlinks) is also watched through the
+// directory of its target: an edit of the target changes nothing in the link's own directory.
+//
+// The watcher core (createWatcher) only finds what changed; what to do with it is a function it
+// is given: watch() reloads in place, `uncache-tree dev` (lib/dev/runtime.js) also decides when
+// only a restart can apply the change.
 //
 // A directory watcher is attached to the directory's inode: when the directory is deleted and
 // made again (`rm -rf dist && tsc`), it hears nothing more, and on Linux it says so only with a
@@ -33,11 +40,13 @@ const path = require('node:path')
 const { URL } = require('node:url')
 const live = require('../graph/live.js')
 const registry = require('../graph/registry.js')
-const { invalidArgType, invalidArgValue } = require('../errors.js')
+const { invalidArgType, invalidArgValue, explain } = require('../errors.js')
 const { parseKeep, checkObject } = require('../options.js')
 const { callerFile, parseFrom, resolveTargets, isOwnFile, filePathOfUrl, isUrlLike } = require('../targets.js')
 const { liveCache } = require('../graph/unload.js')
 const { reloadKeys, fileToLoad } = require('./reload.js')
+const hotState = require('./hot.js')
+const { isEsmEntry, isEsmByFormat, isEsmFile } = require('./esm.js')
 
 const DEFAULT_IGNORE = /[\\/]node_modules[\\/]/
 const DEFAULT_DEBOUNCE_MS = 50
@@ -129,6 +138,7 @@ function parseWatchOptions(options) {
     poll: parsePoll(options.poll),
     onReload: parseCallback(options.onReload, 'options.onReload'),
     onError: parseCallback(options.onError, 'options.onError'),
+    onWarning: parseCallback(options.onWarning, 'options.onWarning'),
   }
 }
 
@@ -182,8 +192,25 @@ function fingerprint(file) {
   return { sig, digest }
 }
 
+/**
+ * Whether two fingerprints are the same file contents. The digests decide when both files could
+ * be read; the signature only when one could not (gone, unreadable): then there is nothing to
+ * compare but whether it exists.
+ */
 function sameFingerprint(a, b) {
-  return a !== undefined && a.sig === b.sig && a.digest === b.digest
+  if (a === undefined) return false
+  if (a.digest !== undefined && b.digest !== undefined) return a.digest === b.digest
+  return a.sig === b.sig
+}
+
+/** The real file a symlink points to, or undefined when `file` is not a symlink (or dangles). */
+function linkTarget(file) {
+  try {
+    if (!fs.lstatSync(file).isSymbolicLink()) return undefined
+    return fs.realpathSync(file)
+  } catch {
+    return undefined
+  }
 }
 
 /** Files and directories under `root` (itself included), not entering ignored ones or .git. */
@@ -216,16 +243,25 @@ function walk(root, ignore, files, dirs) {
   }
 }
 
-/** See index.d.ts. */
-function watch(options) {
-  const opts = parseWatchOptions(options)
-  const cache = liveCache('watch')
-  const fromFile = opts.from ?? callerFile()
-  const entryKeys = resolveTargets(cache, opts.entry, fromFile, { name: 'options.entry' })
-  const entryFile = entryKeys.length > 0 ? entryKeys[0] : fileToLoad(opts.entry, fromFile)
-  const roots = parsePaths(opts.paths, path.dirname(fromFile))
-
+/**
+ * The watcher core: watches the entry's loaded tree (or `roots`), plus `extraRoots` when given,
+ * and the files modules tied to themselves with hot(m).watchFile(); calls
+ * `opts.apply({ changed, bubbled, tiedTo })` with the files whose contents changed (and the
+ * modules that called hot.invalidate()), then watches what is loaded now.
+ * @param {{ cache: object, entryFile: string, roots?: string[], extraRoots?: string[],
+ *   extraFiles?: () => Iterable<string>, ignore: Function, debounceMs: number,
+ *   poll?: { intervalMs: number }, persistent?: boolean, report: (error: unknown) => void,
+ *   apply: Function }} opts `persistent: false`: the watchers and timers do not keep the process
+ *   alive (the dev runner's child ends when the program does)
+ */
+function createWatcher(opts) {
+  const { cache, entryFile, roots } = opts
+  const persistent = opts.persistent !== false
   const files = new Map() // watched file -> fingerprint when last seen
+  const links = new Map() // watched file that is a symlink -> the real file it points to
+  const linkedFrom = new Map() // real file -> the watched symlinks that point to it
+  const tiedTo = new Map() // file tied with hot(m).watchFile() -> Set of the cache keys of those modules
+  const bubbled = new Set() // cache keys of modules that called hot.invalidate(), not reloaded yet
   const dirWatchers = new Map() // directory -> { watcher: fs.FSWatcher, id: identity it was attached to }
   const missingDirs = new Set() // watched directories that are gone, waited for (not with poll)
   const polled = new Map() // poll: watched file -> stat signature at the last round
@@ -240,9 +276,14 @@ function watch(options) {
   let closed = false
 
   function report(error) {
-    if (closed) return
-    if (opts.onError !== undefined) opts.onError(error)
-    else console.error(error)
+    if (!closed) opts.report(error)
+  }
+
+  /** A timer that keeps the process alive only when the watcher does (see `persistent`). */
+  function timer(fn, ms) {
+    const t = setTimeout(fn, ms)
+    if (!persistent) t.unref()
+    return t
   }
 
   function watchable(file) {
@@ -255,6 +296,7 @@ function watch(options) {
    */
   function loadedTree() {
     const wanted = new Set([entryFile])
+    tiedTo.clear()
     const entry = cache[entryFile]
     if (!registry.isModuleLike(entry)) return wanted
     const seen = new Set([entry])
@@ -262,7 +304,14 @@ function watch(options) {
     for (let q = 0; q < queue.length; q++) {
       const m = queue[q]
       const file = live.filenameOf(m)
-      if (file !== undefined && cache[file] === m && watchable(file)) wanted.add(file)
+      if (file !== undefined && cache[file] === m && watchable(file)) {
+        wanted.add(file)
+        for (const tied of hotState.watchFilesOf(m)) {
+          wanted.add(tied)
+          if (!tiedTo.has(tied)) tiedTo.set(tied, new Set())
+          tiedTo.get(tied).add(file)
+        }
+      }
       for (const child of live.childrenOf(m)) {
         if (seen.has(child) || !registry.isModuleLike(child)) continue
         seen.add(child)
@@ -274,7 +323,7 @@ function watch(options) {
 
   function scheduleFlush() {
     clearTimeout(flushTimer)
-    flushTimer = setTimeout(flush, opts.debounceMs)
+    flushTimer = timer(flush, opts.debounceMs)
   }
 
   function startDirWatcher(dir) {
@@ -285,7 +334,7 @@ function watch(options) {
     }
     let watcher
     try {
-      watcher = fs.watch(dir, { persistent: true }, (eventType, name) => onEvent(dir, name))
+      watcher = fs.watch(dir, { persistent }, (eventType, name) => onEvent(dir, name))
     } catch (error) {
       if (error.code === 'ENOENT' || error.code === 'ENOTDIR') waitForDir(dir)
       else report(error)
@@ -313,7 +362,7 @@ function watch(options) {
   function waitForDir(dir) {
     if (closed) return
     missingDirs.add(dir)
-    if (retryTimer === undefined) retryTimer = setTimeout(retryMissing, RETRY_MS)
+    if (retryTimer === undefined) retryTimer = timer(retryMissing, RETRY_MS)
   }
 
   /** Watches again the directories that are back, and compares their files now. */
@@ -324,7 +373,7 @@ function watch(options) {
     for (const dir of [...missingDirs]) {
       if (dirIdentity(dir) === undefined) {
         // A missing `paths` entry that came back as a file: the rescan watches it.
-        if (roots !== undefined && roots.includes(dir) && signature(dir) !== undefined) {
+        if ((roots ?? opts.extraRoots ?? []).includes(dir) && signature(dir) !== undefined) {
           missingDirs.delete(dir)
           back = true
         }
@@ -337,10 +386,10 @@ function watch(options) {
       back = true
     }
     if (back) {
-      if (roots !== undefined) rescanWanted = true // new files and directories below it
+      if (roots !== undefined || opts.extraRoots !== undefined) rescanWanted = true // new files and directories below it
       scheduleFlush()
     }
-    if (missingDirs.size > 0 && retryTimer === undefined) retryTimer = setTimeout(retryMissing, RETRY_MS)
+    if (missingDirs.size > 0 && retryTimer === undefined) retryTimer = timer(retryMissing, RETRY_MS)
   }
 
   /**
@@ -364,11 +413,11 @@ function watch(options) {
     cacheSizeAtRescan = Object.keys(cache).length
     const wantedDirs = new Set()
     let wanted
-    if (roots === undefined) {
-      wanted = loadedTree()
-    } else {
-      wanted = new Set()
-      for (const root of roots) {
+    const walked = roots ?? opts.extraRoots
+    if (roots === undefined) wanted = loadedTree()
+    else wanted = new Set()
+    if (walked !== undefined) {
+      for (const root of walked) {
         walk(root, opts.ignore, wanted, wantedDirs)
         // A `paths` directory that is gone now is waited for.
         if (signature(root) === undefined) wantedDirs.add(root)
@@ -376,10 +425,12 @@ function watch(options) {
       // A loaded file deleted from disk stays watched: its return is a change too.
       for (const file of files.keys()) if (cache[file] !== undefined) wanted.add(file)
     }
+    if (opts.extraFiles !== undefined) for (const file of opts.extraFiles()) wanted.add(file)
     for (const file of files.keys()) {
       if (!wanted.has(file)) {
         files.delete(file)
         polled.delete(file)
+        unlink(file)
       }
     }
     for (const file of wanted) {
@@ -387,11 +438,14 @@ function watch(options) {
         const fp = fingerprint(file)
         files.set(file, fp)
         polled.set(file, fp.sig)
+        relink(file)
       }
       wantedDirs.add(path.dirname(file))
     }
+    // A symlink's target changes in its own directory: watch that one too (fs.watch mode).
+    for (const target of linkedFrom.keys()) wantedDirs.add(path.dirname(target))
     if (opts.poll !== undefined) {
-      if (roots === undefined) return // the files' own stats say everything in this mode
+      if (roots === undefined && opts.extraRoots === undefined) return // the files' own stats say everything
       for (const dir of polledDirs.keys()) if (!wantedDirs.has(dir)) polledDirs.delete(dir)
       for (const dir of wantedDirs) if (!polledDirs.has(dir)) polledDirs.set(dir, dirIdentity(dir, true))
       return
@@ -406,9 +460,29 @@ function watch(options) {
     for (const dir of wantedDirs) if (!dirWatchers.has(dir) && !missingDirs.has(dir)) startDirWatcher(dir)
   }
 
-  /** The `paths` entry `file` is in, or undefined. */
+  /** Records where the watched `file` points when it is a symlink (and forgets a former target). */
+  function relink(file) {
+    const target = linkTarget(file)
+    if (links.get(file) === target) return
+    unlink(file)
+    if (target === undefined || target === file) return
+    links.set(file, target)
+    if (!linkedFrom.has(target)) linkedFrom.set(target, new Set())
+    linkedFrom.get(target).add(file)
+  }
+
+  function unlink(file) {
+    const target = links.get(file)
+    if (target === undefined) return
+    links.delete(file)
+    const from = linkedFrom.get(target)
+    from.delete(file)
+    if (from.size === 0) linkedFrom.delete(target)
+  }
+
+  /** The `paths` (or extra) entry `file` is in, or undefined. */
   function rootOf(file) {
-    return roots.find((root) => file === root || file.startsWith(root + path.sep))
+    return (roots ?? opts.extraRoots ?? []).find((root) => file === root || file.startsWith(root + path.sep))
   }
 
   function onEvent(dir, name) {
@@ -419,9 +493,11 @@ function watch(options) {
       for (const file of files.keys()) if (path.dirname(file) === dir) pending.add(file)
     } else {
       const file = path.join(dir, String(name))
+      const viaLinks = linkedFrom.get(file)
+      if (viaLinks !== undefined) for (const link of viaLinks) pending.add(link)
       if (files.has(file)) pending.add(file)
-      else if (roots !== undefined && rootOf(file) !== undefined && !opts.ignore(file, rootOf(file))) pending.add(file)
-      else return
+      else if (rootOf(file) !== undefined && !opts.ignore(file, rootOf(file))) pending.add(file)
+      else if (viaLinks === undefined) return
     }
     scheduleFlush()
   }
@@ -446,7 +522,7 @@ function watch(options) {
     // With `paths`, a directory whose entries changed may hold new files or directories.
     for (const [dir, last] of polledDirs) {
       const now = dirIdentity(dir, true)
-      if (now === undefined && roots.includes(dir) && signature(dir) !== undefined && !files.has(dir)) {
+      if (now === undefined && (roots ?? opts.extraRoots).includes(dir) && signature(dir) !== undefined && !files.has(dir)) {
         pending.add(dir) // a missing `paths` entry that came back as a file
         changed = true
         continue
@@ -467,7 +543,7 @@ function watch(options) {
       }
     }
     if (changed) scheduleFlush()
-    pollTimer = setTimeout(pollRound, opts.poll.intervalMs)
+    pollTimer = timer(pollRound, opts.poll.intervalMs)
   }
 
   function flush() {
@@ -484,37 +560,35 @@ function watch(options) {
           if (opts.poll === undefined && !missingDirs.has(path.dirname(file))) checkDir(path.dirname(file))
           continue
         }
-        if (!sameFingerprint(files.get(file), now)) changed.push(file)
+        if (!sameFingerprint(files.get(file), now)) {
+          // A symlink in `paths` to a loaded module: require.cache knows it by its real path.
+          const target = links.get(file)
+          changed.push(target !== undefined && cache[file] === undefined && cache[target] !== undefined ? target : file)
+        }
         files.set(file, now)
+        // A symlink may point elsewhere now.
+        if (links.has(file) || now.sig === undefined) {
+          relink(file)
+          treeChanged = true
+        }
       } else {
         // A new file or directory under `paths`: watch it from now on.
         treeChanged = true
       }
     }
     pending.clear()
-    // The entry counts even when it is not loaded (it failed to load before, or was never
-    // required): saving it loads it.
-    const loaded = changed.filter((file) => cache[file] !== undefined || file === entryFile)
-    if (loaded.length === 0) {
+    const bubbledNow = [...bubbled].filter((key) => cache[key] !== undefined)
+    bubbled.clear()
+    if (changed.length === 0 && bubbledNow.length === 0) {
       if (treeChanged) rescan()
       return
     }
-    let result
     try {
-      const keys = resolveTargets(cache, loaded, fromFile, { allowMain: true })
-      result = reloadKeys(cache, keys, entryFile, fromFile, { from: opts.from, keep: undefined })
+      opts.apply({ changed, bubbled: bubbledNow, tiedTo })
     } catch (error) {
-      rescan()
       report(error)
-      return
     }
     rescan()
-    if (opts.onReload === undefined || closed) return
-    try {
-      opts.onReload(result.report, result.exports)
-    } catch (error) {
-      report(error)
-    }
   }
 
   // A module of the tree that requires something may have loaded a new file: watch it too.
@@ -527,14 +601,28 @@ function watch(options) {
     rescanTimer.unref()
   }
 
+  // hot(m).invalidate() of a watched module: reload it and its importers, past its own accept.
+  function onInvalidate(m) {
+    const file = live.filenameOf(m)
+    if (closed || file === undefined || cache[file] !== m || !files.has(file)) return
+    bubbled.add(file)
+    scheduleFlush()
+  }
+
   rescan()
   const stopRequires = roots === undefined ? registry.on('require', onRequire) : () => {}
-  if (opts.poll !== undefined) pollTimer = setTimeout(pollRound, opts.poll.intervalMs)
+  const stopInvalidates = hotState.onInvalidate(onInvalidate)
+  if (opts.poll !== undefined) pollTimer = timer(pollRound, opts.poll.intervalMs)
 
   return {
     /** The files watched now, sorted. */
     watchedFiles() {
       return [...files.keys()].sort()
+    },
+    /** Looks for new files to watch on the next turn (`extraFiles` grew). */
+    rescanSoon() {
+      rescanWanted = true
+      scheduleFlush()
     },
     close() {
       if (closed) return Promise.resolve()
@@ -544,6 +632,7 @@ function watch(options) {
       clearTimeout(retryTimer)
       clearTimeout(pollTimer)
       stopRequires()
+      stopInvalidates()
       const watchers = [...dirWatchers.values()].map((entry) => entry.watcher)
       dirWatchers.clear()
       missingDirs.clear()
@@ -551,6 +640,10 @@ function watch(options) {
       polled.clear()
       polledDirs.clear()
       pending.clear()
+      links.clear()
+      linkedFrom.clear()
+      tiedTo.clear()
+      bubbled.clear()
       return Promise.all(
         watchers.map(
           (watcher) =>
@@ -569,4 +662,155 @@ function watch(options) {
   }
 }
 
-module.exports = { watch }
+/**
+ * What a batch of changed files asks for: `modules`, the cache keys to invalidate (a file tied
+ * with hot(m).watchFile() stands for its modules; the entry counts even when it is not loaded:
+ * saving it loads it); `esm`, the ES modules among them (they cannot be reloaded); `others`,
+ * changed files that are neither loaded nor tied (`paths` files that are not modules).
+ */
+function classifyChanges(cache, changed, tiedTo, entryFile) {
+  const modules = new Set()
+  const esm = []
+  const others = []
+  for (const file of changed) {
+    const cached = cache[file] !== undefined
+    if (cached && isEsmEntry(cache[file])) esm.push(file)
+    else if (cached || file === entryFile) modules.add(file)
+    else if (tiedTo.has(file)) for (const key of tiedTo.get(file)) modules.add(key)
+    else if (isEsmByFormat(file)) esm.push(file)
+    else others.push(file)
+  }
+  return { modules: [...modules], esm, others }
+}
+
+const { mainModule } = registry
+
+/** The cache keys of the modules `m` required (its `children`), for staleWarnings. */
+function childKeys(m) {
+  const keys = new Set()
+  if (!registry.isModuleLike(m)) return keys
+  for (const child of live.childrenOf(m)) {
+    const file = live.filenameOf(child)
+    if (file !== undefined) keys.add(file)
+  }
+  return keys
+}
+
+function uncacheWarning(code, message, details) {
+  const warning = new Error(message)
+  warning.name = 'UncacheWarning'
+  warning.code = code
+  return Object.assign(warning, details)
+}
+
+/**
+ * Warnings for a reload that left old code running: the main module (never unloaded) still holds
+ * the old instance of a reloaded module it required (`mainChildren`: its children before the
+ * reload), or a declining module refused the update. `report.skipped` alone says this in a way
+ * no one reads.
+ */
+function staleWarnings(report, { mainFile, mainChildren, entryFile, targets }) {
+  const warnings = []
+  for (const skip of report.skipped) {
+    if (skip.reason === 'main') {
+      // The entry is what onReload hands over: holding it until the swap is the pattern.
+      const held = report.removed.filter((id) => mainChildren.has(id) && id !== entryFile)
+      if (held.length === 0 && !targets.includes(mainFile)) continue
+      const message =
+        held.length > 0
+          ? `${held.join(', ')} reloaded, but the main module ${mainFile} still holds the old instance ` +
+            `(it required ${held.length === 1 ? 'it' : 'them'} and is never unloaded): it keeps using the previous code, ` +
+            'and the program now has two instances. Require it in the main module through a module that accepts ' +
+            'updates (hot(module).accept), or restart (`uncache-tree dev` restarts here).'
+          : `the change reached the main module ${mainFile}, which is never unloaded: it keeps running its previous ` +
+            'code. Restart to run it (`uncache-tree dev` restarts here), or move that code into a module it requires.'
+      warnings.push(uncacheWarning('UNCACHE_HELD_BY_MAIN', message, { id: mainFile, modules: held }))
+    } else if (skip.reason === 'declined') {
+      const blocked = skip.blocked ?? []
+      warnings.push(
+        uncacheWarning(
+          'UNCACHE_DECLINED',
+          `${skip.id} declines updates (hot(module).decline()), so the change of ${blocked.join(', ') || 'its dependencies'} ` +
+            'was not applied: the previous code keeps running. Restart to run it (`uncache-tree dev` restarts here).',
+          { id: skip.id, modules: blocked },
+        ),
+      )
+    }
+  }
+  return warnings
+}
+
+/** See index.d.ts. */
+function watch(options) {
+  const opts = parseWatchOptions(options)
+  const cache = liveCache('watch')
+  const fromFile = opts.from ?? callerFile()
+  const entryKeys = resolveTargets(cache, opts.entry, fromFile, { name: 'options.entry' })
+  const entryFile = entryKeys.length > 0 ? entryKeys[0] : fileToLoad(opts.entry, fromFile)
+  if (isEsmFile(cache, entryFile)) throw explain.esm(entryFile, 'watch')
+  const roots = parsePaths(opts.paths, path.dirname(fromFile))
+  let closed = false
+
+  function report(error) {
+    if (closed) return
+    if (opts.onError !== undefined) opts.onError(error)
+    else console.error(error)
+  }
+
+  function warn(warning) {
+    if (closed) return
+    if (opts.onWarning !== undefined) opts.onWarning(warning)
+    else process.emitWarning(warning)
+  }
+
+  function apply({ changed, bubbled, tiedTo }) {
+    const { modules, esm } = classifyChanges(cache, changed, tiedTo, entryFile)
+    for (const file of esm) report(explain.esm(file, 'watch'))
+    const targets = [...new Set([...modules, ...bubbled])]
+    if (targets.length === 0) return
+    const main = mainModule()
+    const mainFile = main?.filename
+    const mainChildren = childKeys(main)
+    let result
+    try {
+      const keys = resolveTargets(cache, targets, fromFile, { allowMain: true })
+      result = reloadKeys(cache, keys, entryFile, fromFile, { from: opts.from, keep: undefined })
+    } catch (error) {
+      report(error)
+      return
+    }
+    for (const warning of staleWarnings(result.report, { mainFile, mainChildren, entryFile, targets })) {
+      try {
+        warn(warning)
+      } catch (error) {
+        report(error)
+      }
+    }
+    if (opts.onReload === undefined || closed) return
+    try {
+      opts.onReload(result.report, result.exports)
+    } catch (error) {
+      report(error)
+    }
+  }
+
+  const watcher = createWatcher({
+    cache,
+    entryFile,
+    roots,
+    ignore: opts.ignore,
+    debounceMs: opts.debounceMs,
+    poll: opts.poll,
+    report,
+    apply,
+  })
+  return {
+    watchedFiles: () => watcher.watchedFiles(),
+    close() {
+      closed = true
+      return watcher.close()
+    },
+  }
+}
+
+module.exports = { watch, createWatcher, classifyChanges, staleWarnings, childKeys, mainModule, DEFAULT_IGNORE }
