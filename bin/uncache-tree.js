@@ -6,6 +6,7 @@
 
 const COMMANDS = {
   doctor: { file: './doctor.js', summary: 'does memory grow with every reload of <entry>? (exit 1 on a leak)' },
+  test: { file: './test.js', summary: 'run node:test files in one process, fresh app modules per file, packages loaded once' },
 }
 
 const USAGE = `Usage: uncache-tree <command> [options]

@@ -1,0 +1,95 @@
+'use strict'
+// The process `uncache-tree test` starts: runs node:test files one after another in this one
+// process, under node:test's own root and reporters. Each file is a suite (named by its path)
+// whose function takes a snapshot and requires the file, so the file's top-level tests, suites
+// and hooks belong to it alone; the suite's last `after` hook restores the snapshot (every app
+// module the file loaded is unloaded, packages matching `keep` stay) and only then creates the
+// next file's suite. Files are loaded one at a time because a file's top-level require()s must
+// be fresh too: loading them all first (as `--test-isolation=none` and Mocha do) would share
+// them between files.
+//
+// Run as `node [--require …] [--test-reporter …] child.js <config JSON>`. With an IPC channel
+// (watch mode) it reports what each file loaded (`{ type: 'file', file, loaded }`) and, at the
+// end, which kept modules are loaded (`{ type: 'done', kept }`); with `standby` it first loads
+// the kept modules of the previous run and waits for `{ type: 'run', files }`.
+const path = require('node:path')
+const { AsyncResource } = require('node:async_hooks')
+const { describe, beforeEach, afterEach, after } = require('node:test')
+const { openSnapshot } = require('../isolation/snapshot.js')
+const { eachScope } = require('../isolation/each.js')
+const registry = require('../graph/registry.js')
+
+const config = JSON.parse(process.argv[2])
+const keep = config.keep === null ? null : new RegExp(config.keep.source, config.keep.flags)
+const cwd = config.cwd
+
+const label = (file) => {
+  const relative = path.relative(cwd, file)
+  return relative.startsWith('..') ? file : relative
+}
+
+let loaded = null // filenames loaded while the current file runs (watch mode)
+if (process.send !== undefined) {
+  registry.on('load', function uncacheTreeTestRecordLoads(m, filename) {
+    if (loaded !== null && typeof filename === 'string') loaded.add(filename)
+  })
+}
+
+function runFiles(files) {
+  let next = 0
+  // Bound here, at the top: called from a suite's hook, it would otherwise nest the next file's
+  // suite in the current one (node:test picks the parent from the async context it is called in).
+  const startNextFile = AsyncResource.bind(function describeNextFile() {
+    if (next === files.length) return finish()
+    const file = files[next++]
+    describe(label(file), () => {
+      if (process.send !== undefined) loaded = new Set()
+      const { snapshot, stop } = openSnapshot({ keep })
+      let scope
+      if (config.per === 'test') {
+        scope = eachScope({ keep })
+        beforeEach((t) => scope.begin(t, t?.fullName))
+      }
+      try {
+        require(file)
+      } finally {
+        // Registered after the file's own hooks: they run first, with the file's modules loaded.
+        if (scope !== undefined) afterEach((t) => scope.end(t, t?.fullName))
+        after(() => {
+          try {
+            snapshot.restore()
+          } finally {
+            stop()
+            if (loaded !== null) process.send({ type: 'file', file, loaded: [...loaded] })
+            loaded = null
+            startNextFile()
+          }
+        })
+      }
+    })
+  })
+  startNextFile()
+}
+
+/** After the last file: tells the watcher which kept modules are loaded, and lets the process end. */
+function finish() {
+  if (process.send === undefined) return
+  const keptModules = keep === null ? [] : Object.keys(require.cache).filter((id) => keep.test(id))
+  process.send({ type: 'done', kept: keptModules }, () => process.disconnect())
+}
+
+if (config.standby) {
+  // Load what the previous run kept loaded, so that the next run finds its packages warm.
+  for (const id of config.preload) {
+    try {
+      require(id)
+    } catch {
+      // A module that cannot load on its own (it expects its package's entry first): its
+      // package's entry, earlier in the list, loads it where it can.
+    }
+  }
+  process.once('message', (message) => runFiles(message.files))
+  process.send({ type: 'ready' })
+} else {
+  runFiles(config.files)
+}
