@@ -41,3 +41,19 @@ export interface IsolateEachOptions {
  */
 export function isolateEach(options?: IsolateEachOptions): void
 export function isolateEach(t: { beforeEach: Function; afterEach: Function }, options?: IsolateEachOptions): void
+
+/**
+ * Runs `fn` after every restore that `npx uncache-tree test` makes (after each file, and after
+ * each test with `--per test`), with the restore's report and the test file's path (or the
+ * node:test context of the test): where a package kept loaded gets its own state reset. Call it
+ * from a `--require` preload of that command (or a test file).
+ *
+ * @throws {UncacheError} `ERR_UNCACHE_TEST_SETUP` in a process that `uncache-tree test` did not
+ * start (there, pass `onRestore` to {@link isolateEach}).
+ *
+ * @example
+ * // test/setup.cjs, run with `npx uncache-tree test --require ./test/setup.cjs test/`
+ * const { onRestore } = require('uncache-tree/node-test')
+ * onRestore(() => require('mongoose').deleteModel(/.+/))
+ */
+export function onRestore(fn: (report: UnloadReport, fileOrTest: unknown) => void): void

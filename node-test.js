@@ -4,7 +4,7 @@
 // setup applies (`uncache-tree test` is the one-process runner for whole suites).
 const Module = require('node:module')
 const path = require('node:path')
-const { explain } = require('./lib/errors.js')
+const { explain, invalidArgType } = require('./lib/errors.js')
 
 /**
  * The other test runner this file runs under, if any. Requiring node:test there would not fail:
@@ -111,4 +111,25 @@ function isolateEach(t, options) {
   })
 }
 
-module.exports = { isolateEach }
+const CHILD = path.join(__dirname, 'lib', 'test-runner', 'child.js')
+const registry = require('./lib/graph/registry.js')
+
+/**
+ * Runs `fn(report, fileOrTest)` after every restore that `uncache-tree test` makes (after each
+ * file, and after each test with `--per test`): where a package kept loaded gets its own state
+ * reset. Call it from a `--require` preload of that command, or from a test file.
+ */
+function onRestore(fn) {
+  if (typeof fn !== 'function') throw invalidArgType('fn', 'a function (report, fileOrTest) => void', fn)
+  if (process.argv[1] !== CHILD) {
+    throw explain.testSetup(
+      'onRestore() from uncache-tree/node-test registers a reset for the restores of `uncache-tree test`, and this process is not one',
+      'Under `node --test`, pass it to isolateEach({ onRestore }); with Mocha, createMochaHooks({ onRestore }); with Vitest, ' +
+        "isolateFiles({ onRestore }) from 'uncache-tree/vitest/hooks'; with snapshot(), snapshot({ onRestore }).",
+    )
+  }
+  // On the process-wide state: the runner reads it from its own copy of this package.
+  ;(registry.state.testRunnerRestoreHooks ??= []).push(fn)
+}
+
+module.exports = { isolateEach, onRestore }

@@ -23,6 +23,11 @@ const config = JSON.parse(process.argv[2])
 const keep = config.keep === null ? null : new RegExp(config.keep.source, config.keep.flags)
 const cwd = config.cwd
 
+/** `onRestore` hooks registered through uncache-tree/node-test (preloads, test files). */
+function runRestoreHooks(report, fileOrTest) {
+  for (const hook of registry.state.testRunnerRestoreHooks ?? []) hook(report, fileOrTest)
+}
+
 const label = (file) => {
   const relative = path.relative(cwd, file)
   return relative.startsWith('..') ? file : relative
@@ -35,6 +40,11 @@ if (process.send !== undefined) {
   })
 }
 
+let loadFailed = false
+process.on('exit', () => {
+  if (loadFailed) process.exitCode = 1
+})
+
 function runFiles(files) {
   let next = 0
   // Bound here, at the top: called from a suite's hook, it would otherwise nest the next file's
@@ -44,20 +54,25 @@ function runFiles(files) {
     const file = files[next++]
     describe(label(file), () => {
       if (process.send !== undefined) loaded = new Set()
-      const { snapshot, stop } = openSnapshot({ keep })
+      const { snapshot, stop } = openSnapshot({ keep: keep ?? undefined })
       let scope
       if (config.per === 'test') {
-        scope = eachScope({ keep })
+        scope = eachScope({ keep, onRestore: runRestoreHooks })
         beforeEach((t) => scope.begin(t, t?.fullName))
       }
       try {
         require(file)
+      } catch (error) {
+        // node:test reports the suite as failed, but Node 22 counts no failed test for it and
+        // would exit 0: a file that cannot load fails the run.
+        loadFailed = true
+        throw error
       } finally {
         // Registered after the file's own hooks: they run first, with the file's modules loaded.
         if (scope !== undefined) afterEach((t) => scope.end(t, t?.fullName))
         after(() => {
           try {
-            snapshot.restore()
+            runRestoreHooks(snapshot.restore(), file)
           } finally {
             stop()
             if (loaded !== null) process.send({ type: 'file', file, loaded: [...loaded] })
