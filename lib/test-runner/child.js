@@ -8,7 +8,7 @@
 // be fresh too: loading them all first (as `--test-isolation=none` and Mocha do) would share
 // them between files.
 //
-// Run as `node [--require …] [--test-reporter …] child.js <config JSON>`. With an IPC channel
+// Run as `node [--require …] [--test-reporter …] child.js <config file>`. With an IPC channel
 // (watch mode) it reports what each file loaded (`{ type: 'file', file, loaded }`) and, at the
 // end, which kept modules are loaded (`{ type: 'done', kept }`); with `standby` it first loads
 // the kept modules of the previous run and waits for `{ type: 'run', files }`.
@@ -19,7 +19,11 @@ const { openSnapshot } = require('../isolation/snapshot.js')
 const { eachScope } = require('../isolation/each.js')
 const registry = require('../graph/registry.js')
 
-const config = JSON.parse(process.argv[2])
+const fs = require('node:fs')
+
+// The configuration file run.js wrote for this process alone.
+const config = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'))
+fs.rmSync(path.dirname(process.argv[2]), { recursive: true, force: true })
 const keep = config.keep === null ? null : new RegExp(config.keep.source, config.keep.flags)
 const cwd = config.cwd
 
@@ -41,8 +45,16 @@ if (process.send !== undefined) {
 }
 
 let loadFailed = false
-process.on('exit', () => {
+process.on('exit', (code) => {
   if (loadFailed) process.exitCode = 1
+  // The watcher's result pipe (see run.js): the exit code, before the heap is torn down.
+  if (process.send !== undefined) {
+    try {
+      fs.writeSync(4, `${loadFailed ? 1 : (process.exitCode ?? code)}\n`)
+    } catch {
+      // Started with an IPC channel by something else than run.js: there is no fd 4.
+    }
+  }
 })
 
 function runFiles(files) {
@@ -101,6 +113,23 @@ if (config.standby) {
     } catch {
       // A module that cannot load on its own (it expects its package's entry first): its
       // package's entry, earlier in the list, loads it where it can.
+    }
+  }
+  // Then load the app modules the previous run loaded, and unload them: what the next run loads
+  // is read from disk again, but the package code it calls is compiled already.
+  if (config.warm.length > 0) {
+    const { snapshot, stop } = openSnapshot({ keep: keep ?? undefined })
+    for (const id of config.warm) {
+      try {
+        require(id)
+      } catch {
+        // Loaded by a test as it ran, not on its own: the warm-up is best effort.
+      }
+    }
+    try {
+      runRestoreHooks(snapshot.restore(), undefined)
+    } finally {
+      stop()
     }
   }
   process.once('message', (message) => runFiles(message.files))

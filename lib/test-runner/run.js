@@ -9,6 +9,7 @@
 const { spawn } = require('node:child_process')
 const crypto = require('node:crypto')
 const fs = require('node:fs')
+const os = require('node:os')
 const path = require('node:path')
 const { isTestFile } = require('./files.js')
 
@@ -24,7 +25,10 @@ function childArgs(options, config) {
   options.reporters.forEach((reporter, i) => {
     args.push(`--test-reporter=${reporter}`, `--test-reporter-destination=${options.destinations[i]}`)
   })
-  args.push(CHILD, JSON.stringify({ cwd: options.cwd, per: options.per, keep: serializeKeep(options.keep), ...config }))
+  // The configuration goes through a file: a long file list would not fit in one argument.
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'uncache-tree-test-')), 'config.json')
+  fs.writeFileSync(file, JSON.stringify({ cwd: options.cwd, per: options.per, keep: serializeKeep(options.keep), ...config }))
+  args.push(CHILD, file)
   return args
 }
 
@@ -37,7 +41,9 @@ function startChild(options, config, ipc) {
   return spawn(process.execPath, childArgs(options, config), {
     cwd: options.cwd,
     env,
-    stdio: ipc ? ['inherit', 'inherit', 'inherit', 'ipc'] : 'inherit',
+    // With the IPC channel, fd 4 carries the exit code the moment it is decided: the process
+    // still tears its heap down afterwards, and a watcher need not wait for that.
+    stdio: ipc ? ['inherit', 'inherit', 'inherit', 'ipc', 'pipe'] : 'inherit',
   })
 }
 
@@ -68,7 +74,19 @@ function runReporting(options, files, child) {
       if (message?.type === 'file') loaded.set(message.file, new Set(message.loaded))
       else if (message?.type === 'done') kept = message.kept
     })
-    child.on('exit', (code) => resolve({ passed: code === 0, loaded, kept, child }))
+    let settled = false
+    const settle = (code) => {
+      if (settled) return
+      settled = true
+      resolve({ passed: code === 0, loaded, kept, child })
+    }
+    let decided = ''
+    child.stdio[4].setEncoding('utf8')
+    child.stdio[4].on('data', (text) => {
+      decided += text
+      if (/^\d+\n/.test(decided)) settle(Number.parseInt(decided, 10))
+    })
+    child.on('exit', (code) => settle(code))
   })
 }
 
@@ -96,7 +114,11 @@ async function runWatching(options) {
   const log = (line) => process.stderr.write(`uncache-tree test: ${line}\n`)
 
   function startStandby(kept) {
-    const child = startChild(options, { standby: true, preload: kept }, true)
+    // The app modules the last run loaded (test files aside): loading them once in the standby,
+    // and unloading them, compiles the package code they call, so the re-run does not pay for it.
+    const warm = new Set()
+    for (const deps of loadedBy.values()) for (const dep of deps) if (!files.includes(dep)) warm.add(dep)
+    const child = startChild(options, { standby: true, preload: kept, warm: [...warm] }, true)
     child.on('exit', () => {
       if (standby === child) standby = null
     })
