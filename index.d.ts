@@ -188,6 +188,8 @@ export function reload<T = any>(target: string | URL | NodeModule, options?: Rel
 export interface SnapshotOptions {
   /** Modules loaded since that restore() leaves loaded (reported `skipped: 'kept-by-option'`), with what they loaded since, tested on the `require.cache` key, e.g. `/node_modules/`. */
   keep?: RegExp | ((id: string) => boolean)
+  /** Called after each `restore()` with its report: where a package kept loaded gets its own registry reset (e.g. `mongoose.deleteModel(/.+/)`, prom-client's `register.clear()`). */
+  onRestore?: (report: UnloadReport) => void
 }
 
 /** The modules loaded at one moment; see {@link snapshot}. */

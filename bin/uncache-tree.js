@@ -8,6 +8,7 @@ const COMMANDS = {
   doctor: { file: './doctor.js', summary: 'does memory grow with every reload of <entry>? (exit 1 on a leak)' },
   demo: { file: './demo.js', summary: 'reload a plugin 3,000 times with and without uncache-tree; chart the memory' },
   dev: { file: './dev.js', summary: 'run <entry> with hot reload, restarting where hot reload cannot apply a change' },
+  test: { file: './test.js', summary: 'run node:test files in one process, fresh app modules per file, packages loaded once' },
 }
 
 const USAGE = `Usage: uncache-tree <command> [options]

@@ -166,6 +166,9 @@ const explain = {
             '(vi.resetModules() does not touch require.cache).'
           : 'Inside Jest, use jest.isolateModules(fn) or jest.resetModules() in beforeEach.'),
     ),
+  // A test setup that would run but isolate nothing: `setup` says which, `instead` what to run.
+  testSetup: (setup, instead) =>
+    new UncacheError('ERR_UNCACHE_TEST_SETUP', `${setup}, so no test would be isolated. ${instead}`),
   // `platform` is the napi-rs platform name, `tried` one line per place looked at, `fix` what to
   // run. The package loads the native core when it is required, so this is what require() throws.
   nativeBinary: (platform, packageName, tried, fix) => {

@@ -15,9 +15,9 @@ const KNOWN_OPTIONS = {
   invalidate: ['from', 'keep', 'dryRun'],
   // `dryRun` is known so that `{ dryRun: true }` gets reload()'s own explanation.
   reload: ['from', 'keep', 'shared', 'tree', 'dryRun'],
-  snapshot: ['keep'],
+  snapshot: ['keep', 'onRestore'],
   isolate: ['keep', 'onRestore'],
-  isolateEach: ['keep', 'onRestore'],
+  isolateEach: ['keep', 'onRestore', 'per'],
   watch: ['entry', 'paths', 'ignore', 'debounceMs', 'from', 'poll', 'onReload', 'onError', 'onWarning'],
   'watch poll': ['intervalMs'],
   verifyCollected: ['timeoutMs'],
@@ -167,10 +167,13 @@ function parseReloadOptions(options) {
   }
 }
 
-/** The options of snapshot(). */
+/** The options of snapshot(): `onRestore(report)` runs after each restore(). */
 function parseSnapshotOptions(options) {
   const o = checkObject(options, 'options', 'snapshot')
-  return { keep: parseKeep(o.keep) }
+  if (o.onRestore !== undefined && typeof o.onRestore !== 'function') {
+    throw invalidArgType('options.onRestore', 'a function (report) => void', o.onRestore)
+  }
+  return { keep: parseKeep(o.keep), onRestore: o.onRestore }
 }
 
 /** The options of isolate() (`api` 'isolate') and of the per-test hooks (`api` 'isolateEach'). */

@@ -12,7 +12,9 @@ const { invalidArgType, invalidArgValue, explain } = require('./errors.js')
 const { isModuleLike, isLoading, ownValue, mainModule } = require('./graph/registry.js')
 
 const PACKAGE_ROOT = path.join(__dirname, '..')
-const OWN_FILES = new Set(['index.js', 'index.mjs', 'register.js', 'register.mjs'].map((f) => path.join(PACKAGE_ROOT, f)))
+const OWN_FILES = new Set(
+  ['index.js', 'index.mjs', 'register.js', 'register.mjs', 'node-test.js', 'mocha.js', 'vitest.mjs'].map((f) => path.join(PACKAGE_ROOT, f)),
+)
 const LIB_DIR = __dirname + path.sep
 
 function isOwnFile(file) {

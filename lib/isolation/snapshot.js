@@ -332,14 +332,19 @@ const finalizer = new FinalizationRegistry((recorder) => recorder.stop())
  * garbage collected).
  */
 function openSnapshot(options, api = 'snapshot') {
-  const { keep } = parseSnapshotOptions(options)
+  const { keep, onRestore } = parseSnapshotOptions(options)
   const cache = liveCache(api)
   // The handle is what the methods close over: whoever holds either method keeps it alive, and
   // once nobody does, the finalizer stops the recording.
   const handle = { recorder: new Recorder(cache) }
   const snap = Object.freeze({
     loadedSince: () => handle.recorder.loadedSince(),
-    restore: () => handle.recorder.restore(keep),
+    restore: () => {
+      const report = handle.recorder.restore(keep)
+      // The place for resets of what a kept package registered (mongoose models, metrics).
+      if (onRestore !== undefined) onRestore(report)
+      return report
+    },
   })
   finalizer.register(handle, handle.recorder, handle)
   const stop = () => {
