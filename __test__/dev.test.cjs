@@ -531,6 +531,25 @@ test('dev restarts when an ES module changes', async (t) => {
   if (process.features.require_module) assert.equal(await dev.answer('/a', /^E2 /), `E2 ${second.pid}`)
 })
 
+test('dev: an ES module program restarts at every change of a module it imported', async (t) => {
+  const tree = writeTree({
+    'package.json': '{ "type": "module" }\n',
+    'server.js':
+      "import http from 'node:http'\nimport { label } from './label.js'\n" +
+      'const server = http.createServer((req, res) => res.end(`${label} ${process.pid}`))\n' +
+      "server.listen(0, '127.0.0.1', () => console.log(`listening ${server.address().port} pid ${process.pid}`))\n",
+    'label.js': "export const label = 'M1'\n",
+  })
+  const dev = await running(t, tree)
+  const first = dev.listening()
+  assert.equal(await dev.answer('/', /^M1 /), `M1 ${first.pid}`)
+  fs.writeFileSync(tree.file('label.js'), "export const label = 'M2'\n")
+  const second = await dev.waitStart(2)
+  assert.notEqual(second.pid, first.pid)
+  assert.match(dev.out.stderr, /restarting: label\.js changed, and server\.js is an ES module: Node never evaluates an ES module twice/)
+  assert.equal(await dev.answer('/', /^M2 /), `M2 ${second.pid}`)
+})
+
 test('dev restarts when a --watch file that is not a module changes (.env)', async (t) => {
   const tree = devApp({
     '.env': 'GREETING=hello\n',
