@@ -543,6 +543,8 @@ test('dev: an ES module program restarts at every change of a module it imported
   const dev = await running(t, tree)
   const first = dev.listening()
   assert.equal(await dev.answer('/', /^M1 /), `M1 ${first.pid}`)
+  // Node 20 reports the imported files from its loader thread: give the message time to arrive.
+  await sleep(300)
   fs.writeFileSync(tree.file('label.js'), "export const label = 'M2'\n")
   const second = await dev.waitStart(2)
   assert.notEqual(second.pid, first.pid)

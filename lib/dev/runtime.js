@@ -134,7 +134,8 @@ function start(config) {
       const file = fileURLToPath(url)
       if (esmFiles.has(file) || ignore(file)) return
       esmFiles.add(file)
-      watcher?.rescanSoon()
+      // Now, not at the next rescan: a save made once the program is up must be a change.
+      watcher?.watchNow(file)
     }
     if (typeof Module.registerHooks === 'function') {
       Module.registerHooks({

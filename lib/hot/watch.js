@@ -683,10 +683,9 @@ function createWatcher(opts) {
     watchedFiles() {
       return [...files.keys()].sort()
     },
-    /** Looks for new files to watch on the next turn (`extraFiles` grew). */
-    rescanSoon() {
-      rescanWanted = true
-      scheduleFlush()
+    /** Watches a file of `extraFiles` now, with what it holds now as its first contents. */
+    watchNow(file) {
+      if (!closed) addFile(file)
     },
     close() {
       if (closed) return Promise.resolve()
