@@ -565,6 +565,25 @@ test('dev restarts when a --watch file that is not a module changes (.env)', asy
   assert.match(dev.out.stderr, /restarting: \.env changed \(watched with --watch; not a module the program loaded\)/)
 })
 
+test('dev --watch DIR with --ignore and --ext: only matching files restart', async (t) => {
+  const tree = devApp({
+    'config/app.json': '{ "v": 1 }\n',
+    'config/notes.txt': 'notes\n',
+    'config/logs/out.json': '{}\n',
+  })
+  const dev = await running(t, tree, ['server.js', '--watch', 'config', '--ignore', 'config/logs', '--ext', 'json'])
+  const first = dev.listening()
+  await sleep(100)
+  fs.writeFileSync(tree.file('config/notes.txt'), 'other notes\n') // not in --ext
+  fs.writeFileSync(tree.file('config/logs/out.json'), '{ "x": 1 }\n') // --ignore
+  await sleep(400)
+  assert.equal(dev.starts(), 1, dev.out.stderr)
+  fs.writeFileSync(tree.file('config/app.json'), '{ "v": 2 }\n')
+  const second = await dev.waitStart(2)
+  assert.notEqual(second.pid, first.pid)
+  assert.match(dev.out.stderr, /restarting: config\/app\.json changed \(watched with --watch/)
+})
+
 test('dev restarts when a reload fails with an error thrown outside the changed files (a global registry)', async (t) => {
   const tree = devApp({
     'node_modules/metrics/index.js':
