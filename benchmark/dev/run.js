@@ -8,7 +8,7 @@
 // request must succeed, and none that starts after a reload has been seen may get the old code.
 //
 //   node benchmark/dev/run.js [--edits N] [--apps express,graph] [--tools dev,node-watch,nodemon]
-//                             [--reloads N] [--broken N] [--no-load]
+//                             [--reloads N] [--broken N] [--no-load] [--dev-delay MS]
 //
 // The heavy packages (express, @aws-sdk/client-s3, nodemon) live in benchmark/dev/package.json and
 // are installed here on first use. The apps are generated into benchmark/dev/.apps (kept between
@@ -43,6 +43,7 @@ function parseArgs(argv) {
     else if (a === '--reloads') opts.reloads = Number(argv[++i])
     else if (a === '--broken') opts.broken = Number(argv[++i])
     else if (a === '--no-load') opts.load = false
+    else if (a === '--dev-delay') opts.devDelay = Number(argv[++i])
     else throw new Error(`unknown argument ${a}`)
   }
   return opts
@@ -156,8 +157,14 @@ function freePort() {
   })
 }
 
+// The command line's options, for the tools' argv (--dev-delay).
+let runOptions = {}
+
 const TOOLS = {
-  dev: { label: 'uncache-tree dev', argv: () => [process.execPath, CLI, 'dev', 'server.js'] },
+  dev: {
+    label: 'uncache-tree dev',
+    argv: (o) => [process.execPath, CLI, 'dev', 'server.js', ...(o.devDelay === undefined ? [] : ['--delay', String(o.devDelay)])],
+  },
   'node-watch': { label: 'node --watch', argv: () => [process.execPath, '--watch', 'server.js'] },
   nodemon: { label: 'nodemon', argv: () => [process.execPath, path.join(HERE, 'node_modules', 'nodemon', 'bin', 'nodemon.js'), 'server.js'] },
 }
@@ -178,7 +185,7 @@ function request(port, route, agent) {
 
 /** Starts `tool` in `dir`; resolves once GET /r/r0 answers. */
 async function startTool(tool, dir, port) {
-  const [cmd, ...args] = TOOLS[tool].argv()
+  const [cmd, ...args] = TOOLS[tool].argv(runOptions)
   const child = spawn(cmd, args, {
     cwd: dir,
     env: { ...process.env, PORT: String(port), AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1', NODE_NO_WARNINGS: '1' },
@@ -323,9 +330,11 @@ async function underLoad(app, reloads, broken) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2))
+  runOptions = opts
   ensureDependencies()
   const apps = buildApps(opts.apps)
-  console.log(`node ${process.version}, ${opts.edits} edits per cell (after one warm-up), medians in ms`)
+  const delay = opts.devDelay === undefined ? '' : `, uncache-tree dev --delay ${opts.devDelay}`
+  console.log(`node ${process.version}, ${opts.edits} edits per cell (after one warm-up), medians in ms${delay}`)
   const results = []
   for (const app of apps) {
     const row = { app, cells: {} }
