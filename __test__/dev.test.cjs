@@ -531,6 +531,27 @@ test('dev restarts when an ES module changes', async (t) => {
   if (process.features.require_module) assert.equal(await dev.answer('/a', /^E2 /), `E2 ${second.pid}`)
 })
 
+test('dev: an ES module program restarts at every change of a module it imported', async (t) => {
+  const tree = writeTree({
+    'package.json': '{ "type": "module" }\n',
+    'server.js':
+      "import http from 'node:http'\nimport { label } from './label.js'\n" +
+      'const server = http.createServer((req, res) => res.end(`${label} ${process.pid}`))\n' +
+      "server.listen(0, '127.0.0.1', () => console.log(`listening ${server.address().port} pid ${process.pid}`))\n",
+    'label.js': "export const label = 'M1'\n",
+  })
+  const dev = await running(t, tree)
+  const first = dev.listening()
+  assert.equal(await dev.answer('/', /^M1 /), `M1 ${first.pid}`)
+  // Node 20 reports the imported files from its loader thread: give the message time to arrive.
+  await sleep(300)
+  fs.writeFileSync(tree.file('label.js'), "export const label = 'M2'\n")
+  const second = await dev.waitStart(2)
+  assert.notEqual(second.pid, first.pid)
+  assert.match(dev.out.stderr, /restarting: label\.js changed, and server\.js is an ES module: Node never evaluates an ES module twice/)
+  assert.equal(await dev.answer('/', /^M2 /), `M2 ${second.pid}`)
+})
+
 test('dev restarts when a --watch file that is not a module changes (.env)', async (t) => {
   const tree = devApp({
     '.env': 'GREETING=hello\n',
@@ -542,6 +563,25 @@ test('dev restarts when a --watch file that is not a module changes (.env)', asy
   const second = await dev.waitStart(2)
   assert.notEqual(second.pid, first.pid)
   assert.match(dev.out.stderr, /restarting: \.env changed \(watched with --watch; not a module the program loaded\)/)
+})
+
+test('dev --watch DIR with --ignore and --ext: only matching files restart', async (t) => {
+  const tree = devApp({
+    'config/app.json': '{ "v": 1 }\n',
+    'config/notes.txt': 'notes\n',
+    'config/logs/out.json': '{}\n',
+  })
+  const dev = await running(t, tree, ['server.js', '--watch', 'config', '--ignore', 'config/logs', '--ext', 'json'])
+  const first = dev.listening()
+  await sleep(100)
+  fs.writeFileSync(tree.file('config/notes.txt'), 'other notes\n') // not in --ext
+  fs.writeFileSync(tree.file('config/logs/out.json'), '{ "x": 1 }\n') // --ignore
+  await sleep(400)
+  assert.equal(dev.starts(), 1, dev.out.stderr)
+  fs.writeFileSync(tree.file('config/app.json'), '{ "v": 2 }\n')
+  const second = await dev.waitStart(2)
+  assert.notEqual(second.pid, first.pid)
+  assert.match(dev.out.stderr, /restarting: config\/app\.json changed \(watched with --watch/)
 })
 
 test('dev restarts when a reload fails with an error thrown outside the changed files (a global registry)', async (t) => {

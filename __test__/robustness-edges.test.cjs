@@ -76,7 +76,7 @@ test('item 8: an unknown option of watch (and of watch poll) throws before anyth
   const { tree } = loadedTree()
   const entry = tree.file('app.js')
   const baseline = fsWatchers()
-  const known = ['entry', 'paths', 'ignore', 'debounceMs', 'from', 'poll', 'onReload', 'onError']
+  const known = ['entry', 'paths', 'ignore', 'debounceMs', 'from', 'poll', 'onReload', 'onError', 'onWarning']
   assert.throws(() => watch({ entry, debounce: 5 }), unknownOption('debounce', 'watch()', 'debounceMs', known))
   assert.throws(() => watch({ entry, usePolling: true }), unknownOption('usePolling', 'watch()', 'poll', known))
   assert.throws(() => watch({ entry, ignored: /x/ }), unknownOption('ignored', 'watch()', 'ignore', known))

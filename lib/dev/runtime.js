@@ -31,8 +31,8 @@ const PACKAGE_DIR = path.join(__dirname, '..', '..') + path.sep
 
 function start(config) {
   // Loaded here, not at the top: a forked worker of the program inherits `-r` but not the config,
-  // and must not load the library for nothing.
-  // The requirer registry, installed before the program's first require.
+  // and must not load the library for nothing. The requirer registry goes first, before the
+  // program's first require.
   require('../graph/registry.js').install()
   const { createWatcher, classifyChanges, mainModule, DEFAULT_IGNORE } = require('../hot/watch.js')
   const { reloadKeys } = require('../hot/reload.js')
@@ -134,7 +134,8 @@ function start(config) {
       const file = fileURLToPath(url)
       if (esmFiles.has(file) || ignore(file)) return
       esmFiles.add(file)
-      watcher?.rescanSoon()
+      // Now, not at the next rescan: a save made once the program is up must be a change.
+      watcher?.watchNow(file)
     }
     if (typeof Module.registerHooks === 'function') {
       Module.registerHooks({

@@ -224,10 +224,10 @@ class Hot {
     const record = this.#record
     record.bubble = true
     const m = record.module
-    if (store.invalidateListeners.size > 0) {
-      for (const listener of store.invalidateListeners) listener(m)
-      return
-    }
+    // A listener returns true when it watches this module and will reload it.
+    let taken = false
+    for (const listener of store.invalidateListeners) if (listener(m) === true) taken = true
+    if (taken) return
     setImmediate(() => {
       if (!live.isCachedInstance(m)) return
       require('./invalidate.js').invalidate(m.filename)
@@ -325,7 +325,10 @@ function watchFilesOf(m) {
   return record === undefined ? [] : [...record.watchFiles]
 }
 
-/** Calls `listener(module)` on each hot(module).invalidate(); returns the function that stops it. */
+/**
+ * Calls `listener(module)` on each hot(module).invalidate(); it returns true when it takes the
+ * update (it watches that module). Returns the function that stops it.
+ */
 function onInvalidate(listener) {
   store.invalidateListeners.add(listener)
   return () => store.invalidateListeners.delete(listener)
