@@ -592,30 +592,40 @@ function captureCuts(cache, graph, plan, staleKeys, entries) {
     }),
     registry.on('resolve', (key) => pathKeysAdded.add(key)),
   ]
-  const { keys, values } = cacheEntries(cache)
-  return { keys, values, removed, children, parents, pathEntries, loaded, grown, pathKeysAdded, stop: () => stops.forEach((off) => off()) }
+  return { keys: Object.keys(cache), removed, children, parents, pathEntries, loaded, grown, pathKeysAdded, stop: () => stops.forEach((off) => off()) }
 }
 
 /**
- * Every require.cache key with its value, in key order: a failed reload puts back each value (a
- * shared entry that the failed code replaced too). One for-in pass over Node's prototype-less
- * cache costs about what `Object.keys` alone does.
+ * The modules that held the keys a failed attempt emptied or filled anew (code that deleted a
+ * shared module's entry and required it again), key -> module. The capture does not read every
+ * value (that costs as much again as the key order, on every reload): a module that lost its
+ * entry is found where it is still referenced, in the captured `children` and parents, and in the
+ * `children` of the cached modules and the requirers outside the cache. Only a rollback pays it.
  */
-function cacheEntries(cache) {
-  const keys = []
-  const values = []
-  if (Object.getPrototypeOf(cache) === null) {
-    for (const key in cache) {
-      keys.push(key)
-      values.push(cache[key])
-    }
-  } else {
-    for (const key of Object.keys(cache)) {
-      keys.push(key)
-      values.push(cache[key])
-    }
+function replacedEntries(cache, capture, currentKeys) {
+  const lost = new Set()
+  for (const key of capture.keys) {
+    if (capture.removed.has(key)) continue
+    const value = cache[key]
+    if (value === undefined || capture.loaded.has(value)) lost.add(key)
   }
-  return { keys, values }
+  const found = new Map()
+  if (lost.size === 0) return found
+  for (const items of capture.children.values()) for (const m of items) considerReplaced(m, lost, capture, found)
+  for (const m of capture.parents.values()) considerReplaced(m, lost, capture, found)
+  for (const key of currentKeys) {
+    const holder = cache[key]
+    if (isModuleLike(holder)) for (const m of childrenOf(holder)) considerReplaced(m, lost, capture, found)
+  }
+  for (const holder of registry.outsideRequirers()) for (const m of childrenOf(holder)) considerReplaced(m, lost, capture, found)
+  return found
+}
+
+/** Keeps `m` in `found` when it is a module of before the attempt that lost its key. */
+function considerReplaced(m, lost, capture, found) {
+  if (!isModuleLike(m) || capture.loaded.has(m) || registry.state.abandoned.has(m)) return
+  const filename = filenameOf(m)
+  if (filename !== undefined && lost.has(filename) && !found.has(filename)) found.set(filename, m)
 }
 
 /**
@@ -626,12 +636,18 @@ function cacheEntries(cache) {
  * cuts were in place (a survivor's lazy require) loses what that appended.
  */
 function restoreCuts(cache, capture) {
-  const { keys, values, removed } = capture
+  const { keys, removed } = capture
   const current = Object.keys(cache)
+  const replaced = replacedEntries(cache, capture, current)
+  const values = new Array(keys.length)
+  for (let k = 0; k < keys.length; k++) {
+    const key = keys[k]
+    values[k] = removed.has(key) ? removed.get(key) : replaced.has(key) ? replaced.get(key) : cache[key]
+  }
   let same = 0
   while (same < current.length && same < keys.length && current[same] === keys[same] && cache[keys[same]] === values[same]) same++
   // Keys keep insertion order: re-adding the tail from the first difference restores it, each
-  // with the value it had (a module the failed code replaced by hand is put back too).
+  // with the value it had (a shared module that the failed code replaced is put back too).
   for (let k = same; k < current.length; k++) delete cache[current[k]]
   for (let k = same; k < keys.length; k++) if (values[k] !== undefined) cache[keys[k]] = values[k]
   // The last key inserted is now the last restored one (snapshot marks rely on it).
