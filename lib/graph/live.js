@@ -585,7 +585,16 @@ function captureCuts(cache, graph, plan, staleKeys, entries) {
   const grown = new Map() // requirer -> its children's length before its first require
   const pathKeysAdded = new Set() // Module._pathCache keys the attempt makes
   const stops = [
-    registry.on('load', (m, key) => loaded.set(m, key)),
+    registry.on('load', (m, key) => {
+      loaded.set(m, key)
+      // A Module made without Module._load (rewire) was appended to its parent's `children`
+      // with no require() seen.
+      const parent = parentOf(m)
+      if (isModuleLike(parent) && !grown.has(parent) && !children.has(parent)) {
+        const at = childrenOf(parent).lastIndexOf(m)
+        grown.set(parent, at >= 0 ? at : childrenOf(parent).length)
+      }
+    }),
     registry.on('require', (parent) => {
       if (grown.has(parent) || children.has(parent)) return
       grown.set(parent, childrenOf(parent).length)
@@ -596,21 +605,15 @@ function captureCuts(cache, graph, plan, staleKeys, entries) {
 }
 
 /**
- * The modules that held the keys a failed attempt emptied or filled anew (code that deleted a
- * shared module's entry and required it again), key -> module. The capture does not read every
- * value (that costs as much again as the key order, on every reload): a module that lost its
- * entry is found where it is still referenced, in the captured `children` and parents, and in the
- * `children` of the cached modules and the requirers outside the cache. Only a rollback pays it.
+ * The modules that held the keys a failed attempt emptied or filled anew (`lost`: code that
+ * deleted a shared module's entry and required it again), key -> module. The capture does not
+ * read every value (that costs as much again as the key order, on every reload): a module that
+ * lost its entry is found where it is still referenced, in the captured `children` and parents,
+ * and in the `children` of the cached modules and the requirers outside the cache. Only a
+ * rollback that meets such a key pays it.
  */
-function replacedEntries(cache, capture, currentKeys) {
-  const lost = new Set()
-  for (const key of capture.keys) {
-    if (capture.removed.has(key)) continue
-    const value = cache[key]
-    if (value === undefined || capture.loaded.has(value)) lost.add(key)
-  }
+function replacedEntries(cache, capture, currentKeys, lost) {
   const found = new Map()
-  if (lost.size === 0) return found
   for (const items of capture.children.values()) for (const m of items) considerReplaced(m, lost, capture, found)
   for (const m of capture.parents.values()) considerReplaced(m, lost, capture, found)
   for (const key of currentKeys) {
@@ -638,12 +641,18 @@ function considerReplaced(m, lost, capture, found) {
 function restoreCuts(cache, capture) {
   const { keys, removed } = capture
   const current = Object.keys(cache)
-  const replaced = replacedEntries(cache, capture, current)
   const values = new Array(keys.length)
+  let lost // key -> its index in `keys`, for the entries the attempt emptied or filled anew
   for (let k = 0; k < keys.length; k++) {
     const key = keys[k]
-    values[k] = removed.has(key) ? removed.get(key) : replaced.has(key) ? replaced.get(key) : cache[key]
+    if (removed.has(key)) values[k] = removed.get(key)
+    else {
+      const value = cache[key]
+      if (value === undefined || capture.loaded.has(value)) (lost ??= new Map()).set(key, k)
+      else values[k] = value
+    }
   }
+  if (lost !== undefined) for (const [key, m] of replacedEntries(cache, capture, current, lost)) values[lost.get(key)] = m
   let same = 0
   while (same < current.length && same < keys.length && current[same] === keys[same] && cache[keys[same]] === values[same]) same++
   // Keys keep insertion order: re-adding the tail from the first difference restores it, each
