@@ -203,6 +203,10 @@ export interface Snapshot {
    * addons loaded since stay (`skipped: 'native-addon'`). Only unloads: modules unloaded since are not
    * brought back. Can be called again (one snapshot, a restore after each test). Costs what was loaded
    * since, not the size of `require.cache`. The report works with {@link verifyCollected}.
+   * Copies that other code loaded since and took out of `require.cache` again (proxyquire, rewire, a
+   * `delete require.cache[id]`) are unloaded too, listed under the key they loaded with. While open, a
+   * snapshot holds the modules loaded since (until an unload removes them); once `restore()` returns,
+   * it holds none of the modules it removed.
    */
   restore(): UnloadReport
 }

@@ -617,37 +617,50 @@ function captureCuts(cache, graph, plan, staleKeys, entries) {
   const grown = new Map() // requirer -> its children's length before its first require
   const pathKeysAdded = new Set() // Module._pathCache keys the attempt makes
   const stops = [
-    registry.on('load', (m, key) => loaded.set(m, key)),
+    registry.on('load', (m, key) => {
+      loaded.set(m, key)
+      // A Module made without Module._load (rewire) was appended to its parent's `children`
+      // with no require() seen.
+      const parent = parentOf(m)
+      if (isModuleLike(parent) && !grown.has(parent) && !children.has(parent)) {
+        const at = childrenOf(parent).lastIndexOf(m)
+        grown.set(parent, at >= 0 ? at : childrenOf(parent).length)
+      }
+    }),
     registry.on('require', (parent) => {
       if (grown.has(parent) || children.has(parent)) return
       grown.set(parent, childrenOf(parent).length)
     }),
     registry.on('resolve', (key) => pathKeysAdded.add(key)),
   ]
-  const { keys, values } = cacheEntries(cache)
-  return { keys, values, removed, children, parents, pathEntries, loaded, grown, pathKeysAdded, stop: () => stops.forEach((off) => off()) }
+  return { keys: Object.keys(cache), removed, children, parents, pathEntries, loaded, grown, pathKeysAdded, stop: () => stops.forEach((off) => off()) }
 }
 
 /**
- * Every require.cache key with its value, in key order: a failed reload puts back each value (a
- * shared entry that the failed code replaced too). One for-in pass over Node's prototype-less
- * cache costs about what `Object.keys` alone does.
+ * The modules that held the keys a failed attempt emptied or filled anew (`lost`: code that
+ * deleted a shared module's entry and required it again), key -> module. The capture does not
+ * read every value (that costs as much again as the key order, on every reload): a module that
+ * lost its entry is found where it is still referenced, in the captured `children` and parents,
+ * and in the `children` of the cached modules and the requirers outside the cache. Only a
+ * rollback that meets such a key pays it.
  */
-function cacheEntries(cache) {
-  const keys = []
-  const values = []
-  if (Object.getPrototypeOf(cache) === null) {
-    for (const key in cache) {
-      keys.push(key)
-      values.push(cache[key])
-    }
-  } else {
-    for (const key of Object.keys(cache)) {
-      keys.push(key)
-      values.push(cache[key])
-    }
+function replacedEntries(cache, capture, currentKeys, lost) {
+  const found = new Map()
+  for (const items of capture.children.values()) for (const m of items) considerReplaced(m, lost, capture, found)
+  for (const m of capture.parents.values()) considerReplaced(m, lost, capture, found)
+  for (const key of currentKeys) {
+    const holder = cache[key]
+    if (isModuleLike(holder)) for (const m of childrenOf(holder)) considerReplaced(m, lost, capture, found)
   }
-  return { keys, values }
+  for (const holder of registry.outsideRequirers()) for (const m of childrenOf(holder)) considerReplaced(m, lost, capture, found)
+  return found
+}
+
+/** Keeps `m` in `found` when it is a module of before the attempt that lost its key. */
+function considerReplaced(m, lost, capture, found) {
+  if (!isModuleLike(m) || capture.loaded.has(m) || registry.state.abandoned.has(m)) return
+  const filename = filenameOf(m)
+  if (filename !== undefined && lost.has(filename) && !found.has(filename)) found.set(filename, m)
 }
 
 /**
@@ -658,12 +671,24 @@ function cacheEntries(cache) {
  * cuts were in place (a survivor's lazy require) loses what that appended.
  */
 function restoreCuts(cache, capture) {
-  const { keys, values, removed } = capture
+  const { keys, removed } = capture
   const current = Object.keys(cache)
+  const values = new Array(keys.length)
+  let lost // key -> its index in `keys`, for the entries the attempt emptied or filled anew
+  for (let k = 0; k < keys.length; k++) {
+    const key = keys[k]
+    if (removed.has(key)) values[k] = removed.get(key)
+    else {
+      const value = cache[key]
+      if (value === undefined || capture.loaded.has(value)) (lost ??= new Map()).set(key, k)
+      else values[k] = value
+    }
+  }
+  if (lost !== undefined) for (const [key, m] of replacedEntries(cache, capture, current, lost)) values[lost.get(key)] = m
   let same = 0
   while (same < current.length && same < keys.length && current[same] === keys[same] && cache[keys[same]] === values[same]) same++
   // Keys keep insertion order: re-adding the tail from the first difference restores it, each
-  // with the value it had (a module the failed code replaced by hand is put back too).
+  // with the value it had (a shared module that the failed code replaced is put back too).
   for (let k = same; k < current.length; k++) delete cache[current[k]]
   for (let k = same; k < keys.length; k++) if (values[k] !== undefined) cache[keys[k]] = values[k]
   // The last key inserted is now the last restored one (snapshot marks rely on it).

@@ -10,11 +10,10 @@
 // port before the new one listens), so the restored modules are those disposed instances.
 const Module = require('node:module')
 const { fileURLToPath, URL } = require('node:url')
-const native = require('../native.js')
 const live = require('../graph/live.js')
 const registry = require('../graph/registry.js')
 const hotState = require('./hot.js')
-const { prepareGraph, executePlan } = require('../graph/engine.js')
+const { executePlan, planRestore, classifyBoundaries } = require('../graph/engine.js')
 const { invalidArgType, invalidArgValue, explain } = require('../errors.js')
 const { invalidateKeys } = require('./invalidate.js')
 const { parseReloadOptions } = require('../options.js')
@@ -25,27 +24,27 @@ const { liveCache, assertNotReentrant } = require('../graph/unload.js')
 
 /**
  * Unloads every module the failed attempt put into require.cache (the modules that loaded since
- * the capture), with their dispose handlers, and nothing that was loaded before. A failed reload
- * is the one path that flattens the whole cache: everything loaded before is a boundary.
+ * the capture), with their dispose handlers, and nothing that was loaded before: the plan of a
+ * snapshot restore over what the capture recorded (live.flattenSince), so a rollback costs what
+ * the attempt loaded, not the size of the cache.
  */
 function unloadAdded(cache, capture, errors) {
-  const addedKeys = []
-  for (const [m, key] of capture.loaded) if (cache[key] === m) addedKeys.push(key)
-  if (addedKeys.length === 0) return
+  const loaded = []
+  for (const [m, key] of capture.loaded) if (cache[key] === m) loaded.push([key, m])
+  if (loaded.length === 0) return
   // Unloading drops the Module._pathCache entries of these files, also those made before the
   // reload (a shared module the failed code loaded anew): restoreCuts puts those back.
-  for (const key of live.stalePathCacheKeys(addedKeys)) {
+  for (const key of live.stalePathCacheKeys(loaded.map(([key]) => key))) {
     if (!capture.pathKeysAdded.has(key)) capture.pathEntries.push([key, Module._pathCache[key]])
   }
-  const graph = prepareGraph(cache)
-  // Modules loaded before are boundaries: never unloaded, never walked.
-  for (let i = 0; i < graph.nodes.length; i++) {
-    if (!capture.loaded.has(graph.nodes[i])) graph.flags[i] |= live.BOUNDARY
-  }
-  const roots = Uint32Array.from(new Set(addedKeys.map((key) => graph.index.get(cache[key]))))
-  for (const r of roots) graph.flags[r] &= ~live.BOUNDARY
-  const plan = native.planUnload(graph.offsets, graph.targets, graph.flags, graph.parent, roots, true)
-  errors.push(...executePlan(cache, graph, plan, { dryRun: false }).errors)
+  // What can hold a module the attempt loaded: the requirers since the capture (their `children`
+  // from the length they had), and the modules whose `children` the capture took (read whole).
+  const requirers = [...capture.grown]
+  for (const m of capture.children.keys()) requirers.push([m, 0])
+  const graph = live.flattenSince(cache, loaded, requirers)
+  graph.ids = live.nodeIds(graph)
+  graph.reasons = classifyBoundaries(graph)
+  errors.push(...executePlan(cache, graph, planRestore(graph), { dryRun: false }).errors)
 }
 
 /** Puts back what the attempt changed; adds dispose errors of the failed attempt to `errors`. */

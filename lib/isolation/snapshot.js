@@ -132,6 +132,8 @@ class Recorder {
    * a failed reload that puts them back (`reinstate`).
    */
   forget(modules) {
+    // A removed mark is dead (liveMark skips it); dropped now so that it holds nothing.
+    if (this.marks !== undefined) this.marks = this.marks.filter((mark) => !modules.includes(mark.module))
     if (this.loaded.size === 0 && this.requirers.size === 0) return
     for (const m of modules) {
       const key = this.loaded.get(m)
@@ -141,8 +143,6 @@ class Recorder {
       this.loaded.delete(m)
       this.requirers.delete(m)
     }
-    // A removed mark is dead (liveMark skips it); dropped now so that it holds nothing.
-    if (this.marks !== undefined) this.marks = this.marks.filter((mark) => !modules.includes(mark.module))
   }
 
   /** Takes back what `forget` dropped of the modules a failed reload put back into the cache. */
