@@ -225,6 +225,27 @@ test('README and docs: every shell command names a script, file or command that 
   assert.deepEqual(problems, [])
 })
 
+test('README and docs: every `npm run …` and `node <file>` quoted in the text names a script or file that exists', () => {
+  const problems = []
+  let seen = 0
+  for (const doc of DOCS) {
+    const text = fs.readFileSync(path.join(ROOT, doc), 'utf8')
+    for (const [, span] of text.matchAll(/`([^`\n]+)`/g)) {
+      const script = span.match(/^npm run ([\w:-]+)/)
+      const file = span.match(/^node (?:--[\w-]+ )*((?:benchmark|examples|scripts|bin|__test__)\/[\w./-]+\.[cm]?js)\b/)
+      if (script) {
+        seen++
+        if (pkg.scripts[script[1]] === undefined) problems.push(`${doc}: \`${span}\`: no script ${script[1]}`)
+      } else if (file) {
+        seen++
+        if (!fs.existsSync(path.join(ROOT, file[1]))) problems.push(`${doc}: \`${span}\`: no file ${file[1]}`)
+      }
+    }
+  }
+  assert.ok(seen >= 10, `${seen} commands seen`)
+  assert.deepEqual(problems, [])
+})
+
 test('docs/api.md: every js block compiles (reference fragments)', () => {
   const text = fs.readFileSync(path.join(ROOT, 'docs/api.md'), 'utf8')
   const js = fences(text).filter((b) => b.lang === 'js')
