@@ -146,6 +146,39 @@ test("item 3: edges made while a library ran Node's own _load around ours are no
   assert.equal(cache[t.file('shared.js')], shared, 'not unloaded from under b')
 })
 
+test("item 3: a snapshot restore cuts an edge made while a library ran Node's own _load around ours", () => {
+  const { isolate } = require('..')
+  const t = writeTree({ 'before.js': requiring('before'), 'since.js': requiring('since') })
+  require(t.file('before.js'))
+  const before = cache[t.file('before.js')]
+  const epoch = registry.state.loaderEpoch
+  let report
+  isolate(
+    () => {
+      require(t.file('since.js'))
+      const ours = Module._load
+      Module._load = registry.state.originalLoad
+      try {
+        before.require(t.file('since.js')) // before -> since: not seen by our _load
+      } finally {
+        Module._load = ours
+      }
+    },
+    { onRestore: (r) => (report = r) },
+  )
+  assert.ok(registry.state.loaderEpoch > epoch, 'the gap was noticed as it happened')
+  assert.deepEqual(report.removed, [t.file('since.js')])
+  assert.equal(before.children.some((c) => c.id === t.file('since.js')), false, 'no stale edge left')
+})
+
+test('item 3: plain requires are no loader gap', () => {
+  const t = writeTree({ 'p.js': requiring('p', ['./q', './r']), 'q.js': requiring('q', ['./r']), 'r.js': requiring('r') })
+  const epoch = registry.state.loaderEpoch
+  require(t.file('p.js'))
+  cache[t.file('p.js')].require(t.file('r.js'))
+  assert.equal(registry.state.loaderEpoch, epoch)
+})
+
 test('item 7: invalidate climbs through a module other code deleted from the cache to its live importers', () => {
   const t = writeTree({ 'app.js': requiring('app', ['./mid']), 'mid.js': requiring('mid', ['./leaf']), 'leaf.js': requiring('leaf') })
   require(t.file('app.js'))
