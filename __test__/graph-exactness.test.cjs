@@ -278,3 +278,39 @@ test('item 9: a getter-only parent that still reaches a removed module is report
   if (major >= 22) expected.unshift({ id: t.file('a.js'), by: 'last-parent' })
   assert.deepEqual(report.pinned, expected)
 })
+
+test("item 9: a getter-only children accessor is never called, and what the index recorded for it still counts (clear-module's cycle)", () => {
+  const t = writeTree({ 'a.js': "exports.b = require('./b')\n", 'b.js': "exports.a = require('./a')\n" })
+  require(t.file('a.js'))
+  rescan()
+  const a = cache[t.file('a.js')]
+  const children = a.children
+  let called = 0
+  Object.defineProperty(a, 'children', { get: () => (called++, children), configurable: false, enumerable: true })
+  const report = uncacheTree(t.file('a.js'))
+  assert.equal(called, 0, 'the accessor never ran')
+  assert.deepEqual(base(report.removed), ['a.js', 'b.js'], 'b.js, which only the cycle holds, goes too')
+  assert.equal(cache[t.file('b.js')], undefined)
+})
+
+test('item 9: a live holder whose children is a getter-only accessor holds what was recorded for it, and pins it (unwritable)', () => {
+  const t = writeTree({ 'host.js': requiring('host', ['./dep']), 'dep.js': requiring('dep', ['./leaf']), 'leaf.js': requiring('leaf') })
+  require(t.file('host.js'))
+  rescan()
+  const host = cache[t.file('host.js')]
+  const children = host.children
+  Object.defineProperty(host, 'children', { get: () => children, configurable: false, enumerable: true })
+  // dep.js is held by host (recorded): unloading it as a target removes it, and host still
+  // lists it in an array no cut can reach.
+  const report = uncacheTree(t.file('dep.js'))
+  assert.deepEqual(base(report.removed), ['dep.js', 'leaf.js'])
+  assert.deepEqual(report.pinned, [{ id: t.file('dep.js'), by: 'unwritable' }])
+  // And a module it holds stays when another tree that requires it goes.
+  const u = writeTree({ 'user.js': requiring('user', [t.file('leaf.js')]) })
+  require(t.file('dep.js'))
+  require(u.file('user.js'))
+  rescan()
+  const kept = uncacheTree(u.file('user.js'))
+  assert.deepEqual(kept.removed, [u.file('user.js')])
+  assert.equal(cache[t.file('leaf.js')] !== undefined, true)
+})

@@ -82,6 +82,7 @@ function attach(state) {
 /** Forgets everything; the next plan reads the whole graph anew (see the file comment). */
 function drop(index) {
   index.graph.clear()
+  index.recorded = undefined
   index.ids = new WeakMap()
   index.keys.clear()
   index.refs.clear()
@@ -183,6 +184,7 @@ function flush(index) {
     index.from = []
     index.to = []
     index.graph.addEdges(from, to)
+    index.recorded = undefined
   }
 }
 
@@ -194,28 +196,35 @@ function flush(index) {
  * without running user code (live.js).
  */
 function rebuild(index, cache, outside, read, epoch) {
-  drop(index)
+  // Read into a fresh index, then take its place: until then `read` may ask the current one (a
+  // module whose `children` is an accessor is described by what was recorded for it, live.js).
+  const next = { graph: new native.ModuleGraph(), ids: new WeakMap(), keys: new Map(), aliases: new Map(), partial: new WeakSet(), nextId: index.nextId, from: [], to: [] }
   // Everything the modules read refer to, with its id: what no cache key holds is read after.
   const met = { objects: [], ids: [] }
   for (const key of Object.keys(cache)) {
     const m = cache[key]
     if (!isRef(m)) continue
     // The same module under a second key (an alias): read once, every key kept.
-    const id = index.ids.get(m)
-    const first = id === undefined ? undefined : index.keys.get(id)
-    if (first === undefined || first === '') readModule(index, m, key, read, met)
-    else addAlias(index, id, key)
+    const id = next.ids.get(m)
+    const first = id === undefined ? undefined : next.keys.get(id)
+    if (first === undefined || first === '') readModule(next, m, key, read, met)
+    else addAlias(next, id, key)
   }
-  for (const m of outside) met.objects.push(m), met.ids.push(idFor(index, m))
+  for (const m of outside) met.objects.push(m), met.ids.push(idFor(next, m))
   while (met.objects.length > 0) {
     const m = met.objects.pop()
     // (Nothing is partial during a read: `keys` alone tells what was read.)
-    if (!index.keys.has(met.ids.pop())) readModule(index, m, '', read, met)
+    if (!next.keys.has(met.ids.pop())) readModule(next, m, '', read, met)
   }
+  flush(next)
+  index.graph.clear()
+  index.refs.clear()
+  Object.assign(index, next)
   index.readAtEpoch = epoch
   index.readSize = index.keys.size
+  index.scannedAt = undefined
   index.changed = false
-  flush(index)
+  index.recorded = undefined
 }
 
 /**
@@ -280,6 +289,7 @@ function forget(index, modules) {
   if (ids.length === 0) return
   flush(index)
   index.graph.forget(Uint32Array.from(ids))
+  index.recorded = undefined
 }
 
 /**
@@ -410,6 +420,44 @@ function locate(index, cache, id, outside, visiting) {
   return found
 }
 
+/**
+ * The live objects the index recorded `m` as referring to (its `children` and parent when they
+ * were recorded), each found as liveObject finds referrers: for a module whose `children` cannot
+ * be read (an accessor, never called).
+ */
+function recordedTargets(index, cache, m) {
+  flush(index)
+  // The same answer until the graph changes: a plan asks during planning and again during its
+  // cuts, when the removed modules are no longer cached (so no longer found by id).
+  index.recorded ??= new WeakMap()
+  const known = index.recorded.get(m)
+  if (known !== undefined) return known
+  const id = index.ids.get(m)
+  if (id === undefined || asking.has(id)) return [] // (a cycle of such modules: asked once)
+  asking.add(id)
+  try {
+    const targets = targetsOf(index, cache, id)
+    index.recorded.set(m, targets)
+    return targets
+  } finally {
+    asking.delete(id)
+  }
+}
+
+const asking = new Set()
+
+function targetsOf(index, cache, id) {
+  flush(index)
+  const targets = index.graph.refersTo(id)
+  const out = []
+  const outside = new Map()
+  for (let k = 0; k < targets.length; k++) {
+    const hit = liveObject(index, cache, targets[k], outside)
+    if (hit !== GONE && hit[1] !== undefined) out.push(hit[1])
+  }
+  return out
+}
+
 /** liveObject's answer for a module that no live module reaches: it refers to nothing. */
 const GONE = Object.freeze([undefined, undefined])
 
@@ -419,4 +467,4 @@ function stats(index) {
   return { modules: index.keys.size, nodes, edges, nativeBytes: heapBytes }
 }
 
-module.exports = { GONE, attach, drop, shouldRead, idFor, isKnown, noteLoad, noteChildren, noteAbandoned, useReader, addAlias, flush, rebuild, reread, forget, referrersOf, referrersOfOne, cachedModule, cachedKeys, byId, liveObject, stats }
+module.exports = { GONE, attach, drop, shouldRead, idFor, isKnown, noteLoad, noteChildren, noteAbandoned, useReader, addAlias, recordedTargets, flush, rebuild, reread, forget, referrersOf, referrersOfOne, cachedModule, cachedKeys, byId, liveObject, stats }

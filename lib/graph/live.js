@@ -38,10 +38,27 @@ function parentOf(m) {
   return ownValue(m, 'parent')
 }
 
-/** `m.children` when it is an own, real array (not a Proxy), else an empty frozen array. */
+/**
+ * `m.children` when it is an own, real array (not a Proxy), else an empty frozen array. A
+ * `children` accessor is never called: what the live graph index recorded for `m` stands for it,
+ * as a frozen array (an unwritable reference: the cuts cannot change it, and what it reaches among
+ * removed modules is pinned).
+ */
 function childrenOf(m) {
-  const children = ownValue(m, 'children')
-  return Array.isArray(children) && !isProxy(children) ? children : EMPTY
+  const d = Object.getOwnPropertyDescriptor(m, 'children')
+  if (d === undefined) return EMPTY
+  const children = d.value
+  if (Array.isArray(children) && !isProxy(children)) return children
+  return d.get !== undefined || d.set !== undefined ? recordedChildren(m) : EMPTY
+}
+
+/** What the index recorded `m` as referring to, but its recorded parent, as a frozen array. */
+function recordedChildren(m) {
+  const index = registry.state.graphIndex
+  const objects = graphIndex.recordedTargets(index, Module._cache, m)
+  if (objects.length === 0) return EMPTY
+  const parent = parentOf(m)
+  return Object.freeze(objects.filter((o) => o !== parent))
 }
 
 /** `m.filename` when it is an own string, else undefined. */
