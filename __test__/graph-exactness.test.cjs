@@ -314,3 +314,37 @@ test('item 9: a live holder whose children is a getter-only accessor holds what 
   assert.deepEqual(kept.removed, [u.file('user.js')])
   assert.equal(cache[t.file('leaf.js')] !== undefined, true)
 })
+
+test('speed: an unload of a require-from-string module plans through the index, without reading the whole graph', () => {
+  const t = writeTree({ 'dep.js': requiring('dep'), 'other.js': requiring('other', ['./dep']) })
+  require(t.file('other.js'))
+  rescan()
+  const graphIndex = require('../lib/graph/graph-index.js')
+  const rebuild = graphIndex.rebuild
+  let reads = 0
+  graphIndex.rebuild = (...args) => (reads++, rebuild(...args))
+  try {
+    fromStringUnloads(t, () => reads)
+  } finally {
+    graphIndex.rebuild = rebuild
+  }
+})
+
+function fromStringUnloads(t, readsNow) {
+  for (let k = 0; k < 3; k++) {
+    const file = t.file(`from-string-${k}.js`)
+    const holder = cache[t.file('other.js')]
+    // What require-from-string does: compile by hand (parent given), then cache it by hand.
+    const m = new Module(file, holder)
+    m.filename = file
+    m.paths = Module._nodeModulePaths(t.dir)
+    m._compile("module.exports = require('./dep.js')\n", file)
+    cache[file] = m
+    const before = readsNow()
+    const report = uncacheTree(file)
+    assert.equal(readsNow(), before, 'the whole graph was not read anew')
+    assert.deepEqual(report.removed, [file])
+    assert.deepEqual(report.kept, [{ id: t.file('dep.js'), heldBy: [t.file('other.js')] }])
+    assert.equal(holder.children.includes(m), false, "the edge new Module(id, parent) gave the parent is cut")
+  }
+}
