@@ -110,7 +110,9 @@ function importersOf(cache, roots, gi) {
       if (hit !== undefined && hit[1] === child) keyOf.set(child, graphIndex.cachedKeys(gi, cache, id, child))
     }
   }
-  return toGraph(nodes, keyOf)
+  // A leaf's own `children` are not read: one that listed a module the plan removes would be its
+  // importer, walked above (a barrel file that an importer requires lists the whole program).
+  return toGraph(nodes, keyOf, found < nodes.length ? new Set(nodes.slice(found)) : undefined)
 }
 
 // The helpers below are functions, not closures made per call: a closure over this plan's modules
@@ -181,7 +183,15 @@ function joinTreeGraph(cache, graph, tree, treePlan) {
     nodes.push(h)
   }
   for (let k = 0; k < tree.keys.length; k++) addKey(keyOf, tree.nodes[tree.keyNode[k]], tree.keys[k])
-  return toGraph(nodes, keyOf)
+  // The importers' leaves stay leaves, unless the trees' graph has them (it has every holder of
+  // a module the trees remove).
+  let leaves
+  if (graph.leaves !== undefined) {
+    const inTree = new Set(tree.nodes)
+    leaves = new Set()
+    for (const m of graph.leaves) if (!inTree.has(m)) leaves.add(m)
+  }
+  return toGraph(nodes, keyOf, leaves)
 }
 
 function addKey(keyOf, m, key) {
@@ -190,8 +200,11 @@ function addKey(keyOf, m, key) {
   else if (!keys.includes(key)) keys.push(key)
 }
 
-/** `nodes` as live.flattenGraph's graph: cached nodes first, CSR edges among the nodes. */
-function toGraph(unordered, keyOf) {
+/**
+ * `nodes` as live.flattenGraph's graph: cached nodes first, CSR edges among the nodes (none from
+ * the `leaves`, whose `children` are not read).
+ */
+function toGraph(unordered, keyOf, leaves) {
   const nodes = []
   for (const m of unordered) if (keyOf.has(m)) nodes.push(m)
   for (const m of unordered) if (!keyOf.has(m)) nodes.push(m)
@@ -206,9 +219,11 @@ function toGraph(unordered, keyOf) {
     offsets[i] = targetList.length
     const m = nodes[i]
     if (!isModuleLike(m)) continue
-    for (const child of childrenOf(m)) {
-      const t = index.get(child)
-      if (t !== undefined) targetList.push(t)
+    if (leaves === undefined || !leaves.has(m)) {
+      for (const child of childrenOf(m)) {
+        const t = index.get(child)
+        if (t !== undefined) targetList.push(t)
+      }
     }
     const p = index.get(parentOf(m))
     if (p !== undefined) parent[i] = p
@@ -234,6 +249,7 @@ function toGraph(unordered, keyOf) {
     targets: Int32Array.from(targetList),
     parent,
     flags,
+    leaves,
   }
 }
 
