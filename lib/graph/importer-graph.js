@@ -54,6 +54,9 @@ function importersOf(cache, roots, gi) {
   const keyOf = new Map() // node -> its require.cache keys, for cached nodes
   const queue = []
   const walked = new Set()
+  // Modules other code deleted from the cache that a live holder still reaches: the walk climbs
+  // through them (STALE); other modules outside the cache are only cut.
+  const staleImporters = new Set()
   for (const r of roots) {
     if (index.has(r)) continue
     const hit = graphIndex.cachedModule(gi, cache, gi.ids.get(r))
@@ -85,7 +88,9 @@ function importersOf(cache, roots, gi) {
       // An importer in the cache is walked up in turn (one that names u as its parent only, not),
       // and so is one that other code deleted from the cache: its live importers hold its old
       // exports (src/invalidate.rs, STALE).
-      if (imports && (hit !== undefined || (object[0] === null && isDeletedByOtherCode(h)))) {
+      const stale = imports && hit === undefined && object[0] === null && isDeletedByOtherCode(h) && reachedFromLive(gi, cache, outside, h, true)
+      if (stale) staleImporters.add(h)
+      if (imports && (hit !== undefined || stale)) {
         walked.add(h)
         queue.push(h)
       }
@@ -112,7 +117,7 @@ function importersOf(cache, roots, gi) {
   }
   // A leaf's own `children` are not read: one that listed a module the plan removes would be its
   // importer, walked above (a barrel file that an importer requires lists the whole program).
-  return toGraph(nodes, keyOf, found < nodes.length ? new Set(nodes.slice(found)) : undefined)
+  return toGraph(nodes, keyOf, found < nodes.length ? new Set(nodes.slice(found)) : undefined, staleImporters)
 }
 
 // The helpers below are functions, not closures made per call: a closure over this plan's modules
@@ -134,7 +139,7 @@ function listsAny(list, set) {
  * through `children` or `parent`, as a flatten of the whole cache would: up the index's
  * referrers, each checked against the live fields.
  */
-function reachedFromLive(gi, cache, outside, m) {
+function reachedFromLive(gi, cache, outside, m, holdersOnly = false) {
   const seen = new Set([m])
   const queue = [m]
   for (let q = 0; q < queue.length; q++) {
@@ -146,7 +151,10 @@ function reachedFromLive(gi, cache, outside, m) {
       if (object === undefined) return true // cannot tell: count it, as a scan might
       const h = object[1]
       if (seen.has(h) || !isModuleLike(h) || !(childrenOf(h).includes(x) || parentOf(h) === x)) continue
-      if (object[0] !== null) return true
+      // (`holdersOnly`: a requirer outside the cache counts only when it holds what it lists; a
+      // stand-in for a dying module does not.)
+      if (typeof object[0] === 'string' || (object[0] === undefined && (!holdersOnly || holdsFromOutside(h)))) return true
+      if (object[0] !== null) continue
       seen.add(h)
       queue.push(h)
     }
@@ -191,7 +199,7 @@ function joinTreeGraph(cache, graph, tree, treePlan) {
     leaves = new Set()
     for (const m of graph.leaves) if (!inTree.has(m)) leaves.add(m)
   }
-  return toGraph(nodes, keyOf, leaves)
+  return toGraph(nodes, keyOf, leaves, graph.stale)
 }
 
 function addKey(keyOf, m, key) {
@@ -204,7 +212,7 @@ function addKey(keyOf, m, key) {
  * `nodes` as live.flattenGraph's graph: cached nodes first, CSR edges among the nodes (none from
  * the `leaves`, whose `children` are not read).
  */
-function toGraph(unordered, keyOf, leaves) {
+function toGraph(unordered, keyOf, leaves, stale) {
   const nodes = []
   for (const m of unordered) if (keyOf.has(m)) nodes.push(m)
   for (const m of unordered) if (!keyOf.has(m)) nodes.push(m)
@@ -228,7 +236,7 @@ function toGraph(unordered, keyOf, leaves) {
     const p = index.get(parentOf(m))
     if (p !== undefined) parent[i] = p
     if (i < cachedCount || holdsFromOutside(m)) flags[i] = HOLDER
-    else if (isDeletedByOtherCode(m)) flags[i] = STALE
+    else if (stale?.has(m)) flags[i] = STALE
   }
   offsets[nodes.length] = targetList.length
   // Every key of a cached node (an alias too), the first ones in node order.
@@ -250,6 +258,7 @@ function toGraph(unordered, keyOf, leaves) {
     parent,
     flags,
     leaves,
+    stale,
   }
 }
 

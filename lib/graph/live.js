@@ -161,8 +161,8 @@ function flattenGraph(cache) {
     // that other code deleted from the cache, or a stand-in for an unloaded one, does not.
     if (i < cachedCount) flags[i] = HOLDER
     else if (holdsFromOutside(m)) flags[i] = HOLDER
-    else if (isDeletedByOtherCode(m)) flags[i] = STALE
   }
+  markStale(nodes, flags, offsetList, targetList, parentList)
   return {
     keys,
     keyNode,
@@ -173,6 +173,29 @@ function flattenGraph(cache) {
     targets: Int32Array.from(targetList),
     parent: Int32Array.from(parentList),
     flags,
+  }
+}
+
+/**
+ * Flags STALE the modules other code deleted from the cache that a holder (a cached module, a
+ * requirer outside the cache that holds) reaches through `children` and `parent`: invalidate
+ * climbs through them. What only a stand-in or another stale instance reaches is not.
+ */
+function markStale(nodes, flags, offsets, targets, parent) {
+  // From the holders, through the deleted modules they reach (a stand-in reached is no way on).
+  // (Plain loops, no closure over the graph's modules: see applyCuts.)
+  const queue = []
+  for (let i = 0; i < nodes.length; i++) if (flags[i] & HOLDER) queue.push(i)
+  for (let q = 0; q < queue.length; q++) {
+    const i = queue[q]
+    const end = offsets[i + 1]
+    for (let e = offsets[i]; e <= end; e++) {
+      // The targets of i, then (e === end) its parent.
+      const t = e < end ? targets[e] : parent[i]
+      if (t < 0 || flags[t] !== 0 || !isDeletedByOtherCode(nodes[t])) continue
+      flags[t] = STALE
+      queue.push(t)
+    }
   }
 }
 
