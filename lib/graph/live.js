@@ -400,12 +400,18 @@ function cutChildren(m, start, pins, removed, unwritable, write) {
   }
 }
 
-/** The removed cache values by their filename (or key), for the _pathCache entries that stay. */
+/**
+ * The removed cache values by their filename (or key), for the _pathCache entries that stay: every
+ * removed module of a file (a copy moved to another key and a newer one loaded since share it).
+ */
 function removedByFilename(entries) {
   const map = new Map()
   for (let e = 0; e < entries.keys.length; e++) {
     const value = entries.values[e]
-    map.set((isModuleLike(value) && filenameOf(value)) || entries.keys[e], value)
+    const file = (isModuleLike(value) && filenameOf(value)) || entries.keys[e]
+    const list = map.get(file)
+    if (list === undefined) map.set(file, [value])
+    else if (!list.includes(value)) list.push(value)
   }
   return map
 }
@@ -520,8 +526,7 @@ function applyCuts(cache, graph, plan, entries, staleKeys, { lateRequirers = [],
     }
     if (locked) {
       byFilename ??= removedByFilename(entries)
-      const value = byFilename.get(filename)
-      if (value !== undefined) unwritable.add(value)
+      for (const value of byFilename.get(filename) ?? EMPTY) unwritable.add(value)
       continue
     }
     forgottenFiles.push(filename)
