@@ -146,6 +146,39 @@ test("item 3: edges made while a library ran Node's own _load around ours are no
   assert.equal(cache[t.file('shared.js')], shared, 'not unloaded from under b')
 })
 
+test("item 3: a snapshot restore cuts an edge made while a library ran Node's own _load around ours", () => {
+  const { isolate } = require('..')
+  const t = writeTree({ 'before.js': requiring('before'), 'since.js': requiring('since') })
+  require(t.file('before.js'))
+  const before = cache[t.file('before.js')]
+  const epoch = registry.state.loaderEpoch
+  let report
+  isolate(
+    () => {
+      require(t.file('since.js'))
+      const ours = Module._load
+      Module._load = registry.state.originalLoad
+      try {
+        before.require(t.file('since.js')) // before -> since: not seen by our _load
+      } finally {
+        Module._load = ours
+      }
+    },
+    { onRestore: (r) => (report = r) },
+  )
+  assert.ok(registry.state.loaderEpoch > epoch, 'the gap was noticed as it happened')
+  assert.deepEqual(report.removed, [t.file('since.js')])
+  assert.equal(before.children.some((c) => c.id === t.file('since.js')), false, 'no stale edge left')
+})
+
+test('item 3: plain requires are no loader gap', () => {
+  const t = writeTree({ 'p.js': requiring('p', ['./q', './r']), 'q.js': requiring('q', ['./r']), 'r.js': requiring('r') })
+  const epoch = registry.state.loaderEpoch
+  require(t.file('p.js'))
+  cache[t.file('p.js')].require(t.file('r.js'))
+  assert.equal(registry.state.loaderEpoch, epoch)
+})
+
 test('item 7: invalidate climbs through a module other code deleted from the cache to its live importers', () => {
   const t = writeTree({ 'app.js': requiring('app', ['./mid']), 'mid.js': requiring('mid', ['./leaf']), 'leaf.js': requiring('leaf') })
   require(t.file('app.js'))
@@ -245,3 +278,73 @@ test('item 9: a getter-only parent that still reaches a removed module is report
   if (major >= 22) expected.unshift({ id: t.file('a.js'), by: 'last-parent' })
   assert.deepEqual(report.pinned, expected)
 })
+
+test("item 9: a getter-only children accessor is never called, and what the index recorded for it still counts (clear-module's cycle)", () => {
+  const t = writeTree({ 'a.js': "exports.b = require('./b')\n", 'b.js': "exports.a = require('./a')\n" })
+  require(t.file('a.js'))
+  rescan()
+  const a = cache[t.file('a.js')]
+  const children = a.children
+  let called = 0
+  Object.defineProperty(a, 'children', { get: () => (called++, children), configurable: false, enumerable: true })
+  const report = uncacheTree(t.file('a.js'))
+  assert.equal(called, 0, 'the accessor never ran')
+  assert.deepEqual(base(report.removed), ['a.js', 'b.js'], 'b.js, which only the cycle holds, goes too')
+  assert.equal(cache[t.file('b.js')], undefined)
+})
+
+test('item 9: a live holder whose children is a getter-only accessor holds what was recorded for it, and pins it (unwritable)', () => {
+  const t = writeTree({ 'host.js': requiring('host', ['./dep']), 'dep.js': requiring('dep', ['./leaf']), 'leaf.js': requiring('leaf') })
+  require(t.file('host.js'))
+  rescan()
+  const host = cache[t.file('host.js')]
+  const children = host.children
+  Object.defineProperty(host, 'children', { get: () => children, configurable: false, enumerable: true })
+  // dep.js is held by host (recorded): unloading it as a target removes it, and host still
+  // lists it in an array no cut can reach.
+  const report = uncacheTree(t.file('dep.js'))
+  assert.deepEqual(base(report.removed), ['dep.js', 'leaf.js'])
+  assert.deepEqual(report.pinned, [{ id: t.file('dep.js'), by: 'unwritable' }])
+  // And a module it holds stays when another tree that requires it goes.
+  const u = writeTree({ 'user.js': requiring('user', [t.file('leaf.js')]) })
+  require(t.file('dep.js'))
+  require(u.file('user.js'))
+  rescan()
+  const kept = uncacheTree(u.file('user.js'))
+  assert.deepEqual(kept.removed, [u.file('user.js')])
+  assert.equal(cache[t.file('leaf.js')] !== undefined, true)
+})
+
+test('speed: an unload of a require-from-string module plans through the index, without reading the whole graph', () => {
+  const t = writeTree({ 'dep.js': requiring('dep'), 'other.js': requiring('other', ['./dep']) })
+  require(t.file('other.js'))
+  rescan()
+  const graphIndex = require('../lib/graph/graph-index.js')
+  const rebuild = graphIndex.rebuild
+  let reads = 0
+  graphIndex.rebuild = (...args) => (reads++, rebuild(...args))
+  try {
+    fromStringUnloads(t, () => reads)
+  } finally {
+    graphIndex.rebuild = rebuild
+  }
+})
+
+function fromStringUnloads(t, readsNow) {
+  for (let k = 0; k < 3; k++) {
+    const file = t.file(`from-string-${k}.js`)
+    const holder = cache[t.file('other.js')]
+    // What require-from-string does: compile by hand (parent given), then cache it by hand.
+    const m = new Module(file, holder)
+    m.filename = file
+    m.paths = Module._nodeModulePaths(t.dir)
+    m._compile("module.exports = require('./dep.js')\n", file)
+    cache[file] = m
+    const before = readsNow()
+    const report = uncacheTree(file)
+    assert.equal(readsNow(), before, 'the whole graph was not read anew')
+    assert.deepEqual(report.removed, [file])
+    assert.deepEqual(report.kept, [{ id: t.file('dep.js'), heldBy: [t.file('other.js')] }])
+    assert.equal(holder.children.includes(m), false, "the edge new Module(id, parent) gave the parent is cut")
+  }
+}

@@ -61,3 +61,39 @@ test('require-in-the-middle without a module list (every module hooked): same ho
   const report = uncacheTree(app.file('r2.js'))
   assert.deepEqual(report.kept, [{ id: instrFile, heldBy: [app.file('r1.js')] }])
 })
+
+test('OpenTelemetry: an instrumentation of a package (the real @opentelemetry/instrumentation) keeps every requirer a holder', (t) => {
+  const { InstrumentationBase, InstrumentationNodeModuleDefinition } = require('@opentelemetry/instrumentation')
+  const app = instrumentedApp()
+  let patched = 0
+  class InstrInstrumentation extends InstrumentationBase {
+    constructor() {
+      super('uncache-tree-test-instr', '1.0.0', {})
+    }
+
+    init() {
+      const patch = (exports) => {
+        patched++
+        exports.patched = true
+        return exports
+      }
+      return [new InstrumentationNodeModuleDefinition('instr', ['*'], patch, (exports) => exports)]
+    }
+  }
+  const instrumentation = new InstrInstrumentation()
+  instrumentation.enable()
+  t.after(() => instrumentation.disable())
+  rescan() // uncache-tree's require() wrapper above the instrumentation's hook
+  const r1 = require(app.file('r1.js'))
+  require(app.file('r2.js'))
+  require(app.file('r3.js'))
+  assert.equal(r1.deps.instr.patched, true)
+  assert.equal(patched, 1, 'patched once, then served from the hook')
+  const instrFile = app.file('node_modules/instr/index.js')
+  const instr = cache[instrFile]
+  for (const r of ['r1.js', 'r2.js', 'r3.js']) assert.ok(cache[app.file(r)].children.includes(instr), `${r} holds instr`)
+  const report = uncacheTree(app.file('r1.js'))
+  assert.deepEqual(report.kept, [{ id: instrFile, heldBy: [app.file('r2.js'), app.file('r3.js')] }])
+  const inv = invalidate(instrFile)
+  assert.deepEqual(inv.removed.map((id) => path.basename(id)).sort(), ['index.js', 'r2.js', 'r3.js'])
+})

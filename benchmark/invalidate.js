@@ -4,7 +4,12 @@
 // grows, with the importers found through the live graph index against a flatten of the whole
 // cache (the planner of every version before the index; reload's rollback capture needed it too).
 //
-//   node --expose-gc benchmark/invalidate.js [--sizes 1000,10000,30000] [--runs N]
+//   node --expose-gc benchmark/invalidate.js [--sizes 1000,10000,30000] [--runs N] [--barrel]
+//
+// `--barrel`: the program's entry is app.js, which requires index.js and a barrel file that
+// requires every module of the main graph (an `index.js` that re-exports a whole library): the
+// invalidated chain ends at app.js, whose dependencies include the barrel (a leaf of the plan:
+// its own thousands of `children` need not be read).
 //
 // For each size the generated graph (generate-graph.js) is required through its index.js. Each
 // sample invalidates the plugin's last file, which bubbles up through the plugin to index.js
@@ -18,11 +23,12 @@ const { generateGraph } = require('./generate-graph.js')
 const cache = require.cache
 
 function parseArgs(argv) {
-  const opts = { sizes: [1000, 10000, 30000], runs: 15 }
+  const opts = { sizes: [1000, 10000, 30000], runs: 15, barrel: false }
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--sizes') opts.sizes = argv[++i].split(',').map(Number)
     else if (argv[i] === '--runs') opts.runs = Number(argv[++i])
-    else throw new Error(`unknown argument ${argv[i]} (usage: [--sizes 1000,10000] [--runs N])`)
+    else if (argv[i] === '--barrel') opts.barrel = true
+    else throw new Error(`unknown argument ${argv[i]} (usage: [--sizes 1000,10000] [--runs N] [--barrel])`)
   }
   return opts
 }
@@ -31,7 +37,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 function main() {
   if (typeof gc !== 'function') throw new Error('run with node --expose-gc')
-  const { sizes, runs } = parseArgs(process.argv.slice(2))
+  const { sizes, runs, barrel } = parseArgs(process.argv.slice(2))
   const api = require('..')
   const { invalidateKeys } = require('../lib/hot/invalidate.js')
   const { reloadKeys } = require('../lib/hot/reload.js')
@@ -44,11 +50,11 @@ function main() {
     'reload (index)': (file) => api.reload(file).report,
     'reload, full flatten': (file) => reloadKeys(cache, [file], file, __filename, reloadOpts, { fullScan: true }).report,
   }
-  console.log(`invalidate() and reload() of one plugin file, Node ${process.version}, ${runs} samples per contender`)
+  console.log(`invalidate() and reload() of one plugin file${barrel ? ', the entry requiring a barrel file' : ''}, Node ${process.version}, ${runs} samples per contender`)
   console.log('| cached modules | contender | median ms | removed |')
   console.log('|---:|---|---:|---:|')
   for (const n of sizes) {
-    const graph = generateGraph(n)
+    const graph = barrel ? withBarrel(generateGraph(n)) : generateGraph(n)
     require(graph.entry)
     const leaf = graph.pluginFiles.at(-1)
     const removed = {}
@@ -75,6 +81,20 @@ function main() {
     api.uncacheTree(graph.entry)
     for (const key of Object.keys(cache)) if (key.startsWith(graph.dir + path.sep)) delete cache[key]
   }
+}
+
+/** `graph` with app.js as its entry: app.js requires index.js and barrel.js, which requires every file. */
+function withBarrel(graph) {
+  const fs = require('node:fs')
+  const barrelFile = path.join(graph.dir, 'barrel.js')
+  const appFile = path.join(graph.dir, 'app.js')
+  const plugin = new Set(graph.pluginFiles)
+  require(graph.entry) // every module of the graph, to list them
+  const main = Object.keys(cache).filter((f) => f.startsWith(graph.dir + path.sep) && f !== graph.entry && !plugin.has(f))
+  const lines = main.map((f) => `require(${JSON.stringify(f)})`)
+  fs.writeFileSync(barrelFile, `${lines.join('\n')}\n`)
+  fs.writeFileSync(appFile, `require(${JSON.stringify(graph.entry)})\nrequire(${JSON.stringify(barrelFile)})\n`)
+  return { ...graph, entry: appFile }
 }
 
 main()

@@ -429,6 +429,12 @@ impl ModuleGraph {
     self.graph.referrers_into(id, unsafe { out.as_mut() }) as u32
   }
 
+  /// What `id` refers to, each target once (see `LiveGraph::refers_to`).
+  #[napi]
+  pub fn refers_to(&self, id: u32) -> Uint32Array {
+    Uint32Array::new(self.graph.refers_to(id).to_vec())
+  }
+
   #[napi]
   pub fn clear(&mut self) {
     self.graph.clear();

@@ -141,6 +141,12 @@ impl LiveGraph {
   }
 
   /// Forgets everything (before a full re-read of the live graph).
+  /// What `id` refers to (each target once): the recorded `children` and parent of a module
+  /// whose own fields cannot be read (a `children` accessor is never called).
+  pub fn refers_to(&self, id: u32) -> &[u32] {
+    self.nodes.get(&id).map_or(&[], |n| n.refers_to.as_slice())
+  }
+
   pub fn clear(&mut self) {
     self.nodes = IdMap::default();
     self.edges = 0;
@@ -184,6 +190,16 @@ mod tests {
     assert_eq!(sorted(g.referrers_of(&[2, 3])), vec![1, 4]);
     assert_eq!(g.referrers_of(&[1]), Vec::<u32>::new());
     assert_eq!(g.edge_count(), 4);
+  }
+
+  #[test]
+  fn refers_to_lists_each_target_once() {
+    let mut g = LiveGraph::new();
+    g.add_edges(&[1, 1, 1, 2], &[2, 3, 2, 3]).unwrap();
+    assert_eq!(g.refers_to(1), &[2, 3]);
+    assert_eq!(g.refers_to(9), &[] as &[u32]);
+    g.forget(&[3]);
+    assert_eq!(g.refers_to(1), &[2]);
   }
 
   #[test]

@@ -314,9 +314,26 @@ function importersPlan(state, roots, { keep }) {
   // loaded (still reached from a live one: they are in the capture): they hold the old exports
   // for the live importers above them, so invalidate climbs through them (API.md, "The module
   // graph"). Requirers that never loaded as files (createRequire proxies) are only cut.
+  // (Reached from a holder through holders and such modules only: what only a stand-in for a
+  // dying module lists is not.)
   const cached = new Set(state.values)
   const importers = [...cached]
-  for (const [m, n] of state.nodes) if (!cached.has(m) && n !== null && n.loaded === true && isModuleish(m) && !state.proxies.includes(m)) importers.push(m)
+  const deleted = (m) => {
+    const n = state.nodes.get(m)
+    return !cached.has(m) && n !== undefined && n !== null && n.loaded === true && isModuleish(m) && !state.proxies.includes(m)
+  }
+  const queue = [...cached, ...state.proxies]
+  const seen = new Set(queue)
+  for (let q = 0; q < queue.length; q++) {
+    const n = state.nodes.get(queue[q])
+    if (!n) continue
+    for (const next of [...(n.children ?? []), n.parent]) {
+      if (!isObject(next) || seen.has(next) || !deleted(next)) continue
+      seen.add(next)
+      queue.push(next)
+      importers.push(next)
+    }
+  }
   for (const v of importers) {
     if (!walkable(state, v)) continue
     for (const c of childrenOf(state, v)) {

@@ -82,7 +82,7 @@ function describePlan(graph, plan, reasons, entries) {
     const keyed = new Set(report.removed)
     // (By node: a module deleted from the cache by other code that invalidate climbed through
     // has no key, though its filename may be the key of its newer copy.)
-    const keyedNodes = new Set(graph.keyNode)
+    let keyedNodes
     const removedNodes = new Set(plan.removed)
     for (const s of plan.resetParentOf) {
       // Only a live survivor pins: a stale or abandoned instance is garbage once cut.
@@ -93,7 +93,7 @@ function describePlan(graph, plan, reasons, entries) {
       // by the Module constructor to the same requirer `parent` still names before the cuts.
       for (let p = graph.parent[s]; p >= 0 && removedNodes.has(p); p = graph.parent[p]) {
         const id = ids[p]
-        if (!keyed.has(id) || !keyedNodes.has(p) || pinned.has(id)) break // not a cache entry, or the chain is known
+        if (!keyed.has(id) || pinned.has(id) || !(keyedNodes ??= new Set(graph.keyNode)).has(p)) break // not a cache entry, or the chain is known
         pinned.set(id, 'last-parent')
       }
     }

@@ -59,6 +59,7 @@ function attach(state) {
     ids: new WeakMap(),
     keys: new Map(), // id -> require.cache key ('' when it was never cached)
     aliases: new Map(), // id -> the other require.cache keys a read found the module under
+    laterKeys: new Map(), // id -> filename, for a requirer first seen outside the cache (firstSeen)
     refs: new Map(), // unused since no WeakRef is kept (an older copy may still read it)
 
     // Modules seen only as requirers since they were last read: their key is known (a lookup
@@ -75,6 +76,7 @@ function attach(state) {
   index.readSize ??= 0
   index.refs ??= new Map()
   index.aliases ??= new Map()
+  index.laterKeys ??= new Map()
   index.changed ??= false
   return index
 }
@@ -82,10 +84,12 @@ function attach(state) {
 /** Forgets everything; the next plan reads the whole graph anew (see the file comment). */
 function drop(index) {
   index.graph.clear()
+  index.recorded = undefined
   index.ids = new WeakMap()
   index.keys.clear()
   index.refs.clear()
   index.aliases.clear()
+  index.laterKeys.clear()
   index.partial = new WeakSet()
   index.from = []
   index.to = []
@@ -162,17 +166,38 @@ function noteChildren(index, parent, children, start, key) {
     if (!isRef(child)) continue
     if (from === undefined) {
       from = idFor(index, parent)
-      // A requirer never seen loading (compiled by hand, a createRequire proxy): found by its
-      // key from now on, but what it referred to before is not recorded.
-      if (!index.keys.has(from)) {
-        index.keys.set(from, key)
-        index.partial.add(parent)
-      }
+      if (!index.keys.has(from)) firstSeen(index, parent, from, start, key)
     }
     index.from.push(from)
     index.to.push(idFor(index, child))
   }
   if (index.from.length > 1 << 16) flush(index)
+}
+
+/**
+ * A requirer never seen loading or read (compiled by hand, as require-from-string does; a
+ * createRequire proxy) makes its first recorded require(). When its `children` was empty before
+ * it, every reference it holds is recorded from now on: its parent (and the `children` entry
+ * `new Module(id, parent)` gave that parent) now, the rest as it requires. Then it is fully known,
+ * and an unload of it plans through the index instead of reading the whole graph. Else what it
+ * referred to before is not recorded (`partial`: the next plan that meets it reads the graph).
+ * Not cached yet, it may be put into the cache under its filename later (`laterKeys`).
+ */
+function firstSeen(index, m, id, start, key) {
+  index.keys.set(id, key)
+  if (start !== 0) {
+    index.partial.add(m)
+    return
+  }
+  const parent = reader(m)[1]
+  if (isRef(parent)) {
+    const p = idFor(index, parent)
+    index.from.push(id)
+    index.to.push(p)
+    if (reader(parent)[0].includes(m)) index.from.push(p), index.to.push(id)
+  }
+  const d = key === '' ? Object.getOwnPropertyDescriptor(m, 'filename') : undefined
+  if (d !== undefined && typeof d.value === 'string') index.laterKeys.set(id, d.value)
 }
 
 /** Hands the buffered edges to the native graph. */
@@ -183,6 +208,7 @@ function flush(index) {
     index.from = []
     index.to = []
     index.graph.addEdges(from, to)
+    index.recorded = undefined
   }
 }
 
@@ -194,28 +220,35 @@ function flush(index) {
  * without running user code (live.js).
  */
 function rebuild(index, cache, outside, read, epoch) {
-  drop(index)
+  // Read into a fresh index, then take its place: until then `read` may ask the current one (a
+  // module whose `children` is an accessor is described by what was recorded for it, live.js).
+  const next = { graph: new native.ModuleGraph(), ids: new WeakMap(), keys: new Map(), aliases: new Map(), laterKeys: new Map(), partial: new WeakSet(), nextId: index.nextId, from: [], to: [] }
   // Everything the modules read refer to, with its id: what no cache key holds is read after.
   const met = { objects: [], ids: [] }
   for (const key of Object.keys(cache)) {
     const m = cache[key]
     if (!isRef(m)) continue
     // The same module under a second key (an alias): read once, every key kept.
-    const id = index.ids.get(m)
-    const first = id === undefined ? undefined : index.keys.get(id)
-    if (first === undefined || first === '') readModule(index, m, key, read, met)
-    else addAlias(index, id, key)
+    const id = next.ids.get(m)
+    const first = id === undefined ? undefined : next.keys.get(id)
+    if (first === undefined || first === '') readModule(next, m, key, read, met)
+    else addAlias(next, id, key)
   }
-  for (const m of outside) met.objects.push(m), met.ids.push(idFor(index, m))
+  for (const m of outside) met.objects.push(m), met.ids.push(idFor(next, m))
   while (met.objects.length > 0) {
     const m = met.objects.pop()
     // (Nothing is partial during a read: `keys` alone tells what was read.)
-    if (!index.keys.has(met.ids.pop())) readModule(index, m, '', read, met)
+    if (!next.keys.has(met.ids.pop())) readModule(next, m, '', read, met)
   }
+  flush(next)
+  index.graph.clear()
+  index.refs.clear()
+  Object.assign(index, next)
   index.readAtEpoch = epoch
   index.readSize = index.keys.size
+  index.scannedAt = undefined
   index.changed = false
-  flush(index)
+  index.recorded = undefined
 }
 
 /**
@@ -275,11 +308,13 @@ function forget(index, modules) {
     if (index.keys.delete(id)) ids.push(id)
     // Forgotten whole: seen again (a rollback puts it back), it gets a new id.
     index.aliases.delete(id)
+    index.laterKeys.delete(id)
     index.ids.delete(m)
   }
   if (ids.length === 0) return
   flush(index)
   index.graph.forget(Uint32Array.from(ids))
+  index.recorded = undefined
 }
 
 /**
@@ -321,7 +356,8 @@ function referrersOfOne(index, m) {
  */
 function cachedModule(index, cache, id) {
   const key = index.keys.get(id)
-  if (key === undefined || key === '') return undefined
+  if (key === '') return laterKey(index, cache, id)
+  if (key === undefined) return undefined
   const m = cache[key]
   if (m !== undefined && index.ids.get(m) === id) return [key, m]
   // Its recorded key changed: the plan is made again after a read, whichever key holds it now.
@@ -336,9 +372,24 @@ function cachedModule(index, cache, id) {
   return undefined
 }
 
+/**
+ * A module first seen outside the cache that was put into it under its filename since (a
+ * require-from-string module cached by hand): that is its key from now on.
+ */
+function laterKey(index, cache, id) {
+  const filename = index.laterKeys.get(id)
+  if (filename === undefined) return undefined
+  const m = cache[filename]
+  if (m === undefined || index.ids.get(m) !== id) return undefined
+  index.keys.set(id, filename)
+  index.laterKeys.delete(id)
+  return [filename, m]
+}
+
 /** Every key of `id` (recorded and aliases) under which require.cache holds `m` now. */
 function cachedKeys(index, cache, id, m) {
   const out = []
+  if (index.keys.get(id) === '') laterKey(index, cache, id)
   const key = index.keys.get(id)
   if (key !== undefined && key !== '' && cache[key] === m) out.push(key)
   for (const alias of index.aliases.get(id) ?? []) if (cache[alias] === m) out.push(alias)
@@ -410,6 +461,44 @@ function locate(index, cache, id, outside, visiting) {
   return found
 }
 
+/**
+ * The live objects the index recorded `m` as referring to (its `children` and parent when they
+ * were recorded), each found as liveObject finds referrers: for a module whose `children` cannot
+ * be read (an accessor, never called).
+ */
+function recordedTargets(index, cache, m) {
+  flush(index)
+  // The same answer until the graph changes: a plan asks during planning and again during its
+  // cuts, when the removed modules are no longer cached (so no longer found by id).
+  index.recorded ??= new WeakMap()
+  const known = index.recorded.get(m)
+  if (known !== undefined) return known
+  const id = index.ids.get(m)
+  if (id === undefined || asking.has(id)) return [] // (a cycle of such modules: asked once)
+  asking.add(id)
+  try {
+    const targets = targetsOf(index, cache, id)
+    index.recorded.set(m, targets)
+    return targets
+  } finally {
+    asking.delete(id)
+  }
+}
+
+const asking = new Set()
+
+function targetsOf(index, cache, id) {
+  flush(index)
+  const targets = index.graph.refersTo(id)
+  const out = []
+  const outside = new Map()
+  for (let k = 0; k < targets.length; k++) {
+    const hit = liveObject(index, cache, targets[k], outside)
+    if (hit !== GONE && hit[1] !== undefined) out.push(hit[1])
+  }
+  return out
+}
+
 /** liveObject's answer for a module that no live module reaches: it refers to nothing. */
 const GONE = Object.freeze([undefined, undefined])
 
@@ -419,4 +508,4 @@ function stats(index) {
   return { modules: index.keys.size, nodes, edges, nativeBytes: heapBytes }
 }
 
-module.exports = { GONE, attach, drop, shouldRead, idFor, isKnown, noteLoad, noteChildren, noteAbandoned, useReader, addAlias, flush, rebuild, reread, forget, referrersOf, referrersOfOne, cachedModule, cachedKeys, byId, liveObject, stats }
+module.exports = { GONE, attach, drop, shouldRead, idFor, isKnown, noteLoad, noteChildren, noteAbandoned, useReader, addAlias, recordedTargets, flush, rebuild, reread, forget, referrersOf, referrersOfOne, cachedModule, cachedKeys, byId, liveObject, stats }

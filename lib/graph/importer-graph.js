@@ -54,6 +54,9 @@ function importersOf(cache, roots, gi) {
   const keyOf = new Map() // node -> its require.cache keys, for cached nodes
   const queue = []
   const walked = new Set()
+  // Modules other code deleted from the cache that a live holder still reaches: the walk climbs
+  // through them (STALE); other modules outside the cache are only cut.
+  const staleImporters = new Set()
   for (const r of roots) {
     if (index.has(r)) continue
     const hit = graphIndex.cachedModule(gi, cache, gi.ids.get(r))
@@ -85,7 +88,9 @@ function importersOf(cache, roots, gi) {
       // An importer in the cache is walked up in turn (one that names u as its parent only, not),
       // and so is one that other code deleted from the cache: its live importers hold its old
       // exports (src/invalidate.rs, STALE).
-      if (imports && (hit !== undefined || (object[0] === null && isDeletedByOtherCode(h)))) {
+      const stale = imports && hit === undefined && object[0] === null && isDeletedByOtherCode(h) && reachedFromLive(gi, cache, outside, h, true)
+      if (stale) staleImporters.add(h)
+      if (imports && (hit !== undefined || stale)) {
         walked.add(h)
         queue.push(h)
       }
@@ -110,7 +115,9 @@ function importersOf(cache, roots, gi) {
       if (hit !== undefined && hit[1] === child) keyOf.set(child, graphIndex.cachedKeys(gi, cache, id, child))
     }
   }
-  return toGraph(nodes, keyOf)
+  // A leaf's own `children` are not read: one that listed a module the plan removes would be its
+  // importer, walked above (a barrel file that an importer requires lists the whole program).
+  return toGraph(nodes, keyOf, found < nodes.length ? new Set(nodes.slice(found)) : undefined, staleImporters)
 }
 
 // The helpers below are functions, not closures made per call: a closure over this plan's modules
@@ -132,7 +139,7 @@ function listsAny(list, set) {
  * through `children` or `parent`, as a flatten of the whole cache would: up the index's
  * referrers, each checked against the live fields.
  */
-function reachedFromLive(gi, cache, outside, m) {
+function reachedFromLive(gi, cache, outside, m, holdersOnly = false) {
   const seen = new Set([m])
   const queue = [m]
   for (let q = 0; q < queue.length; q++) {
@@ -144,7 +151,10 @@ function reachedFromLive(gi, cache, outside, m) {
       if (object === undefined) return true // cannot tell: count it, as a scan might
       const h = object[1]
       if (seen.has(h) || !isModuleLike(h) || !(childrenOf(h).includes(x) || parentOf(h) === x)) continue
-      if (object[0] !== null) return true
+      // (`holdersOnly`: a requirer outside the cache counts only when it holds what it lists; a
+      // stand-in for a dying module does not.)
+      if (typeof object[0] === 'string' || (object[0] === undefined && (!holdersOnly || holdsFromOutside(h)))) return true
+      if (object[0] !== null) continue
       seen.add(h)
       queue.push(h)
     }
@@ -181,7 +191,15 @@ function joinTreeGraph(cache, graph, tree, treePlan) {
     nodes.push(h)
   }
   for (let k = 0; k < tree.keys.length; k++) addKey(keyOf, tree.nodes[tree.keyNode[k]], tree.keys[k])
-  return toGraph(nodes, keyOf)
+  // The importers' leaves stay leaves, unless the trees' graph has them (it has every holder of
+  // a module the trees remove).
+  let leaves
+  if (graph.leaves !== undefined) {
+    const inTree = new Set(tree.nodes)
+    leaves = new Set()
+    for (const m of graph.leaves) if (!inTree.has(m)) leaves.add(m)
+  }
+  return toGraph(nodes, keyOf, leaves, graph.stale)
 }
 
 function addKey(keyOf, m, key) {
@@ -190,8 +208,11 @@ function addKey(keyOf, m, key) {
   else if (!keys.includes(key)) keys.push(key)
 }
 
-/** `nodes` as live.flattenGraph's graph: cached nodes first, CSR edges among the nodes. */
-function toGraph(unordered, keyOf) {
+/**
+ * `nodes` as live.flattenGraph's graph: cached nodes first, CSR edges among the nodes (none from
+ * the `leaves`, whose `children` are not read).
+ */
+function toGraph(unordered, keyOf, leaves, stale) {
   const nodes = []
   for (const m of unordered) if (keyOf.has(m)) nodes.push(m)
   for (const m of unordered) if (!keyOf.has(m)) nodes.push(m)
@@ -206,14 +227,16 @@ function toGraph(unordered, keyOf) {
     offsets[i] = targetList.length
     const m = nodes[i]
     if (!isModuleLike(m)) continue
-    for (const child of childrenOf(m)) {
-      const t = index.get(child)
-      if (t !== undefined) targetList.push(t)
+    if (leaves === undefined || !leaves.has(m)) {
+      for (const child of childrenOf(m)) {
+        const t = index.get(child)
+        if (t !== undefined) targetList.push(t)
+      }
     }
     const p = index.get(parentOf(m))
     if (p !== undefined) parent[i] = p
     if (i < cachedCount || holdsFromOutside(m)) flags[i] = HOLDER
-    else if (isDeletedByOtherCode(m)) flags[i] = STALE
+    else if (stale?.has(m)) flags[i] = STALE
   }
   offsets[nodes.length] = targetList.length
   // Every key of a cached node (an alias too), the first ones in node order.
@@ -234,6 +257,8 @@ function toGraph(unordered, keyOf) {
     targets: Int32Array.from(targetList),
     parent,
     flags,
+    leaves,
+    stale,
   }
 }
 

@@ -38,10 +38,27 @@ function parentOf(m) {
   return ownValue(m, 'parent')
 }
 
-/** `m.children` when it is an own, real array (not a Proxy), else an empty frozen array. */
+/**
+ * `m.children` when it is an own, real array (not a Proxy), else an empty frozen array. A
+ * `children` accessor is never called: what the live graph index recorded for `m` stands for it,
+ * as a frozen array (an unwritable reference: the cuts cannot change it, and what it reaches among
+ * removed modules is pinned).
+ */
 function childrenOf(m) {
-  const children = ownValue(m, 'children')
-  return Array.isArray(children) && !isProxy(children) ? children : EMPTY
+  const d = Object.getOwnPropertyDescriptor(m, 'children')
+  if (d === undefined) return EMPTY
+  const children = d.value
+  if (Array.isArray(children) && !isProxy(children)) return children
+  return d.get !== undefined || d.set !== undefined ? recordedChildren(m) : EMPTY
+}
+
+/** What the index recorded `m` as referring to, but its recorded parent, as a frozen array. */
+function recordedChildren(m) {
+  const index = registry.state.graphIndex
+  const objects = graphIndex.recordedTargets(index, Module._cache, m)
+  if (objects.length === 0) return EMPTY
+  const parent = parentOf(m)
+  return Object.freeze(objects.filter((o) => o !== parent))
 }
 
 /** `m.filename` when it is an own string, else undefined. */
@@ -144,8 +161,8 @@ function flattenGraph(cache) {
     // that other code deleted from the cache, or a stand-in for an unloaded one, does not.
     if (i < cachedCount) flags[i] = HOLDER
     else if (holdsFromOutside(m)) flags[i] = HOLDER
-    else if (isDeletedByOtherCode(m)) flags[i] = STALE
   }
+  markStale(nodes, flags, offsetList, targetList, parentList)
   return {
     keys,
     keyNode,
@@ -156,6 +173,29 @@ function flattenGraph(cache) {
     targets: Int32Array.from(targetList),
     parent: Int32Array.from(parentList),
     flags,
+  }
+}
+
+/**
+ * Flags STALE the modules other code deleted from the cache that a holder (a cached module, a
+ * requirer outside the cache that holds) reaches through `children` and `parent`: invalidate
+ * climbs through them. What only a stand-in or another stale instance reaches is not.
+ */
+function markStale(nodes, flags, offsets, targets, parent) {
+  // From the holders, through the deleted modules they reach (a stand-in reached is no way on).
+  // (Plain loops, no closure over the graph's modules: see applyCuts.)
+  const queue = []
+  for (let i = 0; i < nodes.length; i++) if (flags[i] & HOLDER) queue.push(i)
+  for (let q = 0; q < queue.length; q++) {
+    const i = queue[q]
+    const end = offsets[i + 1]
+    for (let e = offsets[i]; e <= end; e++) {
+      // The targets of i, then (e === end) its parent.
+      const t = e < end ? targets[e] : parent[i]
+      if (t < 0 || flags[t] !== 0 || !isDeletedByOtherCode(nodes[t])) continue
+      flags[t] = STALE
+      queue.push(t)
+    }
   }
 }
 
@@ -360,12 +400,18 @@ function cutChildren(m, start, pins, removed, unwritable, write) {
   }
 }
 
-/** The removed cache values by their filename (or key), for the _pathCache entries that stay. */
+/**
+ * The removed cache values by their filename (or key), for the _pathCache entries that stay: every
+ * removed module of a file (a copy moved to another key and a newer one loaded since share it).
+ */
 function removedByFilename(entries) {
   const map = new Map()
   for (let e = 0; e < entries.keys.length; e++) {
     const value = entries.values[e]
-    map.set((isModuleLike(value) && filenameOf(value)) || entries.keys[e], value)
+    const file = (isModuleLike(value) && filenameOf(value)) || entries.keys[e]
+    const list = map.get(file)
+    if (list === undefined) map.set(file, [value])
+    else if (!list.includes(value)) list.push(value)
   }
   return map
 }
@@ -487,8 +533,7 @@ function applyCuts(cache, graph, plan, entries, staleKeys, { lateRequirers = [],
     }
     if (locked) {
       byFilename ??= removedByFilename(entries)
-      const value = byFilename.get(filename)
-      if (value !== undefined) unwritable.add(value)
+      for (const value of byFilename.get(filename) ?? EMPTY) unwritable.add(value)
       continue
     }
     forgottenFiles.push(filename)

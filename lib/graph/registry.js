@@ -188,13 +188,14 @@ function wrapLoad(originalLoad) {
       for (const observe of state.requireObservers) observe(parent, request)
     }
     // What this require() appends to the requirer's `children` is an edge of the live graph
-    // (recorded once the index was read: until then the plan that reads it reads everything).
-    if (index.readAtEpoch < 0) return originalLoad.call(this, request, parent, isMain)
+    // (recorded once the index was read: until then the plan that reads it reads everything),
+    // and, inside a require(), what the require() wrapper checks it against (wrapRequire).
+    if (index.readAtEpoch < 0 && state.requireDepth === 0) return originalLoad.call(this, request, parent, isMain)
     const children = ownValue(parent, 'children')
     const before = Array.isArray(children) && !isProxy(children) ? children.length : -1
     const result = originalLoad.call(this, request, parent, isMain)
     if (before >= 0 && children.length > before) {
-      graphIndex.noteChildren(index, parent, children, before, key)
+      if (index.readAtEpoch >= 0) graphIndex.noteChildren(index, parent, children, before, key)
       if (state.requireDepth > 0) {
         state.notedChildren = children
         state.notedLength = children.length
@@ -228,7 +229,7 @@ function wrapRequire(originalRequire) {
     const noted = state.notedChildren === children && state.notedLength === children.length
     state.notedChildren = null
     if (children.length > before) {
-      if (!noted && index.readAtEpoch >= 0) state.loaderEpoch++
+      if (!noted) state.loaderEpoch++
     } else if (state.loadCalls === calls) {
       heldWithoutEdge(this, id, children, result)
     }
