@@ -195,14 +195,17 @@ async function explainRetainers(ids, options) {
 }
 
 /**
- * Heap snapshots of this process whose object ids can be compared: V8 keeps an object's id from
+ * Heap snapshots of this process whose object ids can be compared (`viaFile`: each written by
+ * v8.writeHeapSnapshot() to a temporary file and streamed from there, which holds less memory at
+ * the peak than the inspector's string chunks; V8's one id table keeps ids stable between them).
+ * Through the inspector, V8 keeps an object's id from
  * one snapshot to the next only while the inspector session that took them stays connected
  * (closing it clears the id table, and the next snapshot numbers objects afresh). So the session
  * is opened once and closed with `close()`. Each `take(sink)` streams one snapshot, taken from a
  * fresh macrotask, into `sink` (anything with `push(chunk)`: the doctor's three-snapshot diff).
  */
-function snapshotSeries() {
-  const session = process.features.inspector === false ? undefined : openSession()
+function snapshotSeries({ viaFile = false } = {}) {
+  const session = viaFile || process.features.inspector === false ? undefined : openSession()
   return {
     async take(sink) {
       await new Promise((resolve) => setImmediate(resolve))
