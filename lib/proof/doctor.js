@@ -575,6 +575,10 @@ function isObjectLeak(group, cyclesBetween) {
   if (V8_INTERNAL.test(root)) return false
   // Hung on something that did not exist at the target snapshot: an id V8 reused, not a leak.
   if (group.holderInTarget === false) return false
+  // Held only through Node's own code (a built-in module Node loaded lazily during the run): a
+  // one-time step of Node's, which neither the user's code nor a package adds to per reload.
+  const files = group.path.map(fileOfStep).filter((f) => f !== undefined)
+  if (files.length > 0 && files.every((f) => f.startsWith('node:'))) return false
   // V8 numbers objects by address: a new object where a dead one lay can inherit its id, and a
   // freshly loaded generation's big table then shows as thousands of "new" roots at once. A leak
   // adds a few structures per load (a listener, a hook, a route); more would show in bytes.
