@@ -247,8 +247,12 @@ function runChild(job) {
       stdio: ['inherit', 2, 'inherit'],
       env: { ...process.env, UNCACHE_TREE_DOCTOR_JOB: JSON.stringify({ ...job, resultFile }) },
     })
-    // Ctrl-C reaches the child too (same process group); this process waits for its answer.
-    const ignore = () => {}
+    // Ctrl-C reaches the child too (same process group); this process waits for its answer. An
+    // entry that handles SIGINT itself keeps the child alive: a second Ctrl-C ends it.
+    let interrupts = 0
+    const ignore = () => {
+      if (++interrupts > 1) child.kill('SIGKILL')
+    }
     process.on('SIGINT', ignore)
     process.on('SIGTERM', ignore)
     const done = (code, signal) => {
