@@ -594,10 +594,14 @@ const V8_INTERNAL = /^(?:system \/|\((?:code|compiled code|shared function info|
  */
 function groupSurvivors(survivors) {
   const groups = new Map()
+  const files = survivors.map((s) => s.id)
   for (const s of survivors) {
     if (s.heldBy !== 'program' || s.chains.length === 0) continue
     const chain = s.chains[0].path
-    const at = chain.findIndex((step) => /^Module /.test(step.node))
+    // Where the chain enters the reloaded code: the first closure or Module of any survivor's file
+    // (a plugin's listener that holds all its modules), else the survivor's own Module.
+    let at = chain.findIndex((step) => files.some((file) => step.node.includes(file)))
+    if (at === -1) at = chain.findIndex((step) => /^Module /.test(step.node))
     const cause = at === -1 ? chain : chain.slice(0, at + 1)
     const key = chainShape(cause.map((step, i) => (i === cause.length - 1 ? { node: step.node, edge: '' } : step)))
     let group = groups.get(key)
