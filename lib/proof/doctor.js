@@ -628,8 +628,14 @@ function groupSurvivors(survivors) {
  *   cwd?: string, onProgress?: (event: object) => void }} [options]
  * @returns {Promise<DoctorResult>} see bin/uncache-tree.js --help and README "Doctor"
  */
+const cpuMicros = () => {
+  const { userCPUTime, systemCPUTime } = process.resourceUsage()
+  return userCPUTime + systemCPUTime
+}
+
 async function doctor(entry, options) {
   const opts = parseDoctorOptions(options)
+  opts.cpuAtStart = cpuMicros() / 1000
   const entryId = resolveEntry(entry, opts.cwd)
   const started = Date.now()
   // Warnings Node emits during the run belong in the diagnosis (a MaxListenersExceededWarning is
@@ -953,6 +959,8 @@ async function run(entryId, opts, warnings, started, failure) {
       // Peak resident memory of this process (the entry, the heap snapshots and their analysis)
       // against the heap it measured last: the doctor's own cost.
       memory: { peakRss: process.resourceUsage().maxRSS * 1024, finalHeap: totalOf(samples[samples.length - 1]) },
+      // CPU time of this process over the run (user + system): on a busy machine, wall time says little.
+      cpuMs: Math.round(cpuMicros() / 1000 - opts.cpuAtStart),
       leaked,
       exitCode: leaked ? 1 : 0,
     }
