@@ -8,6 +8,12 @@
 // (timers, listeners, globals, Node's own slots) exist only there. So everything the doctor
 // keeps between cycles is weak or plain data (reports, numbers); it never holds an old
 // generation's module or exports itself.
+//
+// A leak is anything that grows with the reloads: the heap (a robust trend), counts that cost
+// almost no memory (listeners, timers, servers, fds, threads: resources.js and count-leaks.js),
+// objects hung on something that stays (the three-snapshot diff, by object count as well as
+// bytes), a MaxListenersExceededWarning, or a package that refuses the second load. node_modules
+// stays loaded across cycles unless reloadDeps, as in a host.
 const Module = require('node:module')
 const path = require('node:path')
 const { invalidArgType, invalidArgValue, explain, UncacheError } = require('../errors.js')
@@ -624,7 +630,7 @@ function groupSurvivors(survivors) {
  *
  * @param {string} entry a file (relative to `options.cwd`) or a package name
  * @param {{ cycles?: number, sampleEvery?: number, timeoutMs?: number, retainers?: boolean,
- *   growthSnapshots?: boolean, keep?: RegExp | ((id: string) => boolean), require?: string[],
+ *   growthSnapshots?: boolean, keep?: RegExp | ((id: string) => boolean), reloadDeps?: boolean, require?: string[],
  *   cwd?: string, onProgress?: (event: object) => void }} [options]
  * @returns {Promise<DoctorResult>} see bin/uncache-tree.js --help and README "Doctor"
  */
