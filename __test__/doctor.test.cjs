@@ -478,3 +478,18 @@ test('survivors that share one root cause are one chain with a count, not one ch
   assert.match(text.stdout, /^ {2}✗ 6 modules held through one chain \(36 generations\):$/m)
   assert.equal(text.stdout.match(/chain 1 \(/g)?.length, 1, 'the chain is printed once')
 })
+
+test('retention inside a package that no dispose handler can reach is called "retained inside <package>"', async () => {
+  const t = writeTree({
+    'node_modules/cachey/package.json': '{ "name": "cachey", "main": "index.js" }\n',
+    'node_modules/cachey/index.js': 'const store = []\nmodule.exports = { remember: (value) => { store.push({ value, at: Date.now() }) } }\n',
+    'plugin.js': "require('cachey').remember({ rows: Array.from({ length: 2000 }, (_, i) => ({ i })) })\nmodule.exports = {}\n",
+  })
+  const { code, stdout, stderr } = await cli(['doctor', 'plugin.js', '--cycles', '9', '--json', '--quiet'], { cwd: t.dir })
+  assert.equal(code, 1, stderr)
+  const result = JSON.parse(stdout)
+  const group = result.growing.find((g) => g.package === 'cachey')
+  assert.ok(group, JSON.stringify(result.growing.map((g) => [g.holder, g.package])))
+  assert.equal(group.insidePackage, true)
+  assert.match(group.fix, /^Retained inside cachey: no dispose handler of yours reaches it/)
+})
