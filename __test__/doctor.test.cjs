@@ -464,3 +464,32 @@ test('a small listener leak on process is exit 1 however few bytes it holds (the
   assert.equal(result.growth.growing, false, 'far under the byte floor')
   assert.deepEqual(result.counts.growing.map((c) => [c.key, c.perCycle, c.addedBy]), [['processListeners:SIGUSR2', 1, 'plugin.js:1:9']])
 })
+
+test('survivors that share one root cause are one chain with a count, not one chain per module', async () => {
+  const files = { 'index.js': "const parts = ['a', 'b', 'c', 'd', 'e'].map((n) => require(`./${n}.js`))\nprocess.on('SIGUSR2', () => parts.length)\nmodule.exports = {}\n" }
+  for (const name of ['a', 'b', 'c', 'd', 'e']) files[`${name}.js`] = `module.exports = () => module.id + '${name}'\n`
+  const t = writeTree(files)
+  const json = await cli(['doctor', 'index.js', '--cycles', '6', '--json', '--quiet'], { cwd: t.dir })
+  assert.equal(json.code, 1, json.stderr)
+  const result = JSON.parse(json.stdout)
+  assert.equal(result.survivors.length, 6)
+  assert.deepEqual(result.survivorGroups.map((g) => [g.ids.length, g.generations]), [[6, 36]])
+  const text = await cli(['doctor', 'index.js', '--cycles', '6', '--quiet'], { cwd: t.dir })
+  assert.match(text.stdout, /^ {2}✗ 6 modules held through one chain \(36 generations\):$/m)
+  assert.equal(text.stdout.match(/chain 1 \(/g)?.length, 1, 'the chain is printed once')
+})
+
+test('retention inside a package that no dispose handler can reach is called "retained inside <package>"', async () => {
+  const t = writeTree({
+    'node_modules/cachey/package.json': '{ "name": "cachey", "main": "index.js" }\n',
+    'node_modules/cachey/index.js': 'const store = []\nmodule.exports = { remember: (value) => { store.push({ value, at: Date.now() }) } }\n',
+    'plugin.js': "require('cachey').remember({ rows: Array.from({ length: 2000 }, (_, i) => ({ i })) })\nmodule.exports = {}\n",
+  })
+  const { code, stdout, stderr } = await cli(['doctor', 'plugin.js', '--cycles', '9', '--json', '--quiet'], { cwd: t.dir })
+  assert.equal(code, 1, stderr)
+  const result = JSON.parse(stdout)
+  const group = result.growing.find((g) => g.package === 'cachey')
+  assert.ok(group, JSON.stringify(result.growing.map((g) => [g.holder, g.package])))
+  assert.equal(group.insidePackage, true)
+  assert.match(group.fix, /^Retained inside cachey: no dispose handler of yours reaches it/)
+})

@@ -89,10 +89,13 @@ for (const example of GALLERY) {
     assert.equal(run.code, 1, run.stderr)
     assert.equal(result.exitCode, 1)
     assert.equal(result.leaked, true)
+    // uncache-tree's own bookkeeping (its registry, its reports) is never listed as the user's leak.
+    const own = result.growing.filter((g) => g.path.some((step) => /uncache-tree\.state/.test(step.node + step.edge) || [`${ROOT}/lib/`, `${ROOT}/bin/`].some((dir) => step.node.includes(dir))))
+    assert.deepEqual(own.map((g) => g.holder), [])
     if (example.count) {
       const found = result.counts.growing.find((c) => example.count.key.test(c.key))
       assert.ok(found, `counts.growing names ${example.count.key}: ${JSON.stringify(result.counts.growing)}`)
-      assert.ok(found.perCycle >= 1, `at least one more per reload: ${found.perCycle}`)
+      assert.ok(found.perCycle >= 0.5, `about one more per reload (a descriptor closed a cycle late shaves the slope): ${found.perCycle}`)
       if (example.count.addedBy) assert.match(found.addedBy ?? '', example.count.addedBy)
       assert.match(found.fix, example.count.fix)
     }

@@ -167,3 +167,57 @@ test('growingCounts orders the steepest first', () => {
     [['threads', 6], ['fds', 2], ['processListeners:exit', 1]],
   )
 })
+
+// lib/proof/count-leaks.js: the doctor's use of the counts.
+const { keptEmitters, siteOf, refusalOf, resourceName, countFix } = require('../lib/proof/count-leaks.js')
+
+test('keptEmitters finds the emitters of kept modules two levels down, once each, running no getter', () => {
+  const t = require('./helpers/fixtures.cjs').writeTree({
+    'bus.js': "const { EventEmitter } = require('node:events')\nmodule.exports = new EventEmitter()\n",
+    'hub.js':
+      "const { EventEmitter } = require('node:events')\nconst inner = new EventEmitter()\nmodule.exports = { events: { inner }, same: inner }\n" +
+      "Object.defineProperty(module.exports, 'trap', { enumerable: true, get() { globalThis.getterRan = true; return new EventEmitter() } })\n",
+  })
+  const bus = require(t.file('bus.js'))
+  const hub = require(t.file('hub.js'))
+  const found = keptEmitters([t.file('bus.js'), t.file('hub.js')], t.dir)
+  assert.deepEqual(found.map(([label]) => label), ['bus.js exports', 'hub.js exports.events.inner'])
+  assert.equal(found[0][1], bus)
+  assert.equal(found[1][1], hub.same)
+  assert.equal(globalThis.getterRan, undefined, 'the getter did not run')
+})
+
+test('siteOf: the first frame in the user\'s code, and the package it called into', () => {
+  const stack = [
+    'Error',
+    '    at new Worker (node:internal/worker:200:10)',
+    '    at buildStream (/app/node_modules/thread-stream/index.js:50:3)',
+    '    at transport (/app/node_modules/pino/lib/transport.js:120:9)',
+    '    at Object.<anonymous> (/app/plugins/log.js:9:24)',
+    '    at Module._compile (node:internal/modules/cjs/loader:1521:14)',
+  ].join('\n')
+  assert.deepEqual(siteOf(stack), { at: '/app/plugins/log.js:9:24', file: '/app/plugins/log.js', package: 'pino' })
+  assert.equal(siteOf('Error\n    at node:internal/timers:1:1'), undefined, "Node's own frames name no site")
+})
+
+test('refusalOf: a throw from inside a package on a reload is a refusal with its registry and release call', () => {
+  const error = new Error('A metric with the name x has already been registered.')
+  error.stack = `Error: ${error.message}\n    at Registry.registerMetric (/app/node_modules/prom-client/lib/registry.js:180:10)\n    at Object.<anonymous> (/app/plugin.js:3:1)`
+  const refusal = refusalOf(error, 1)
+  assert.equal(refusal.package, 'prom-client')
+  assert.match(refusal.registry, /prom-client's global registry/)
+  assert.equal(refusal.addedBy, '/app/plugin.js:3:1')
+  assert.match(refusal.fix, /removeSingleMetric/)
+  assert.equal(refusalOf(error, 0), undefined, 'the first load is not a refusal')
+  const own = new Error('bad config')
+  own.stack = 'Error: bad config\n    at Object.<anonymous> (/app/plugin.js:3:1)'
+  assert.equal(refusalOf(own, 2), undefined, "the user's own throw is not a package's refusal")
+})
+
+test('resource names and fixes say what grows and what to call', () => {
+  assert.equal(resourceName('processListeners:SIGINT', []), "process 'SIGINT' listeners")
+  assert.equal(resourceName('emitterListeners:bus.js exports tick', []), "'tick' listeners on bus.js exports")
+  assert.equal(resourceName('fds', ['pipe', 'pipe', 'eventfd']), 'open file descriptors (pipe ×2, eventfd)')
+  assert.match(countFix('fds', 'winston'), /^Inside winston: .*logger\.close\(\)/)
+  assert.match(countFix('activeResources:TCPServerWrap', undefined), /server\.close\(\)/)
+})

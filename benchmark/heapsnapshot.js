@@ -39,7 +39,8 @@ const os = require('node:os')
 const path = require('node:path')
 
 const FIXTURES = path.join(__dirname, '.fixtures')
-const MEMLAB_DIR = path.join(FIXTURES, 'memlab')
+// bench:doctor (benchmark/doctor.js) points this at benchmark/doctor, where its package.json installs memlab.
+const MEMLAB_DIR = process.env.UNCACHE_TREE_MEMLAB_DIR ?? path.join(FIXTURES, 'memlab')
 const MEMLAB_VERSION = '2.0.5'
 const DIFF_CYCLES = 5
 const DIFF_ROUNDS = 3

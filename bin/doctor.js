@@ -20,10 +20,12 @@ const EXIT = { OK: 0, SURVIVORS: 1, USAGE: 2, FAILED: 3 }
 const HELP = `Usage: uncache-tree doctor <entry> [options]
 
 Loads <entry> (a file, or an installed package), then unloads it with uncacheTree()
-and loads it again, N times, in this process, and answers: does memory grow with
-every reload? It fits a trend to the heap after a forced GC at each cycle, names
-what grows (objects that outlive the reloads, by the chain that holds them, with
-the fix), and lists the old module generations still alive with their chains.
+and loads it again, N times, as a host does (node_modules stays loaded), and
+answers: does anything grow with every reload? The heap after a forced GC, and
+counts that cost almost no memory: listeners, timers, servers, file descriptors,
+threads, objects hung on something that stays. It names what grows (its holder,
+the line that adds it, the fix) and lists the old module generations still alive
+with their chains. See docs/doctor.md.
 
 Options:
   --cycles N       unload/reload cycles (default ${DEFAULT_CYCLES}, at most ${MAX_CYCLES})
@@ -47,8 +49,9 @@ Options:
 Exit status:
   0  no growth, and every old generation was collected (or only Node's own
      bounded pins survived)
-  1  a leak: memory grows with the reloads, or old generations survived, held
-     by the program
+  1  a leak: memory or a count grows with the reloads, Node warned
+     MaxListenersExceeded, a package refused the second load, or old
+     generations survived, held by the program
   2  bad usage: unknown option, missing or unresolvable entry, bad number,
      unwritable --html, or an entry that cannot be reloaded (an ES module)
   3  the entry threw or called process.exit() while loading or running, or the
@@ -247,8 +250,12 @@ function runChild(job) {
       stdio: ['inherit', 2, 'inherit'],
       env: { ...process.env, UNCACHE_TREE_DOCTOR_JOB: JSON.stringify({ ...job, resultFile }) },
     })
-    // Ctrl-C reaches the child too (same process group); this process waits for its answer.
-    const ignore = () => {}
+    // Ctrl-C reaches the child too (same process group); this process waits for its answer. An
+    // entry that handles SIGINT itself keeps the child alive: a second Ctrl-C ends it.
+    let interrupts = 0
+    const ignore = () => {
+      if (++interrupts > 1) child.kill('SIGKILL')
+    }
     process.on('SIGINT', ignore)
     process.on('SIGTERM', ignore)
     const done = (code, signal) => {

@@ -248,7 +248,6 @@ function formatText(result, { cwd, width = 80 } = {}) {
       out.push(...wrap(`${what}, and ${others.length} more of the same tree: ${others.slice(0, 6).join(', ')}${others.length > 6 ? ', …' : ''}`, width, '    ', '      '))
       out.push(`    ${who}`)
     } else out.push(`  ${s.heldBy === 'node' ? '•' : '✗'} ${what}`, `    ${who}`)
-    out.push(`  ${s.heldBy === 'node' ? '•' : '✗'} ${what}`, `    ${who}`)
     for (const pin of s.nodePins) out.push(...wrap(`${pin.generations} held by ${pin.why}`, width, '    '))
     if (s.chains.length === 0 && s.heldBy === 'program') out.push('    (no retainer chain: see the notes below)')
     const shown = s.chains.slice(0, MAX_CHAINS_SHOWN).map((chain) => chainLines(chain.path).map((l) => relativize(l, cwd)))

@@ -449,3 +449,24 @@ impl ModuleGraph {
     }
   }
 }
+
+/// Gives the C allocator's free pages back to the system (glibc `malloc_trim`); a no-op elsewhere.
+/// V8 builds each heap snapshot in many small C++ allocations and frees them once the snapshot is
+/// streamed, but glibc keeps freed small blocks in its arenas: without this, every snapshot the
+/// doctor takes raises the process's resident memory for good (measured: +150 MB per snapshot of a
+/// 30 MB heap). Returns whether memory was released.
+#[napi]
+pub fn release_free_memory() -> bool {
+  #[cfg(all(target_os = "linux", target_env = "gnu"))]
+  {
+    extern "C" {
+      fn malloc_trim(pad: usize) -> std::os::raw::c_int;
+    }
+    // SAFETY: malloc_trim only walks glibc's own arenas; it is thread-safe and takes no pointer.
+    unsafe { malloc_trim(0) != 0 }
+  }
+  #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+  {
+    false
+  }
+}

@@ -93,13 +93,35 @@ function takeWith(session, parser) {
   })
 }
 
-/** Without an inspector: V8 writes the snapshot to a temporary file, which is streamed and deleted. */
-async function snapshotThroughFile(parser) {
+/**
+ * Without an inspector: V8 writes the snapshot to a temporary file, which is streamed and deleted.
+ * `sync`: read with fs.readSync, so that the read itself loads no module of Node's and allocates
+ * nothing between two snapshots of a series (fs.promises loads internals on first use, which the
+ * next snapshot would count as new objects).
+ */
+async function snapshotThroughFile(parser, { sync = false } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'uncache-tree-heap-'))
   try {
-    await streamFile(require('node:v8').writeHeapSnapshot(path.join(dir, 'process.heapsnapshot')), parser, undefined)
+    const file = require('node:v8').writeHeapSnapshot(path.join(dir, 'process.heapsnapshot'))
+    if (sync) streamFileSync(file, parser)
+    else await streamFile(file, parser, undefined)
   } finally {
     fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** streamFile, synchronously (see snapshotThroughFile). */
+function streamFileSync(file, parser) {
+  const fd = fs.openSync(file, 'r')
+  try {
+    const buffer = Buffer.allocUnsafe(FILE_CHUNK_BYTES)
+    for (;;) {
+      const bytesRead = fs.readSync(fd, buffer, 0, buffer.length, null)
+      if (bytesRead === 0) break
+      push(parser, buffer.subarray(0, bytesRead))
+    }
+  } finally {
+    fs.closeSync(fd)
   }
 }
 
@@ -195,19 +217,22 @@ async function explainRetainers(ids, options) {
 }
 
 /**
- * Heap snapshots of this process whose object ids can be compared: V8 keeps an object's id from
+ * Heap snapshots of this process whose object ids can be compared (`viaFile`: each written by
+ * v8.writeHeapSnapshot() to a temporary file and streamed from there, which holds less memory at
+ * the peak than the inspector's string chunks; V8's one id table keeps ids stable between them).
+ * Through the inspector, V8 keeps an object's id from
  * one snapshot to the next only while the inspector session that took them stays connected
  * (closing it clears the id table, and the next snapshot numbers objects afresh). So the session
  * is opened once and closed with `close()`. Each `take(sink)` streams one snapshot, taken from a
  * fresh macrotask, into `sink` (anything with `push(chunk)`: the doctor's three-snapshot diff).
  */
-function snapshotSeries() {
-  const session = process.features.inspector === false ? undefined : openSession()
+function snapshotSeries({ viaFile = false } = {}) {
+  const session = viaFile || process.features.inspector === false ? undefined : openSession()
   return {
     async take(sink) {
       await new Promise((resolve) => setImmediate(resolve))
       // Without an inspector, v8.writeHeapSnapshot() uses V8's one id table, which stays.
-      if (session === undefined) await snapshotThroughFile(sink)
+      if (session === undefined) await snapshotThroughFile(sink, { sync: true })
       else await takeWith(session, sink)
     },
     close() {
