@@ -46,7 +46,7 @@ const CONFIGURATIONS = {
 }
 
 function parseArgs(argv) {
-  const opts = { runs: 3, only: Object.keys(CONFIGURATIONS), files: 24, tests: 8, json: undefined, watchRuns: 7 }
+  const opts = { runs: 3, only: Object.keys(CONFIGURATIONS), files: 24, tests: 8, json: undefined, watchRuns: 5 }
   for (let i = 0; i < argv.length; i++) {
     const value = () => argv[++i]
     if (argv[i] === '--runs') opts.runs = Number(value())
@@ -151,7 +151,7 @@ async function watchReruns(runs) {
     const file = path.join(SUITE, 'nodetest', 'file03.test.js')
     for (let i = 0; i < runs; i++) {
       // Let the standby process load its packages, as it does while a person edits.
-      await new Promise((resolve) => setTimeout(resolve, 4000))
+      await new Promise((resolve) => setTimeout(resolve, 10_000))
       const from = stderr.length
       const wrote = performance.now()
       fs.appendFileSync(file, `// edit ${i}\n`)
