@@ -37,13 +37,16 @@ const NODE = process.execPath
 const CONFIGURATIONS = {
   jest: { label: 'Jest (default, in band)', args: [BIN.jest, '--ci', '--runInBand'], counts: /Tests:\s+(?:(\d+) failed, )?(\d+) passed, (\d+) total/ },
   'vitest-forks': { label: 'Vitest forks (isolate)', args: [BIN.vitest, 'run', '--pool=forks', '--config', 'vitest.isolate.config.mjs'], counts: /Tests\s+(?:(\d+) failed \| )?(\d+) passed \((\d+)\)/ },
-  'node-test': { label: '`node --test` (a process per file)', args: ['--test', '--test-reporter=tap', 'nodetest/'], counts: 'tap' },
+  // The files one by one: `node --test <folder>` takes the folder for a file on Node 22 and 24.
+  'node-test': { label: '`node --test` (a process per file)', args: () => ['--test', '--test-reporter=tap', ...suiteFiles('nodetest')], counts: 'tap' },
   'ut-file': { label: '`uncache-tree test` per file', args: [BIN.uncacheTree, 'test', '--require', './reset.cjs', '--test-reporter', 'tap', 'nodetest/'], counts: 'tap' },
   'ut-test': { label: '`uncache-tree test --per test`', args: [BIN.uncacheTree, 'test', '--per', 'test', '--require', './reset.cjs', '--test-reporter', 'tap', 'nodetest/'], counts: 'tap' },
   'mocha-plugin': { label: 'Mocha + uncache-tree/mocha (per file)', args: [BIN.mocha, '--require', './mocha-hooks.cjs', 'mocha/'], counts: /(\d+) passing(?:[\s\S]*?(\d+) failing)?/ },
   'vitest-no-isolate': { label: 'Vitest forks `--no-isolate` + uncache-tree/vitest', args: [BIN.vitest, 'run', '--pool=forks', '--no-isolate'], counts: /Tests\s+(?:(\d+) failed \| )?(\d+) passed \((\d+)\)/ },
   floor: { label: 'one process, no isolation (the floor; must fail)', args: ['--test-reporter=tap', 'no-isolation.js'], counts: 'tap', mustFail: true },
 }
+
+const suiteFiles = (folder) => fs.readdirSync(path.join(SUITE, folder)).sort().map((f) => `${folder}/${f}`)
 
 function parseArgs(argv) {
   const opts = { runs: 3, only: Object.keys(CONFIGURATIONS), files: 24, tests: 8, json: undefined, watchRuns: 5 }
@@ -80,7 +83,8 @@ const TIME = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : null
 /** One whole-process run: `{ seconds, rssMB, passed, failed, total, status }`. */
 function runOnce(name) {
   const config = CONFIGURATIONS[name]
-  const command = TIME === null ? [NODE, ...config.args] : [TIME, '-f', 'UNCACHE_TREE_BENCH %e %M', NODE, ...config.args]
+  const args = typeof config.args === 'function' ? config.args() : config.args
+  const command = TIME === null ? [NODE, ...args] : [TIME, '-f', 'UNCACHE_TREE_BENCH %e %M', NODE, ...args]
   const started = performance.now()
   const result = spawnSync(command[0], command.slice(1), { cwd: SUITE, env: env(), encoding: 'utf8', maxBuffer: 64 << 20, timeout: 600_000 })
   const output = `${result.stdout}\n${result.stderr}`
