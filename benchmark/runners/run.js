@@ -84,13 +84,15 @@ const TIME = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : null
 function runOnce(name) {
   const config = CONFIGURATIONS[name]
   const args = typeof config.args === 'function' ? config.args() : config.args
-  const command = TIME === null ? [NODE, ...args] : [TIME, '-f', 'UNCACHE_TREE_BENCH %e %M', NODE, ...args]
+  const command = TIME === null ? [NODE, ...args] : [TIME, '-f', 'UNCACHE_TREE_BENCH %e %M %U %S', NODE, ...args]
   const started = performance.now()
   const result = spawnSync(command[0], command.slice(1), { cwd: SUITE, env: env(), encoding: 'utf8', maxBuffer: 64 << 20, timeout: 600_000 })
   const output = `${result.stdout}\n${result.stderr}`
-  const measured = output.match(/UNCACHE_TREE_BENCH ([\d.]+) (\d+)/)
+  const measured = output.match(/UNCACHE_TREE_BENCH ([\d.]+) (\d+) ([\d.]+) ([\d.]+)/)
   const seconds = measured ? Number(measured[1]) : (performance.now() - started) / 1000
   const rssMB = measured ? Number(measured[2]) / 1024 : NaN
+  // CPU time of the whole process tree (user + system): on a shared machine, less noisy than wall.
+  const cpu = measured ? Number(measured[3]) + Number(measured[4]) : NaN
   let passed
   let failed
   if (config.counts === 'tap') {
@@ -107,7 +109,7 @@ function runOnce(name) {
     }
   }
   const status = result.status
-  return { seconds, rssMB, passed, failed, status, output }
+  return { seconds, rssMB, cpu, passed, failed, status, output }
 }
 
 function check(name, run, tests) {
@@ -181,19 +183,29 @@ async function main() {
     for (const name of opts.only) {
       const run = runOnce(name)
       check(name, run, shape.tests)
-      process.stdout.write(`${round === 0 ? 'warm-up' : `run ${round}`} ${name}: ${run.seconds.toFixed(2)} s, ${run.rssMB.toFixed(0)} MB\n`)
+      process.stdout.write(`${round === 0 ? 'warm-up' : `run ${round}`} ${name}: ${run.seconds.toFixed(2)} s, CPU ${run.cpu.toFixed(2)} s, ${run.rssMB.toFixed(0)} MB\n`)
       if (round > 0) results[name].push(run)
     }
   }
   const summary = {}
   for (const name of opts.only) {
-    summary[name] = { seconds: median(results[name].map((r) => r.seconds)), rssMB: median(results[name].map((r) => r.rssMB)), min: Math.min(...results[name].map((r) => r.seconds)), max: Math.max(...results[name].map((r) => r.seconds)) }
+    const runs = results[name]
+    summary[name] = {
+      seconds: median(runs.map((r) => r.seconds)),
+      min: Math.min(...runs.map((r) => r.seconds)),
+      max: Math.max(...runs.map((r) => r.seconds)),
+      cpu: median(runs.map((r) => r.cpu)),
+      rssMB: median(runs.map((r) => r.rssMB)),
+    }
   }
-  const ratio = (name, base) => (summary[base] ? `${(summary[name].seconds / summary[base].seconds).toFixed(2)}×` : '–')
-  console.log(`\n| configuration | median s (min–max) | × Jest | × node --test | peak RSS MB |\n|---|---:|---:|---:|---:|`)
+  const ratio = (name, base, field = 'seconds') => (summary[base] ? `${(summary[name][field] / summary[base][field]).toFixed(2)}×` : '–')
+  console.log(`\n| configuration | wall s, median (min–max) | × Jest | × node --test | CPU s | CPU × Jest | peak RSS MB |\n|---|---:|---:|---:|---:|---:|---:|`)
   for (const name of opts.only) {
     const s = summary[name]
-    console.log(`| ${CONFIGURATIONS[name].label} | ${s.seconds.toFixed(2)} (${s.min.toFixed(2)}–${s.max.toFixed(2)}) | ${ratio(name, 'jest')} | ${ratio(name, 'node-test')} | ${s.rssMB.toFixed(0)} |`)
+    console.log(
+      `| ${CONFIGURATIONS[name].label} | ${s.seconds.toFixed(2)} (${s.min.toFixed(2)}–${s.max.toFixed(2)}) | ${ratio(name, 'jest')} | ${ratio(name, 'node-test')} | ` +
+        `${s.cpu.toFixed(2)} | ${ratio(name, 'jest', 'cpu')} | ${s.rssMB.toFixed(0)} |`,
+    )
   }
   let watch
   if (opts.watchRuns > 0) {
