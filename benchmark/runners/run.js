@@ -12,6 +12,8 @@
 //   that slows down mid-run slows every configuration alike. Each run's wall time and peak RSS
 //   (of the largest single process, from /usr/bin/time) are recorded; the table gives medians
 //   and each median's ratio to Jest's and to `node --test`'s.
+// - Test timeouts are raised to 2 minutes everywhere: on a loaded machine, a first test that loads
+//   heavy packages can exceed Mocha's 2 s or Jest's and Vitest's 5 s defaults.
 // - Every configuration must pass every test, except the floor (one process, no isolation), which
 //   must fail: a run that does not is reported as an error, not timed.
 // - Watch: `uncache-tree test --watch` on the suite; a test file is touched N times, and the time
@@ -35,14 +37,14 @@ const NODE = process.execPath
 
 /** name → { args, passed(output, status) } — every one a whole-process run from the suite's folder. */
 const CONFIGURATIONS = {
-  jest: { label: 'Jest (default, in band)', args: [BIN.jest, '--ci', '--runInBand'], counts: /Tests:\s+(?:(\d+) failed, )?(\d+) passed, (\d+) total/ },
-  'vitest-forks': { label: 'Vitest forks (isolate)', args: [BIN.vitest, 'run', '--pool=forks', '--config', 'vitest.isolate.config.mjs'], counts: /Tests\s+(?:(\d+) failed \| )?(\d+) passed \((\d+)\)/ },
+  jest: { label: 'Jest (default, in band)', args: [BIN.jest, '--ci', '--runInBand', '--testTimeout=120000'], counts: /Tests:\s+(?:(\d+) failed, )?(\d+) passed, (\d+) total/ },
+  'vitest-forks': { label: 'Vitest forks (isolate)', args: [BIN.vitest, 'run', '--pool=forks', '--testTimeout=120000', '--config', 'vitest.isolate.config.mjs'], counts: /Tests\s+(?:(\d+) failed \| )?(\d+) passed \((\d+)\)/ },
   // The files one by one: `node --test <folder>` takes the folder for a file on Node 22 and 24.
   'node-test': { label: '`node --test` (a process per file)', args: () => ['--test', '--test-reporter=tap', ...suiteFiles('nodetest')], counts: 'tap' },
   'ut-file': { label: '`uncache-tree test` per file', args: [BIN.uncacheTree, 'test', '--require', './reset.cjs', '--test-reporter', 'tap', 'nodetest/'], counts: 'tap' },
   'ut-test': { label: '`uncache-tree test --per test`', args: [BIN.uncacheTree, 'test', '--per', 'test', '--require', './reset.cjs', '--test-reporter', 'tap', 'nodetest/'], counts: 'tap' },
-  'mocha-plugin': { label: 'Mocha + uncache-tree/mocha (per file)', args: [BIN.mocha, '--require', './mocha-hooks.cjs', 'mocha/'], counts: /(\d+) passing(?:[\s\S]*?(\d+) failing)?/ },
-  'vitest-no-isolate': { label: 'Vitest forks `--no-isolate` + uncache-tree/vitest', args: [BIN.vitest, 'run', '--pool=forks', '--no-isolate'], counts: /Tests\s+(?:(\d+) failed \| )?(\d+) passed \((\d+)\)/ },
+  'mocha-plugin': { label: 'Mocha + uncache-tree/mocha (per file)', args: [BIN.mocha, '--timeout', '120000', '--require', './mocha-hooks.cjs', 'mocha/'], counts: /(\d+) passing(?:[\s\S]*?(\d+) failing)?/ },
+  'vitest-no-isolate': { label: 'Vitest forks `--no-isolate` + uncache-tree/vitest', args: [BIN.vitest, 'run', '--pool=forks', '--no-isolate', '--testTimeout=120000'], counts: /Tests\s+(?:(\d+) failed \| )?(\d+) passed \((\d+)\)/ },
   floor: { label: 'one process, no isolation (the floor; must fail)', args: ['--test-reporter=tap', 'no-isolation.js'], counts: 'tap', mustFail: true },
 }
 
