@@ -63,13 +63,13 @@ test('item 8: an unknown option of uncacheTree, invalidate or reload is a RangeE
 
 test('item 8: an unknown option of snapshot, isolate or the per-test hooks throws before anything runs', () => {
   let ran = false
-  assert.throws(() => snapshot({ keeps: /x/ }), unknownOption('keeps', 'snapshot()', 'keep', ['keep']))
+  assert.throws(() => snapshot({ keeps: /x/ }), unknownOption('keeps', 'snapshot()', 'keep', ['keep', 'onRestore']))
   assert.throws(
     () => isolate(() => (ran = true), { onrestore: () => {} }),
     unknownOption('onrestore', 'isolate()', 'onRestore', ['keep', 'onRestore']),
   )
   assert.equal(ran, false, 'fn is not called')
-  assert.throws(() => createMochaHooks({ kep: /x/ }), unknownOption('kep', 'isolateEach()', 'keep', ['keep', 'onRestore']))
+  assert.throws(() => createMochaHooks({ kep: /x/ }), unknownOption('kep', 'isolateEach()', 'keep', ['keep', 'onRestore', 'per']))
 })
 
 test('item 8: an unknown option of watch (and of watch poll) throws before anything is watched', () => {
