@@ -45,8 +45,9 @@ export function isolateEach(t: { beforeEach: Function; afterEach: Function }, op
 /**
  * Runs `fn` after every restore that `npx uncache-tree test` makes (after each file, and after
  * each test with `--per test`), with the restore's report and the test file's path (or the
- * node:test context of the test): where a package kept loaded gets its own state reset. Call it
- * from a `--require` preload of that command (or a test file).
+ * node:test context of the test; `undefined` after the watch mode's warm-up restore): where a
+ * package kept loaded gets its own state reset. Call it from a `--require` preload of that command
+ * (or a test file).
  *
  * @throws {UncacheError} `ERR_UNCACHE_TEST_SETUP` in a process that `uncache-tree test` did not
  * start (there, pass `onRestore` to {@link isolateEach}).

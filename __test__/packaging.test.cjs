@@ -373,7 +373,7 @@ test('uncache-tree/node-test refuses to load inside a Vitest or Jest worker, and
   }
   const vitest = run('vitest-worker.js', { VITEST: 'true' })
   assert.match(vitest, /^ERR_UNCACHE_UNSUPPORTED_RUNTIME: uncache-tree\/node-test registers node:test hooks, but this file runs under Vitest: /)
-  assert.match(vitest, /take a snapshot\(\) from 'uncache-tree' in beforeEach and call its restore\(\) in afterEach/)
+  assert.match(vitest, /list 'uncache-tree\/vitest' in test.setupFiles/)
   assert.match(run('marked.js', {}), /^ERR_UNCACHE_UNSUPPORTED_RUNTIME: .* runs under Vitest/)
   assert.match(run('jest-worker.js', { JEST_WORKER_ID: '1' }), /^ERR_UNCACHE_UNSUPPORTED_RUNTIME: .* runs under Jest: .*jest\.isolateModules/)
   // A program a Vitest test spawns inherits VITEST but is not a Vitest worker.

@@ -156,6 +156,21 @@ test('exit 1 when a test fails or a file throws while loading; the files after i
   assert.equal(summary(alone.output, 'fail'), 0)
 })
 
+test('a file whose after hook throws fails the run, and the files after it still run with a fresh app', () => {
+  const t = suite({
+    'test/after-throws.test.js': `const { test, after } = require('node:test')
+require('../app/config.js').values.leftBy = 'after-throws'
+after(() => { throw new Error('after hook broke') })
+test('passes', () => {})
+`,
+  })
+  const { status, output } = uncacheTreeTest(t.dir, '--test-reporter', 'tap', 'test/after-throws.test.js', 'test/one.test.js')
+  assert.equal(status, 1, output)
+  assert.match(output, /not ok 1 - test\/after-throws\.test\.js[\s\S]*after hook broke/)
+  // one.test.js ran, and found no config left over (the app was restored all the same).
+  assert.match(output, /^ok 2 - test\/one\.test\.js$/m)
+})
+
 test('exit 2 for usage errors, each with a message that says what is wrong', () => {
   const t = suite({ 'test/esm.test.mjs': "import { test } from 'node:test'\ntest('x', () => {})\n", 'empty/readme.txt': '' })
   const cases = [

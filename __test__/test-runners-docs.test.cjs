@@ -117,6 +117,7 @@ test('the guide has the sections this test expects, each with commands', () => {
     'Mocha',
     'Vitest',
     'Jest (jest-light-runner)',
+    'Any runner: `snapshot()` and `isolate()`',
     'Packages kept loaded keep their own state',
   ])
 })

@@ -162,8 +162,9 @@ const explain = {
       `uncache-tree/node-test registers node:test hooks, but this file runs under ${runner}: node:test would ` +
         `start a second, separate test run beside ${runner}'s, and no ${runner} test would be isolated. ` +
         (runner === 'Vitest'
-          ? "Inside Vitest, take a snapshot() from 'uncache-tree' in beforeEach and call its restore() in afterEach " +
-            '(vi.resetModules() does not touch require.cache).'
+          ? "Inside Vitest, list 'uncache-tree/vitest' in test.setupFiles (fresh modules per file), or call " +
+            "isolateTests() from 'uncache-tree/vitest/hooks' in a setup file of your own (vi.resetModules() does not " +
+            'touch require.cache).'
           : 'Inside Jest, use jest.isolateModules(fn) or jest.resetModules() in beforeEach.'),
     ),
   // A test setup that would run but isolate nothing: `setup` says which, `instead` what to run.

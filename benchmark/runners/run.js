@@ -12,6 +12,8 @@
 //   that slows down mid-run slows every configuration alike. Each run's wall time and peak RSS
 //   (of the largest single process, from /usr/bin/time) are recorded; the table gives medians
 //   and each median's ratio to Jest's and to `node --test`'s.
+// - Test timeouts are raised to 2 minutes everywhere: on a loaded machine, a first test that loads
+//   heavy packages can exceed Mocha's 2 s or Jest's and Vitest's 5 s defaults.
 // - Every configuration must pass every test, except the floor (one process, no isolation), which
 //   must fail: a run that does not is reported as an error, not timed.
 // - Watch: `uncache-tree test --watch` on the suite; a test file is touched N times, and the time
@@ -35,18 +37,21 @@ const NODE = process.execPath
 
 /** name → { args, passed(output, status) } — every one a whole-process run from the suite's folder. */
 const CONFIGURATIONS = {
-  jest: { label: 'Jest (default, in band)', args: [BIN.jest, '--ci', '--runInBand'], counts: /Tests:\s+(?:(\d+) failed, )?(\d+) passed, (\d+) total/ },
-  'vitest-forks': { label: 'Vitest forks (isolate)', args: [BIN.vitest, 'run', '--pool=forks', '--config', 'vitest.isolate.config.mjs'], counts: /Tests\s+(?:(\d+) failed \| )?(\d+) passed \((\d+)\)/ },
-  'node-test': { label: '`node --test` (a process per file)', args: ['--test', '--test-reporter=tap', 'nodetest/'], counts: 'tap' },
+  jest: { label: 'Jest (default, in band)', args: [BIN.jest, '--ci', '--runInBand', '--testTimeout=120000'], counts: /Tests:\s+(?:(\d+) failed, )?(\d+) passed, (\d+) total/ },
+  'vitest-forks': { label: 'Vitest forks (isolate)', args: [BIN.vitest, 'run', '--pool=forks', '--testTimeout=120000', '--config', 'vitest.isolate.config.mjs'], counts: /Tests\s+(?:(\d+) failed \| )?(\d+) passed \((\d+)\)/ },
+  // The files one by one: `node --test <folder>` takes the folder for a file on Node 22 and 24.
+  'node-test': { label: '`node --test` (a process per file)', args: () => ['--test', '--test-reporter=tap', ...suiteFiles('nodetest')], counts: 'tap' },
   'ut-file': { label: '`uncache-tree test` per file', args: [BIN.uncacheTree, 'test', '--require', './reset.cjs', '--test-reporter', 'tap', 'nodetest/'], counts: 'tap' },
   'ut-test': { label: '`uncache-tree test --per test`', args: [BIN.uncacheTree, 'test', '--per', 'test', '--require', './reset.cjs', '--test-reporter', 'tap', 'nodetest/'], counts: 'tap' },
-  'mocha-plugin': { label: 'Mocha + uncache-tree/mocha (per file)', args: [BIN.mocha, '--require', './mocha-hooks.cjs', 'mocha/'], counts: /(\d+) passing(?:[\s\S]*?(\d+) failing)?/ },
-  'vitest-no-isolate': { label: 'Vitest forks `--no-isolate` + uncache-tree/vitest', args: [BIN.vitest, 'run', '--pool=forks', '--no-isolate'], counts: /Tests\s+(?:(\d+) failed \| )?(\d+) passed \((\d+)\)/ },
+  'mocha-plugin': { label: 'Mocha + uncache-tree/mocha (per file)', args: [BIN.mocha, '--timeout', '120000', '--require', './mocha-hooks.cjs', 'mocha/'], counts: /(\d+) passing(?:[\s\S]*?(\d+) failing)?/ },
+  'vitest-no-isolate': { label: 'Vitest forks `--no-isolate` + uncache-tree/vitest', args: [BIN.vitest, 'run', '--pool=forks', '--no-isolate', '--testTimeout=120000'], counts: /Tests\s+(?:(\d+) failed \| )?(\d+) passed \((\d+)\)/ },
   floor: { label: 'one process, no isolation (the floor; must fail)', args: ['--test-reporter=tap', 'no-isolation.js'], counts: 'tap', mustFail: true },
 }
 
+const suiteFiles = (folder) => fs.readdirSync(path.join(SUITE, folder)).sort().map((f) => `${folder}/${f}`)
+
 function parseArgs(argv) {
-  const opts = { runs: 3, only: Object.keys(CONFIGURATIONS), files: 24, tests: 8, json: undefined, watchRuns: 7 }
+  const opts = { runs: 3, only: Object.keys(CONFIGURATIONS), files: 24, tests: 8, json: undefined, watchRuns: 5 }
   for (let i = 0; i < argv.length; i++) {
     const value = () => argv[++i]
     if (argv[i] === '--runs') opts.runs = Number(value())
@@ -80,13 +85,16 @@ const TIME = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : null
 /** One whole-process run: `{ seconds, rssMB, passed, failed, total, status }`. */
 function runOnce(name) {
   const config = CONFIGURATIONS[name]
-  const command = TIME === null ? [NODE, ...config.args] : [TIME, '-f', 'UNCACHE_TREE_BENCH %e %M', NODE, ...config.args]
+  const args = typeof config.args === 'function' ? config.args() : config.args
+  const command = TIME === null ? [NODE, ...args] : [TIME, '-f', 'UNCACHE_TREE_BENCH %e %M %U %S', NODE, ...args]
   const started = performance.now()
   const result = spawnSync(command[0], command.slice(1), { cwd: SUITE, env: env(), encoding: 'utf8', maxBuffer: 64 << 20, timeout: 600_000 })
   const output = `${result.stdout}\n${result.stderr}`
-  const measured = output.match(/UNCACHE_TREE_BENCH ([\d.]+) (\d+)/)
+  const measured = output.match(/UNCACHE_TREE_BENCH ([\d.]+) (\d+) ([\d.]+) ([\d.]+)/)
   const seconds = measured ? Number(measured[1]) : (performance.now() - started) / 1000
   const rssMB = measured ? Number(measured[2]) / 1024 : NaN
+  // CPU time of the whole process tree (user + system): on a shared machine, less noisy than wall.
+  const cpu = measured ? Number(measured[3]) + Number(measured[4]) : NaN
   let passed
   let failed
   if (config.counts === 'tap') {
@@ -103,7 +111,7 @@ function runOnce(name) {
     }
   }
   const status = result.status
-  return { seconds, rssMB, passed, failed, status, output }
+  return { seconds, rssMB, cpu, passed, failed, status, output }
 }
 
 function check(name, run, tests) {
@@ -151,7 +159,7 @@ async function watchReruns(runs) {
     const file = path.join(SUITE, 'nodetest', 'file03.test.js')
     for (let i = 0; i < runs; i++) {
       // Let the standby process load its packages, as it does while a person edits.
-      await new Promise((resolve) => setTimeout(resolve, 4000))
+      await new Promise((resolve) => setTimeout(resolve, 10_000))
       const from = stderr.length
       const wrote = performance.now()
       fs.appendFileSync(file, `// edit ${i}\n`)
@@ -177,19 +185,29 @@ async function main() {
     for (const name of opts.only) {
       const run = runOnce(name)
       check(name, run, shape.tests)
-      process.stdout.write(`${round === 0 ? 'warm-up' : `run ${round}`} ${name}: ${run.seconds.toFixed(2)} s, ${run.rssMB.toFixed(0)} MB\n`)
+      process.stdout.write(`${round === 0 ? 'warm-up' : `run ${round}`} ${name}: ${run.seconds.toFixed(2)} s, CPU ${run.cpu.toFixed(2)} s, ${run.rssMB.toFixed(0)} MB\n`)
       if (round > 0) results[name].push(run)
     }
   }
   const summary = {}
   for (const name of opts.only) {
-    summary[name] = { seconds: median(results[name].map((r) => r.seconds)), rssMB: median(results[name].map((r) => r.rssMB)), min: Math.min(...results[name].map((r) => r.seconds)), max: Math.max(...results[name].map((r) => r.seconds)) }
+    const runs = results[name]
+    summary[name] = {
+      seconds: median(runs.map((r) => r.seconds)),
+      min: Math.min(...runs.map((r) => r.seconds)),
+      max: Math.max(...runs.map((r) => r.seconds)),
+      cpu: median(runs.map((r) => r.cpu)),
+      rssMB: median(runs.map((r) => r.rssMB)),
+    }
   }
-  const ratio = (name, base) => (summary[base] ? `${(summary[name].seconds / summary[base].seconds).toFixed(2)}×` : '–')
-  console.log(`\n| configuration | median s (min–max) | × Jest | × node --test | peak RSS MB |\n|---|---:|---:|---:|---:|`)
+  const ratio = (name, base, field = 'seconds') => (summary[base] ? `${(summary[name][field] / summary[base][field]).toFixed(2)}×` : '–')
+  console.log(`\n| configuration | wall s, median (min–max) | × Jest | × node --test | CPU s | CPU × Jest | peak RSS MB |\n|---|---:|---:|---:|---:|---:|---:|`)
   for (const name of opts.only) {
     const s = summary[name]
-    console.log(`| ${CONFIGURATIONS[name].label} | ${s.seconds.toFixed(2)} (${s.min.toFixed(2)}–${s.max.toFixed(2)}) | ${ratio(name, 'jest')} | ${ratio(name, 'node-test')} | ${s.rssMB.toFixed(0)} |`)
+    console.log(
+      `| ${CONFIGURATIONS[name].label} | ${s.seconds.toFixed(2)} (${s.min.toFixed(2)}–${s.max.toFixed(2)}) | ${ratio(name, 'jest')} | ${ratio(name, 'node-test')} | ` +
+        `${s.cpu.toFixed(2)} | ${ratio(name, 'jest', 'cpu')} | ${s.rssMB.toFixed(0)} |`,
+    )
   }
   let watch
   if (opts.watchRuns > 0) {

@@ -12,18 +12,20 @@
 // (watch mode) it reports what each file loaded (`{ type: 'file', file, loaded }`) and, at the
 // end, which kept modules are loaded (`{ type: 'done', kept }`); with `standby` it first loads
 // the kept modules of the previous run and waits for `{ type: 'run', files }`.
+const fs = require('node:fs')
 const path = require('node:path')
 const { AsyncResource } = require('node:async_hooks')
 const { describe, beforeEach, afterEach, after } = require('node:test')
 const { openSnapshot } = require('../isolation/snapshot.js')
 const { eachScope } = require('../isolation/each.js')
 const registry = require('../graph/registry.js')
+const { FAILED } = require('./failures.js')
 
-const fs = require('node:fs')
-
-// The configuration file run.js wrote for this process alone.
-const config = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'))
-fs.rmSync(path.dirname(process.argv[2]), { recursive: true, force: true })
+// The configuration file run.js wrote for this process alone, in a folder of its own.
+const configFile = process.argv[2]
+const config = JSON.parse(fs.readFileSync(configFile, 'utf8'))
+fs.rmSync(configFile)
+if (path.basename(path.dirname(configFile)).startsWith('uncache-tree-test-')) fs.rmdirSync(path.dirname(configFile))
 const keep = config.keep === null ? null : new RegExp(config.keep.source, config.keep.flags)
 const cwd = config.cwd
 
@@ -44,8 +46,11 @@ if (process.send !== undefined) {
   })
 }
 
+// Set when a file could not finish cleanly (it threw while loading, a hook threw before the
+// restore): Node 22 would exit 0 for it. failures.js notes every other failure, suites included.
 let loadFailed = false
 process.on('exit', (code) => {
+  if (globalThis[FAILED] === true) loadFailed = true
   if (loadFailed) process.exitCode = 1
   // The watcher's result pipe (see run.js): the exit code, before the heap is torn down.
   if (process.send !== undefined) {
@@ -64,9 +69,23 @@ function runFiles(files) {
   const startNextFile = AsyncResource.bind(function describeNextFile() {
     if (next === files.length) return finish()
     const file = files[next++]
-    describe(label(file), () => {
+    let snapshot
+    let stop
+    let restored = false
+    const restore = () => {
+      if (restored) return
+      restored = true
+      try {
+        runRestoreHooks(snapshot.restore(), file)
+      } finally {
+        stop()
+        if (loaded !== null) process.send({ type: 'file', file, loaded: [...loaded] })
+        loaded = null
+      }
+    }
+    const suite = describe(label(file), () => {
       if (process.send !== undefined) loaded = new Set()
-      const { snapshot, stop } = openSnapshot({ keep: keep ?? undefined })
+      ;({ snapshot, stop } = openSnapshot({ keep: keep ?? undefined }))
       let scope
       if (config.per === 'test') {
         scope = eachScope({ keep, onRestore: runRestoreHooks })
@@ -82,17 +101,22 @@ function runFiles(files) {
       } finally {
         // Registered after the file's own hooks: they run first, with the file's modules loaded.
         if (scope !== undefined) afterEach((t) => scope.end(t, t?.fullName))
-        after(() => {
-          try {
-            runRestoreHooks(snapshot.restore(), file)
-          } finally {
-            stop()
-            if (loaded !== null) process.send({ type: 'file', file, loaded: [...loaded] })
-            loaded = null
-            startNextFile()
-          }
-        })
+        after(restore)
       }
+    })
+    // At the root, describe() settles when the suite has finished, hooks included. The next file
+    // starts from there, not from the hook above: node:test skips the `after` hooks that follow
+    // one that threw, and the files after it must run all the same.
+    suite.then(() => {
+      if (!restored) {
+        loadFailed = true
+        try {
+          restore()
+        } catch (error) {
+          process.emitWarning(error, { code: 'UNCACHE_TREE_RESTORE_FAILED' })
+        }
+      }
+      startNextFile()
     })
   })
   startNextFile()

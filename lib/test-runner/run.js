@@ -15,6 +15,7 @@ const { isTestFile } = require('./files.js')
 
 const CHILD = path.join(__dirname, 'child.js')
 const REGISTER = path.join(__dirname, '..', '..', 'register.js')
+const FAILURES = path.join(__dirname, 'failures.js')
 const DEBOUNCE_MS = 30
 
 /** node's arguments for a test process: preloads, reporters, the runner and its configuration. */
@@ -25,6 +26,7 @@ function childArgs(options, config) {
   options.reporters.forEach((reporter, i) => {
     args.push(`--test-reporter=${reporter}`, `--test-reporter-destination=${options.destinations[i]}`)
   })
+  args.push(`--test-reporter=${FAILURES}`, '--test-reporter-destination=stderr')
   // The configuration goes through a file: a long file list would not fit in one argument.
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'uncache-tree-test-')), 'config.json')
   fs.writeFileSync(file, JSON.stringify({ cwd: options.cwd, per: options.per, keep: serializeKeep(options.keep), ...config }))
