@@ -3,6 +3,7 @@
 // itself is examples/plugin-host/demo.js (shipped in the package): a plugin host reloads its
 // plugin with plain `delete require.cache` and with uncache-tree, side by side, and draws both.
 // bin/uncache-tree.js dispatches here.
+const { printUsageError } = require('./cli.js')
 
 const HELP = `Usage: uncache-tree demo [options]
 
@@ -25,7 +26,7 @@ function run(argv) {
   try {
     demo.parseDemoArgs(argv)
   } catch (error) {
-    process.stderr.write(`uncache-tree: ${error.message}\nRun \`uncache-tree demo --help\` for usage.\n`)
+    printUsageError('uncache-tree', 'demo', error.message)
     process.exitCode = 2
     return
   }

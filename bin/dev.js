@@ -5,7 +5,7 @@
 const fs = require('node:fs')
 const Module = require('node:module')
 const path = require('node:path')
-const { parseArgs } = require('node:util')
+const { UsageError, parseCommandArgs, printUsageError } = require('./cli.js')
 
 const DEFAULT_DELAY_MS = 50
 const MAX_DELAY_MS = 60_000
@@ -56,33 +56,21 @@ Example:
   npx uncache-tree dev ./server.js --watch .env --require tsx/cjs -- --port 3000
 `
 
-class UsageError extends Error {}
-
 function parseCommandLine(argv, cwd) {
   const split = argv.indexOf('--')
   const own = split === -1 ? argv : argv.slice(0, split)
   const args = split === -1 ? [] : argv.slice(split + 1)
-  let parsed
-  try {
-    parsed = parseArgs({
-      args: own,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        watch: { type: 'string', multiple: true },
-        ignore: { type: 'string', multiple: true },
-        ext: { type: 'string' },
-        delay: { type: 'string' },
-        require: { type: 'string', multiple: true, short: 'r' },
-        'no-restart': { type: 'boolean' },
-        quiet: { type: 'boolean', short: 'q' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean', short: 'v' },
-      },
-    })
-  } catch (error) {
-    throw new UsageError(error.message)
-  }
+  const parsed = parseCommandArgs(own, {
+    watch: { type: 'string', multiple: true },
+    ignore: { type: 'string', multiple: true },
+    ext: { type: 'string' },
+    delay: { type: 'string' },
+    require: { type: 'string', multiple: true, short: 'r' },
+    'no-restart': { type: 'boolean' },
+    quiet: { type: 'boolean', short: 'q' },
+    help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean', short: 'v' },
+  })
   const { values, positionals } = parsed
   if (values.help) return { help: true }
   if (values.version) return { version: true }
@@ -138,7 +126,7 @@ function run(argv) {
     options = parseCommandLine(argv, process.cwd())
   } catch (error) {
     if (!(error instanceof UsageError)) throw error
-    process.stderr.write(`uncache-tree dev: ${error.message}\nRun \`uncache-tree dev --help\` for usage.\n`)
+    printUsageError('uncache-tree dev', 'dev', error.message)
     process.exitCode = EXIT.USAGE
     return
   }

@@ -6,7 +6,7 @@
 // dispatches here.
 const fs = require('node:fs')
 const path = require('node:path')
-const { parseArgs } = require('node:util')
+const { UsageError, parseCommandArgs } = require('./cli.js')
 const { formatText, formatHtml, formatBytes, displayPath } = require('./render.js')
 
 // The doctor (and with it the native core) is loaded only to run a command, so that `--help`,
@@ -61,8 +61,6 @@ Example:
   npx uncache-tree doctor ./plugins/metrics.js --cycles 50 --html doctor.html
 `
 
-class UsageError extends Error {}
-
 /** A positive integer option, or a UsageError naming the option. */
 function integerOption(name, text, min, max) {
   if (!/^\d+$/.test(text)) throw new UsageError(`--${name} must be a whole number, got '${text}'`)
@@ -72,30 +70,19 @@ function integerOption(name, text, min, max) {
 }
 
 function parseCommandLine(argv) {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        cycles: { type: 'string' },
-        json: { type: 'boolean' },
-        html: { type: 'string' },
-        timeout: { type: 'string' },
-        'no-retainers': { type: 'boolean' },
-        require: { type: 'string', multiple: true },
-        keep: { type: 'string' },
-        'reload-deps': { type: 'boolean' },
-        quiet: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean', short: 'v' },
-      },
-    })
-  } catch (error) {
-    // parseArgs' own messages are good ("Unknown option '--cyles'"); keep them.
-    throw new UsageError(error.message)
-  }
+  const parsed = parseCommandArgs(argv, {
+    cycles: { type: 'string' },
+    json: { type: 'boolean' },
+    html: { type: 'string' },
+    timeout: { type: 'string' },
+    'no-retainers': { type: 'boolean' },
+    require: { type: 'string', multiple: true },
+    keep: { type: 'string' },
+    'reload-deps': { type: 'boolean' },
+    quiet: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean', short: 'v' },
+  })
   const { values, positionals } = parsed
   if (values.help) return { help: true }
   if (values.version) return { version: true }

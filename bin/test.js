@@ -2,7 +2,7 @@
 // `uncache-tree test [files or folders…]`: this file parses the arguments and prints usage; the
 // run is lib/test-runner/ (run.js starts the test process and, with --watch, the watcher).
 const path = require('node:path')
-const { parseArgs } = require('node:util')
+const { UsageError, parseCommandArgs, printUsageError } = require('./cli.js')
 
 const EXIT = { PASSED: 0, FAILED: 1, USAGE: 2 }
 const BUILTIN_REPORTERS = ['spec', 'tap', 'dot', 'junit', 'lcov']
@@ -41,29 +41,17 @@ Examples:
   npx uncache-tree test --watch test/
 `
 
-class UsageError extends Error {}
-
 /** The command line as options for lib/test-runner/run.js, or a UsageError. */
 function parseCommandLine(argv, cwd = process.cwd()) {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        per: { type: 'string' },
-        keep: { type: 'string' },
-        require: { type: 'string', multiple: true, default: [] },
-        watch: { type: 'boolean', default: false },
-        'test-reporter': { type: 'string', multiple: true, default: [] },
-        'test-reporter-destination': { type: 'string', multiple: true, default: [] },
-        help: { type: 'boolean', short: 'h' },
-      },
-    })
-  } catch (error) {
-    throw new UsageError(error.message)
-  }
+  const parsed = parseCommandArgs(argv, {
+    per: { type: 'string' },
+    keep: { type: 'string' },
+    require: { type: 'string', multiple: true, default: [] },
+    watch: { type: 'boolean', default: false },
+    'test-reporter': { type: 'string', multiple: true, default: [] },
+    'test-reporter-destination': { type: 'string', multiple: true, default: [] },
+    help: { type: 'boolean', short: 'h' },
+  })
   const { values, positionals } = parsed
   if (values.help) return { help: true }
   const per = values.per ?? 'file'
@@ -113,7 +101,7 @@ function run(argv) {
     options = parseCommandLine(argv)
   } catch (error) {
     if (!(error instanceof UsageError)) throw error
-    process.stderr.write(`uncache-tree test: ${error.message}\nRun \`uncache-tree test --help\` for usage.\n`)
+    printUsageError('uncache-tree test', 'test', error.message)
     process.exitCode = EXIT.USAGE
     return
   }
