@@ -320,8 +320,9 @@ class Sequence {
     this.extras = [] // mock and hand-compiled entries: { key, kind }
     this.snapshots = []
     this.openIsolates = 0
-    // One per open snapshot and running isolate (see openRecording): the modules `edit delete`
-    // dropped from the cache after they loaded since it began, which its restore must unload.
+    // One per open snapshot and running isolate (see openRecording): the modules a hand edit
+    // (dropFromCache) took out of the cache after they loaded since it began, which its restore
+    // must unload.
     this.recordings = new Set()
     this.disposeRuns = null
     this.replaced = new Set()
@@ -365,7 +366,7 @@ class Sequence {
    * What the test knows of a snapshot's recording that the live graph does not show: the cache
    * values when it began (a module not among them that is cached now loaded since: the suite
    * puts no module into the cache by hand while a snapshot is open), and the modules loaded since
-   * that `edit delete` then dropped from the cache, each with the key it loaded with.
+   * that a hand edit then dropped from the cache, each with the key it loaded with.
    */
   openRecording(state) {
     const recording = { baseline: new Set(state.values), dropped: new Map() }

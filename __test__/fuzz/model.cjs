@@ -509,7 +509,7 @@ function expectedPlan(state, op) {
       else removed.add(v)
     }
     // API.md, "The module graph": a module that finished loading since the snapshot and that
-    // other code then dropped from the cache (`op.dropped`: the harness's `edit delete`, minus
+    // other code then dropped from the cache (`op.dropped`: the harness's hand deletes, minus
     // what an API call unloaded since) is unloaded too when it is under no key now, and listed
     // under the key it loaded with.
     for (const [m, key] of op.dropped ?? []) {
