@@ -2,8 +2,8 @@
 // The property-based suite (issue 8): random module graphs on disk and random sequences of
 // requires, unloads, invalidations, reloads (some with new code that throws), snapshots and
 // nested isolates, dispose handlers that throw, require lazily, reject or call back in, and hand
-// edits of the module graph (deleted keys, pushed and replaced `children`, frozen arrays,
-// getter-only parents, Proxy exports, mocks, hand-compiled modules, a frozen _pathCache). Every
+// edits of the module graph (deleted keys, copies loaded and dropped at once as rewire does,
+// pushed and replaced `children`, frozen arrays, getter-only parents, Proxy exports, mocks, hand-compiled modules, a frozen _pathCache). Every
 // API call is checked against the reference model in fuzz/model.cjs. A fixed seed, then a random
 // one (printed); a failure prints the shrunk sequence as a runnable script. Longer runs:
 // `npm run fuzz -- --runs N [--seed S]`.
@@ -39,7 +39,7 @@ test(`a random seed: ${RUNS.random} more sequences keep every invariant`, async 
 
 test('the runs exercised what they claim to', () => {
   // Not a vacuous pass: the sequences did unload, keep, reload, roll back, restore and edit.
-  for (const field of ['removedModules', 'callsRemoving', 'kept', 'skipped', 'disposeErrors', 'reloadsOk', 'reloadsRolledBack', 'restores', 'isolates', 'edits', 'thrown', 'planComparisons', 'invalidateComparisons', 'reloadComparisons']) {
+  for (const field of ['removedModules', 'callsRemoving', 'kept', 'skipped', 'disposeErrors', 'reloadsOk', 'reloadsRolledBack', 'restores', 'isolates', 'droppedRestored', 'edits', 'thrown', 'planComparisons', 'invalidateComparisons', 'reloadComparisons']) {
     assert.ok(stats[field] > 0, `no ${field} in ${JSON.stringify(stats)}`)
   }
   // The index plans took both ways: up the ancestors, and the walk of the closure after giving up.

@@ -34,7 +34,12 @@
 //   tree plan; one outside the tree still holds what it requires (a singleton keeps identity).
 // - a stale module (other code deleted its cache key) met in a tree is cut but has no id to be
 //   listed under: it is neither in `removed` nor in `pinned`, and its file's `_pathCache`
-//   entries are not the unload's business.
+//   entries are not the unload's business. A snapshot restore is the exception (API.md, "The
+//   module graph"): a module that finished loading since the snapshot and that other code then
+//   dropped from the cache is unloaded whether or not anything reaches it, listed (and pinned)
+//   under the key it loaded with, and its file's entries go when no module that stays is cached
+//   under that file. The harness says which modules those are (`op.dropped`): it saw the
+//   deletes, and an API call that unloaded one since took it out of the snapshot's recording.
 // - an entry of a frozen `_pathCache` names a file, not a module: nothing to pin.
 // - a dispose handler that puts a fresh instance under a key being unloaded: the key keeps it
 //   and is not listed (the harness adjusts the plan after the call, `acceptReplaced`).
@@ -95,7 +100,7 @@ function parentUnwritable(m) {
 }
 
 /**
- * @param {{ proxies: object[], behaviours: WeakMap<object, { list: string[], ran: boolean }> }} ctx
+ * @param {{ proxies: object[], behaviours: WeakMap<object, { list: string[], ran: boolean }>, dropped?: Iterable<object> }} ctx
  */
 function capture(ctx) {
   const cache = require.cache
@@ -112,8 +117,7 @@ function capture(ctx) {
   }
   for (const v of values) visit(v)
   for (const p of ctx.proxies) visit(p)
-  for (let q = 0; q < queue.length; q++) {
-    const m = queue[q]
+  const describe = (m, unreached) => {
     const childrenArray = isModuleish(m) ? safeOwn(m, 'children') : undefined
     const children = Array.isArray(childrenArray) ? childrenArray.slice() : null
     const parent = isModuleish(m) ? slotParent(m) : undefined
@@ -130,11 +134,20 @@ function capture(ctx) {
       filename: isModuleish(m) ? safeOwn(m, 'filename') : undefined,
       moduleInstance: m instanceof Module,
       handlers: b !== undefined && !b.ran ? b.list.slice() : [],
+      unreached,
     })
+    return { children, parent, shown }
+  }
+  for (let q = 0; q < queue.length; q++) {
+    const { children, parent, shown } = describe(queue[q], false)
     if (children !== null) for (const c of children) if (isModuleish(c)) visit(c)
     if (isModuleish(parent)) visit(parent)
     if (isModuleish(shown)) visit(shown)
   }
+  // Modules other code dropped from the cache while a snapshot recorded (the harness keeps them):
+  // a restore unloads them even when nothing live reaches them any more, so the plan needs what
+  // they are. Described, not walked: nothing else learns of them through these.
+  for (const m of ctx.dropped ?? []) if (isObject(m) && !nodes.has(m)) describe(m, true)
   const pathCache = Module._pathCache
   return {
     keys,
@@ -320,7 +333,7 @@ function importersPlan(state, roots, { keep }) {
   const importers = [...cached]
   const deleted = (m) => {
     const n = state.nodes.get(m)
-    return !cached.has(m) && n !== undefined && n !== null && n.loaded === true && isModuleish(m) && !state.proxies.includes(m)
+    return !cached.has(m) && n !== undefined && n !== null && !n.unreached && n.loaded === true && isModuleish(m) && !state.proxies.includes(m)
   }
   const queue = [...cached, ...state.proxies]
   const seen = new Set(queue)
@@ -358,8 +371,11 @@ function importersPlan(state, roots, { keep }) {
   return { removed: set, boundaries }
 }
 
-/** What the report's pinned must contain, and may contain, for a plan removing `removed`. */
-function pinnedExpectations(state, removed) {
+/**
+ * What the report's pinned must contain, and may contain, for a plan removing `removed` (of which
+ * `detached`, module -> key, are out of the cache and listed under the key they loaded with).
+ */
+function pinnedExpectations(state, removed, detached) {
   const survivors = new Set()
   for (const v of state.values) if (!removed.has(v)) survivors.add(v)
   for (const p of state.proxies) if (!removed.has(p)) survivors.add(p)
@@ -382,6 +398,7 @@ function pinnedExpectations(state, removed) {
   // (Every key of a module cached under several: each is a key of the removed module.)
   const must = new Set()
   for (let i = 0; i < state.keys.length; i++) if (reached.has(state.values[i])) must.add(state.keys[i])
+  for (const [m, key] of detached) if (reached.has(m)) must.add(key)
   // A _pathCache entry that cannot be deleted (a frozen _pathCache) is a reference Node keeps
   // that could not be cut: the removed module of that file is pinned (unwritable).
   if (state.pathCacheFrozen) {
@@ -392,11 +409,16 @@ function pinnedExpectations(state, removed) {
       const n = state.nodes.get(m)
       if (files.has((n && typeof n.filename === 'string' && n.filename) || state.keys[i])) must.add(state.keys[i])
     }
+    for (const [m, key] of detached) {
+      const n = state.nodes.get(m)
+      if (files.has((n && typeof n.filename === 'string' && n.filename) || key)) must.add(key)
+    }
   }
   const lastParent = new Set()
   if (NODE_MAJOR >= 22) {
     for (const [, n] of state.nodes) {
       if (n && removed.has(n.parent) && state.keyOf.has(n.parent)) lastParent.add(state.keyOf.get(n.parent))
+      else if (n && detached.has(n.parent)) lastParent.add(detached.get(n.parent))
     }
   }
   return { must, lastParent }
@@ -409,9 +431,10 @@ function removedKeys(state, removed) {
   return keys
 }
 
-function pathCacheCount(state, removed) {
+function pathCacheCount(state, removed, detached) {
   // Files of the removed cache entries (a stale module that other code deleted from the cache
-  // is cut, but its file's resolutions are not the unload's business).
+  // is cut, but its file's resolutions are not the unload's business), and those of the dropped
+  // modules a restore unloads when no module that stays is cached under that file.
   const files = new Set()
   for (const m of removed) {
     const key = state.keyOf.get(m)
@@ -419,6 +442,14 @@ function pathCacheCount(state, removed) {
     files.add(key)
     const n = state.nodes.get(m)
     if (n && typeof n.filename === 'string') files.add(n.filename)
+  }
+  const cachedAfter = (f) => {
+    const i = state.keys.indexOf(f)
+    return i >= 0 && !removed.has(state.values[i])
+  }
+  for (const [m, key] of detached) {
+    const n = state.nodes.get(m)
+    for (const f of new Set([key, n && typeof n.filename === 'string' ? n.filename : key])) if (!cachedAfter(f)) files.add(f)
   }
   return state.pathCache.filter(([, v]) => files.has(v)).length
 }
@@ -449,7 +480,7 @@ function disposeExpectations(state, removed) {
  * op: { api: 'uncacheTree', targets, shared, keep, dryRun }
  *   | { api: 'invalidate', targets, keep, dryRun }
  *   | { api: 'reload', target, tree, shared, keep }
- *   | { api: 'restore', baseline: Map<key, value> }
+ *   | { api: 'restore', baseline: Map<key, value>, dropped?: Iterable<[module, key]> }
  * `keep` is a predicate over ids (the harness turns RegExp/function options into one).
  */
 function expectedPlan(state, op) {
@@ -457,6 +488,7 @@ function expectedPlan(state, op) {
   let kept = []
   let skipped = []
   let boundariesOfTree = new Map()
+  const detached = new Map() // restore: dropped module -> the key it loaded with
   // Options are validated before targets: an unknown name is a RangeError, nothing changes.
   if (op.unknownOption !== undefined) return { throws: 'ERR_INVALID_ARG_VALUE' }
   if (op.api === 'uncacheTree' || op.api === 'invalidate' || op.api === 'reload') {
@@ -493,14 +525,32 @@ function expectedPlan(state, op) {
       if (reason !== undefined) skipped.push({ id: state.keys[i], reason })
       else removed.add(v)
     }
+    // API.md, "The module graph": a module that finished loading since the snapshot and that
+    // other code then dropped from the cache (`op.dropped`: the harness's hand deletes, minus
+    // what an API call unloaded since) is unloaded too when it is under no key now, and listed
+    // under the key it loaded with.
+    for (const [m, key] of op.dropped ?? []) {
+      const n = state.nodes.get(m)
+      if (state.keyOf.has(m) || removed.has(m) || !n || n.loaded !== true) continue
+      const reason = boundaryReason(state, m, undefined)
+      if (reason !== undefined) skipped.push({ id: key, reason })
+      else {
+        removed.add(m)
+        detached.set(m, key)
+      }
+    }
   } else {
     throw new Error(`model: unknown op ${op.api}`)
   }
-  const pins = pinnedExpectations(state, removed)
+  const pins = pinnedExpectations(state, removed, detached)
   return {
     dryRun: op.dryRun === true,
     removed,
     removedKeys: removedKeys(state, removed),
+    // Keys of the dropped modules a restore unloads: listed besides removedKeys, even when
+    // another removed module is cached under the same key (then the key is listed once for each).
+    detached,
+    detachedKeys: [...detached.values()],
     kept: kept.sort((a, b) => (a.id < b.id ? -1 : 1)),
     skipped: dedupeSkipped(skipped),
     boundaries: boundariesOfTree,
@@ -511,7 +561,7 @@ function expectedPlan(state, op) {
         ? 0 // nothing can be dropped; the entries name files, not modules
         : /(^|,)pathCache(,|$)/.test(process.env.UNCACHE_FUZZ_SKIP ?? '')
           ? undefined
-          : pathCacheCount(state, removed),
+          : pathCacheCount(state, removed, detached),
     dispose: disposeExpectations(state, removed),
   }
 }
@@ -550,10 +600,15 @@ function show(v) {
  * pinned justified; pathCacheEntries.
  */
 function checkReport(state, plan, report, label) {
-  if (!sameSet(report.removed, plan.removedKeys)) {
-    fail(`${label}: report.removed ${show([...report.removed].sort())} but the contract says ${show([...plan.removedKeys].sort())}`)
+  const expectedKeys = [...plan.removedKeys, ...(plan.detachedKeys ?? [])]
+  if (!sameSet(report.removed, expectedKeys)) {
+    fail(`${label}: report.removed ${show([...report.removed].sort())} but the contract says ${show([...expectedKeys].sort())}`)
   }
-  if (new Set(report.removed).size !== report.removed.length) fail(`${label}: report.removed lists a key twice: ${show(report.removed)}`)
+  // A key is listed once per removed module under it: twice only when a restore unloads a module
+  // other code dropped from the cache and the one loaded under its key since (the count is
+  // checked by sameSet above, which compares sorted lists).
+  const sharedKeys = new Set(expectedKeys.filter((k, i) => expectedKeys.indexOf(k) !== i))
+  if (report.removed.some((k, i) => report.removed.indexOf(k) !== i && !sharedKeys.has(k))) fail(`${label}: report.removed lists a key twice: ${show(report.removed)}`)
   const kept = report.kept.map((k) => ({ id: k.id, heldBy: [...k.heldBy].sort() })).sort((a, b) => (a.id < b.id ? -1 : 1))
   if (show(kept) !== show(plan.kept)) fail(`${label}: report.kept ${show(kept)} but the contract says ${show(plan.kept)}`)
   const skipped = dedupeSkipped(report.skipped.map((s) => ({ id: s.id, reason: s.reason })))
@@ -576,11 +631,16 @@ function checkReport(state, plan, report, label) {
     }
     return false
   }
+  // A key that two removed modules share names neither of them in particular: left out.
+  const keyOf = (m) => {
+    const k = state.keyOf.get(m) ?? plan.detached?.get(m)
+    return k === undefined || sharedKeys.has(k) ? undefined : k
+  }
   for (const a of removedObjs) {
-    const ka = state.keyOf.get(a)
+    const ka = keyOf(a)
     if (ka === undefined) continue
     for (const b of childrenOf(state, a)) {
-      const kb = state.keyOf.get(b)
+      const kb = keyOf(b)
       if (b === a || kb === undefined || !removedObjs.has(b)) continue
       if (index.get(ka) > index.get(kb) && !reach(b, a)) {
         fail(`${label}: report.removed lists ${kb} before its importer ${ka}: ${show(report.removed)}`)
@@ -637,14 +697,17 @@ function checkErrors(plan, report, label) {
 function checkLive(before, after, plan, report, label, { loads = false, restore = false, replaced = new Set(), allowedNewKeys = () => false } = {}) {
   const pinned = new Set((report.pinned ?? []).map((p) => p.id))
   const removed = plan.removed
-  const removedId = (m) => before.keyOf.get(m) ?? before.nodes.get(m)?.filename
+  // A dropped module a restore unloads (plan.detached) has the key it loaded with as its id.
+  const detached = plan.detached ?? new Map()
+  const keyOfRemoved = (m) => before.keyOf.get(m) ?? detached.get(m)
+  const removedId = (m) => keyOfRemoved(m) ?? before.nodes.get(m)?.filename
   const survivors = new Set()
   for (const v of after.values) if (!removed.has(v)) survivors.add(v)
   for (const p of after.proxies) if (!removed.has(p)) survivors.add(p)
-  const isPinned = (m) => pinned.has(before.keyOf.get(m))
+  const isPinned = (m) => pinned.has(keyOfRemoved(m))
   // A stale module (other code deleted its cache key) that the unload cut has no id to be listed
   // under: an unwritable reference to it is all that can be, and it cannot be reported.
-  const excused = (m, unwritable) => isPinned(m) || (unwritable && (!before.keyOf.has(m) || replaced.has(before.keyOf.get(m))))
+  const excused = (m, unwritable) => isPinned(m) || (unwritable && (keyOfRemoved(m) === undefined || replaced.has(before.keyOf.get(m))))
   for (const s of survivors) {
     const n = after.nodes.get(s)
     if (!n) continue
@@ -661,7 +724,7 @@ function checkLive(before, after, plan, report, label, { loads = false, restore 
   }
   const removedFiles = new Map()
   for (const m of removed) {
-    const k = before.keyOf.get(m)
+    const k = keyOfRemoved(m)
     if (k === undefined) continue
     removedFiles.set(k, m)
     const f = before.nodes.get(m)?.filename
