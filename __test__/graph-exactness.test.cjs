@@ -265,6 +265,70 @@ test('item 9: the removed module of a stale entry in a frozen Module._pathCache 
   assert.equal(report.pathCacheEntries, 0)
 })
 
+test('fuzz bug 5: a frozen Module._pathCache entry pins every removed module of its file (a copy moved to another key and the one loaded since)', () => {
+  const t = writeTree({ 'x.js': requiring('x') })
+  const request = './' + path.relative(__dirname, t.file('x.js')) // a relative request: a _pathCache entry
+  require(request)
+  const old = cache[t.file('x.js')]
+  cache[t.file('moved-x.js')] = old // moved to another key, its filename still x.js
+  delete cache[t.file('x.js')]
+  require(request) // a fresh copy under x.js, resolved through the same _pathCache entry
+  assert.notEqual(cache[t.file('x.js')], old)
+  const saved = Module._pathCache
+  Module._pathCache = Object.freeze({ ...saved })
+  let report
+  try {
+    report = uncacheTree([t.file('x.js'), t.file('moved-x.js')])
+  } finally {
+    Module._pathCache = saved
+  }
+  const byId = (a, b) => (a.id < b.id ? -1 : 1)
+  assert.deepEqual([...report.removed].sort(), [t.file('moved-x.js'), t.file('x.js')])
+  assert.deepEqual([...report.pinned].sort(byId), [
+    { id: t.file('moved-x.js'), by: 'unwritable' },
+    { id: t.file('x.js'), by: 'unwritable' },
+  ])
+  assert.equal(report.pathCacheEntries, 0)
+})
+
+test("fuzz bug 1: a restore that unloads a dropped copy keeps the _pathCache entries of the module put back under its file (proxyquire), and drops them when none is", () => {
+  const { isolate } = require('..')
+  const t = writeTree({ 'a.js': requiring('a') })
+  const file = t.file('a.js')
+  const req = Module.createRequire(t.file('x.js'))
+  const entriesOfA = () => Object.keys(Module._pathCache).filter((key) => Module._pathCache[key] === file)
+  req('./a.js')
+  const original = cache[file]
+  const entries = entriesOfA()
+  assert.equal(entries.length, 1)
+  let report
+  isolate(
+    () => {
+      delete cache[file]
+      req('./a.js') // the fresh copy, dropped again below
+      cache[file] = original // put back, as proxyquire does
+    },
+    { onRestore: (r) => (report = r) },
+  )
+  assert.deepEqual(report.removed, [file], 'the fresh copy is unloaded')
+  assert.equal(cache[file], original)
+  assert.equal(report.pathCacheEntries, 0)
+  assert.deepEqual(entriesOfA(), entries, 'the entries of the original, still cached, stay')
+  // Nothing put back: no module stays under a.js, so its entries go with the dropped copy.
+  isolate(
+    () => {
+      delete cache[file]
+      req('./a.js')
+      delete cache[file]
+    },
+    { onRestore: (r) => (report = r) },
+  )
+  assert.deepEqual(report.removed, [file])
+  assert.equal(cache[file], undefined)
+  assert.equal(report.pathCacheEntries, 1)
+  assert.deepEqual(entriesOfA(), [])
+})
+
 test('item 9: a getter-only parent that still reaches a removed module is reported unwritable (and last-parent on Node >= 22)', () => {
   const t = writeTree({ 'a.js': requiring('a', ['./shared']), 'b.js': requiring('b', ['./shared']), 'shared.js': requiring('shared') })
   require(t.file('a.js'))

@@ -150,12 +150,7 @@ function withIdsAndReasons(graph) {
  */
 function executePlan(cache, graph, plan, options) {
   const entries = removedEntries(graph, plan.removed)
-  const filenames = new Set(entries.keys)
-  for (let e = 0; e < entries.values.length; e++) {
-    const value = entries.values[e]
-    const filename = registry.isModuleLike(value) ? live.filenameOf(value) : undefined
-    if (filename !== undefined && filename !== entries.keys[e]) filenames.add(filename)
-  }
+  const filenames = pathCacheFiles(cache, graph, entries)
   const report = describePlan(graph, plan, graph.reasons, entries)
   if (options.dryRun) {
     // The same checks as the cuts, without the cuts: what a real call would report as pinned.
@@ -181,6 +176,30 @@ function executePlan(cache, graph, plan, options) {
     if (registry.isModuleLike(value) && registry.ownValue(value, 'loaded') === false) registry.markAbandoned(value)
   }
   return track(withCuts(report, cut), cut.keys, cut.values, false)
+}
+
+/**
+ * The files whose Module._pathCache entries go with the removed modules: each one's key and
+ * filename. A copy other code dropped from the cache (graph.detached) is the exception when a
+ * module that stays is cached under its key or filename (proxyquire puts the original back): the
+ * entries name that module's file too, and it stays loaded.
+ */
+function pathCacheFiles(cache, graph, entries) {
+  const files = new Set()
+  let removedValues
+  const stays = (key) => key !== undefined && cache[key] !== undefined && !removedValues.has(cache[key])
+  for (let e = 0; e < entries.keys.length; e++) {
+    const key = entries.keys[e]
+    const value = entries.values[e]
+    const filename = registry.isModuleLike(value) ? live.filenameOf(value) : undefined
+    if (cache[key] !== value && graph.detached?.has(value) === true) {
+      removedValues ??= new Set(entries.values)
+      if (stays(key) || stays(filename)) continue
+    }
+    files.add(key)
+    if (filename !== undefined) files.add(filename)
+  }
+  return files
 }
 
 /**
