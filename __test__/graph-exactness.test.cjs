@@ -412,3 +412,29 @@ function fromStringUnloads(t, readsNow) {
     assert.equal(holder.children.includes(m), false, "the edge new Module(id, parent) gave the parent is cut")
   }
 }
+
+test("reload's tree option cuts the edge to a removed module from a module other code deleted from the cache, when a live requirer also lists a target (fuzz, seed 1320265685)", () => {
+  // proxy -> stale.js -> dep.js and proxy -> target.js -> dep.js; stale.js is deleted from the
+  // cache by other code. stale.js is a leaf of the importers' graph (the proxy lists it next to
+  // the target), and reloading target.js with its tree removes dep.js: stale.js, still reached
+  // from the live proxy, must lose its edge to the old dep.js, as a full scan's plan says.
+  const t = writeTree({ 'stale.js': requiring('stale', ['./dep']), 'target.js': requiring('target', ['./dep']), 'dep.js': requiring('dep') })
+  const proxyRequire = Module.createRequire(t.file('proxy.js'))
+  proxyRequire(t.file('stale.js'))
+  proxyRequire(t.file('target.js'))
+  rescan()
+  const stale = cache[t.file('stale.js')]
+  const oldDep = cache[t.file('dep.js')]
+  delete cache[t.file('stale.js')]
+  const { planInvalidation } = require('../lib/hot/invalidate.js')
+  const cutsOf = (fullScan) => {
+    const planned = planInvalidation(cache, [t.file('target.js')], { tree: true, shared: 'keep' }, { fullScan })
+    return base(Array.from(planned.unloadPlan.cutChildrenOf, (i) => planned.graph.nodes[i].id)).sort()
+  }
+  assert.deepEqual(cutsOf(true), ['proxy.js', 'stale.js'], 'a full scan cuts both holders')
+  assert.deepEqual(cutsOf(false), cutsOf(true), 'the plan through the index is the full scan plan')
+  const { reload } = require('..')
+  reload(t.file('target.js'), { tree: true })
+  assert.notEqual(cache[t.file('dep.js')], oldDep, 'dep.js was reloaded with the tree')
+  assert.equal(stale.children.includes(oldDep), false, 'the deleted module no longer holds the old dep.js')
+})

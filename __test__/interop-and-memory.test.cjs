@@ -317,6 +317,35 @@ test('I16-5: a module loaded since a snapshot that a failed reload put back is s
   assert.equal(require.cache[t.file('plugin.js')], undefined)
 })
 
+test('I16-5: a restore after a failed reload and a loader gap keeps a module loaded before the snapshot (fuzz, seed 26 on Node 26)', () => {
+  // The rollback puts plugin.js back under its key, after the recorder's marks; the loader gap
+  // (another library put back Module.prototype.load, as mock-require's stopAll() does) makes the
+  // restore count what sits after the marks as loaded since: the old plugin.js is not.
+  const t = writeTree({ 'plugin.js': "module.exports = 'v1'\n", 'other.js': "module.exports = 'other'\n" })
+  const proxyRequire = Module.createRequire(t.file('proxy.js'))
+  proxyRequire(t.file('other.js'))
+  proxyRequire(t.file('plugin.js'))
+  const before = require.cache[t.file('plugin.js')]
+  let disposed = 0
+  hot(before).dispose(() => disposed++)
+  const state = globalThis[Symbol.for('uncache-tree.state.v1')]
+  let report
+  isolate(
+    () => {
+      fs.writeFileSync(t.file('anchor.js'), 'module.exports = {}\n')
+      proxyRequire(t.file('anchor.js'))
+      fs.writeFileSync(t.file('plugin.js'), "throw new Error('v2 throws')\n")
+      assert.throws(() => reload(t.file('plugin.js'), { from: t.file('anchor.js') }), { code: 'ERR_UNCACHE_RELOAD_FAILED' })
+      assert.equal(require.cache[t.file('plugin.js')], before, 'rolled back')
+      Module.prototype.load = state.originalModuleLoad
+    },
+    { onRestore: (r) => (report = r) },
+  )
+  assert.deepEqual(report.removed, [t.file('anchor.js')])
+  assert.equal(require.cache[t.file('plugin.js')], before, 'the module loaded before the snapshot stays, same identity')
+  assert.equal(disposed, 1, 'disposed once, by the failed reload only')
+})
+
 // ---- copies of earlier versions in the same process (issue 16 item 6) ----
 
 // 87d25cc: the last commit whose shared state held beforeCut hooks in an array (and whose live

@@ -175,29 +175,32 @@ function joinTreeGraph(cache, graph, tree, treePlan) {
   const known = new Set(nodes)
   for (const m of tree.nodes) if (!known.has(m)) known.add(m), nodes.push(m)
   // Modules that other code deleted from the cache, still reached by live ones, that refer to a
-  // module the trees remove: a flatten of the whole cache has them, and cuts them.
+  // module the trees remove: a flatten of the whole cache has them, and cuts them. One may be an
+  // importers' leaf already (a live requirer lists it next to a target), so known ones are
+  // checked too: its `children` must be read, or the cut of its edge is missed.
   const gi = registry.state.graphIndex
   const outside = graphIndex.byId(gi, registry.outsideRequirers())
   const removed = live.nodesAt(tree, treePlan.removed)
   const removedSet = new Set(removed)
+  const staleHolders = new Set()
   const referrers = graphIndex.referrersOf(gi, removed)
   for (let k = 0; k < referrers.length; k++) {
     const object = graphIndex.liveObject(gi, cache, referrers[k], outside)
-    if (object === undefined || object[0] !== null || known.has(object[1])) continue
+    if (object === undefined || object[0] !== null || staleHolders.has(object[1])) continue
     const h = object[1]
     if (!isModuleLike(h) || !(listsAny(childrenOf(h), removedSet) || removedSet.has(parentOf(h)))) continue
     if (!reachedFromLive(gi, cache, outside, h)) continue
-    known.add(h)
-    nodes.push(h)
+    staleHolders.add(h)
+    if (!known.has(h)) known.add(h), nodes.push(h)
   }
   for (let k = 0; k < tree.keys.length; k++) addKey(keyOf, tree.nodes[tree.keyNode[k]], tree.keys[k])
-  // The importers' leaves stay leaves, unless the trees' graph has them (it has every holder of
-  // a module the trees remove).
+  // The importers' leaves stay leaves, unless the trees' graph has them (it has every cached
+  // holder of a module the trees remove) or they are such a deleted holder.
   let leaves
   if (graph.leaves !== undefined) {
     const inTree = new Set(tree.nodes)
     leaves = new Set()
-    for (const m of graph.leaves) if (!inTree.has(m)) leaves.add(m)
+    for (const m of graph.leaves) if (!inTree.has(m) && !staleHolders.has(m)) leaves.add(m)
   }
   return toGraph(nodes, keyOf, leaves, graph.stale)
 }

@@ -98,6 +98,9 @@ class Recorder {
     this.requirers = new Map()
     // Module -> { key, start } of what an unload removed (see forget and reinstate).
     this.forgotten = new WeakMap()
+    // Modules loaded before the snapshot that a failed reload put back: their keys now sit after
+    // the marks, where `catchUp` would take them for loads made in a gap.
+    this.reinstatedOld = new WeakSet()
     this.stopped = false
     // The observers close over the recorder only, never over the Snapshot handle, so that an
     // abandoned snapshot can be collected and its recorder stopped (see `finalizer`).
@@ -149,6 +152,7 @@ class Recorder {
   reinstate(entries) {
     for (const [key, m] of entries) {
       const was = this.forgotten.get(m)
+      if (was?.key !== key) this.reinstatedOld.add(m)
       if (was === undefined) continue
       this.forgotten.delete(m)
       if (was.key === key) this.loaded.set(m, key)
@@ -187,7 +191,8 @@ class Recorder {
    * `Module.prototype.load` wrapper: the loads made meanwhile went unseen. They are the Modules
    * inserted into require.cache after the newest live mark (Node inserts a module's key just
    * before loading it), recorded now, before later calls can unload it; the marks then move to
-   * the last key. With no live mark left there is nothing to count from.
+   * the last key. With no live mark left there is nothing to count from. A module a failed
+   * reload put back was loaded before the snapshot, wherever its key now sits (`reinstate`).
    */
   catchUp() {
     const mark = this.liveMark()
@@ -197,7 +202,7 @@ class Recorder {
       // Only what Node's loader made: a Module under its own filename with a children array,
       // loaded or loading (a mock or a module compiled by hand is not).
       const m = this.cache[keys[k]]
-      if (!(m instanceof Module) || isProxy(m) || live.filenameOf(m) !== keys[k] || this.loaded.has(m)) continue
+      if (!(m instanceof Module) || isProxy(m) || live.filenameOf(m) !== keys[k] || this.loaded.has(m) || this.reinstatedOld.has(m)) continue
       if (!Array.isArray(registry.ownValue(m, 'children'))) continue
       if (registry.ownValue(m, 'loaded') === true || registry.isLoading(m)) this.loaded.set(m, keys[k])
     }
@@ -248,6 +253,7 @@ class Recorder {
     this.loaded = new Map()
     this.requirers = new Map()
     this.forgotten = new WeakMap()
+    this.reinstatedOld = new WeakSet()
     this.marks = undefined
   }
 
