@@ -247,6 +247,10 @@ test('item 9: a target Proxy whose getPrototypeOf throws is removed as a non-Mod
   cache[t.file('by-object.js')] = proxy
   assert.deepEqual(uncacheTree(proxy).removed, [t.file('by-object.js')])
   assert.equal(cache[t.file('by-object.js')], undefined)
+  // invalidate's ES module check looked at it with instanceof, which runs the trap (found in review).
+  cache[t.file('by-key.js')] = make()
+  assert.deepEqual(invalidate(t.file('by-key.js')).removed, [t.file('by-key.js')])
+  assert.equal(cache[t.file('by-key.js')], undefined)
 })
 
 test('item 9: the removed module of a stale entry in a frozen Module._pathCache is pinned (unwritable)', () => {

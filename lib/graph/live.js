@@ -34,7 +34,7 @@ const EMPTY = Object.freeze([])
  * a mock, its own data property.
  */
 function parentOf(m) {
-  if (m instanceof Module && parentAccessor?.get !== undefined) return parentAccessor.get.call(m)
+  if (!isProxy(m) && m instanceof Module && parentAccessor?.get !== undefined) return parentAccessor.get.call(m)
   return ownValue(m, 'parent')
 }
 
@@ -348,7 +348,7 @@ function canSetParent(m, value) {
 
 /** canSetParent() from `m`'s own `parent` descriptor (read once by the caller). */
 function settable(m, own, value) {
-  if (own === undefined) return m instanceof Module
+  if (own === undefined) return !isProxy(m) && m instanceof Module
   if (!('value' in own)) return false
   return own.writable || own.value === value
 }
@@ -356,7 +356,7 @@ function settable(m, own, value) {
 /** Sets the recorded parent of `m` (see canSetParent); returns false where it could not. */
 function setParent(m, value) {
   const own = Object.getOwnPropertyDescriptor(m, 'parent')
-  if (m instanceof Module && parentAccessor?.set !== undefined) parentAccessor.set.call(m, value)
+  if (!isProxy(m) && m instanceof Module && parentAccessor?.set !== undefined) parentAccessor.set.call(m, value)
   if (own !== undefined && 'value' in own && own.writable) m.parent = value
   return settable(m, own, value)
 }

@@ -13,12 +13,13 @@ const fs = require('node:fs')
 const Module = require('node:module')
 const path = require('node:path')
 const { URL, fileURLToPath } = require('node:url')
+const { isProxy } = require('node:util').types
 const { isModuleLike, ownValue } = require('../graph/registry.js')
 const { explain } = require('../errors.js')
 
 /** Whether a require.cache entry is an ES module Node loaded (require(esm) or the ESM loader). */
 function isEsmEntry(m) {
-  if (!(m instanceof Module)) return false
+  if (isProxy(m) || !(m instanceof Module)) return false // a Proxy's traps are user code
   for (const symbol of Object.getOwnPropertySymbols(m)) {
     const d = symbol.description
     if (d === 'kRequiredModuleSymbol') return true

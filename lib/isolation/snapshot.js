@@ -202,7 +202,7 @@ class Recorder {
       // Only what Node's loader made: a Module under its own filename with a children array,
       // loaded or loading (a mock or a module compiled by hand is not).
       const m = this.cache[keys[k]]
-      if (!(m instanceof Module) || isProxy(m) || live.filenameOf(m) !== keys[k] || this.loaded.has(m) || this.reinstatedOld.has(m)) continue
+      if (isProxy(m) || !(m instanceof Module) || live.filenameOf(m) !== keys[k] || this.loaded.has(m) || this.reinstatedOld.has(m)) continue
       if (!Array.isArray(registry.ownValue(m, 'children'))) continue
       if (registry.ownValue(m, 'loaded') === true || registry.isLoading(m)) this.loaded.set(m, keys[k])
     }
