@@ -302,12 +302,19 @@ for linker in node-modules pnp; do
 done
 
 phase "arethetypeswrong and publint (packed package)"
-npx --no-install attw "$main_tgz" --format table-flipped >"$work/attw.log" 2>&1 || {
+# The Vitest setup files are ES modules only (Vitest imports them; a require() or node10
+# resolution of them has no use), so they are checked with attw's esm-only profile, and every
+# other entry point with the strict one.
+npx --no-install attw "$main_tgz" --format table-flipped --exclude-entrypoints ./vitest ./vitest/hooks >"$work/attw.log" 2>&1 || {
   cat "$work/attw.log"
   fail "attw found problems"
 }
 grep -q 'No problems found' "$work/attw.log" || fail "attw: $(cat "$work/attw.log")"
-echo "   attw: No problems found"
+npx --no-install attw "$main_tgz" --format table-flipped --entrypoints ./vitest ./vitest/hooks --profile esm-only >"$work/attw-esm.log" 2>&1 || {
+  cat "$work/attw-esm.log"
+  fail "attw found problems in the Vitest setup files (ES modules only)"
+}
+echo "   attw: No problems found (the Vitest setup files as ES modules only)"
 npx --no-install publint run "$main_tgz" --strict >"$work/publint.log" 2>&1 || {
   cat "$work/publint.log"
   fail "publint found problems"
