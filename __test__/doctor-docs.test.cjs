@@ -6,9 +6,9 @@
 // example directory of examples/leaks that has a leaky.js.
 const test = require('node:test')
 const assert = require('node:assert/strict')
-const { spawn } = require('node:child_process')
 const fs = require('node:fs')
 const path = require('node:path')
+const { runCli } = require('./helpers/cli.cjs')
 
 const ROOT = path.join(__dirname, '..')
 const DOC = fs.readFileSync(path.join(ROOT, 'docs', 'doctor.md'), 'utf8')
@@ -39,15 +39,7 @@ const commands = blocks(DOC, 'sh')
   })
 
 function run(args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'uncache-tree.js'), ...args, '--quiet'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d))
-    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
+  return runCli([...args, '--quiet'])
 }
 
 test('docs/doctor.md has commands to run', () => {

@@ -3,28 +3,15 @@
 // checked. The doctor has to run in the process it measures, so these tests cannot share one.
 const test = require('node:test')
 const assert = require('node:assert/strict')
-const { spawn } = require('node:child_process')
 const fs = require('node:fs')
 const path = require('node:path')
 const { writeTree } = require('./helpers/fixtures.cjs')
 
 const ROOT = path.join(__dirname, '..')
-const BIN = path.join(ROOT, 'bin', 'uncache-tree.js')
 const LEAKS = path.join(ROOT, 'examples', 'leaks')
 const NODE_MAJOR = Number(process.versions.node.split('.')[0])
 
-/** Runs the CLI with the same Node binary as this test; resolves with status and output. */
-function cli(args, { cwd = ROOT, env } = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d))
-    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
+const { runCli: cli } = require('./helpers/cli.cjs')
 
 const { fitTrend, growthOf } = require('../lib/proof/doctor.js')
 const MB = 1024 * 1024

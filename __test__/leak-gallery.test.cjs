@@ -6,12 +6,11 @@
 // counts and the object groups can catch them. The runs are independent processes, a few at a time.
 const test = require('node:test')
 const assert = require('node:assert/strict')
-const { spawn } = require('node:child_process')
 const os = require('node:os')
 const path = require('node:path')
+const { runCli } = require('./helpers/cli.cjs')
 
 const ROOT = path.join(__dirname, '..')
-const BIN = path.join(ROOT, 'bin', 'uncache-tree.js')
 const CYCLES = '9'
 const PARALLEL = Math.max(2, Math.min(4, os.availableParallelism?.() ?? 2))
 
@@ -35,15 +34,7 @@ const GALLERY = [
 ]
 
 function doctor(file, args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'doctor', file, '--cycles', CYCLES, '--json', '--quiet', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d))
-    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
+  return runCli(['doctor', file, '--cycles', CYCLES, '--json', '--quiet', ...args])
 }
 
 /** Runs every job, PARALLEL at a time; resolves with the results in order. */

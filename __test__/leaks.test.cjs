@@ -8,6 +8,7 @@ const assert = require('node:assert/strict')
 const path = require('node:path')
 const { uncacheTree, verifyCollected, explainRetainers } = require('../index.js')
 const { writeTree } = require('./helpers/fixtures.cjs')
+const { runCli } = require('./helpers/cli.cjs')
 
 const LEAKS = path.join(__dirname, '..', 'examples', 'leaks')
 const GENERATIONS = 3
@@ -98,20 +99,10 @@ test('control: a plugin with no timer, listener or global is collected and has n
 // The same examples through the doctor, as a user runs it: each leaky plugin exits 1 and the
 // report names the chain that holds what grows; each fixed one exits 0 with nothing growing.
 // The first four leak without keeping their module alive, so only the growth verdict catches them.
-const { spawn } = require('node:child_process')
-const BIN = path.join(__dirname, '..', 'bin', 'uncache-tree.js')
-const ROOT = path.join(__dirname, '..')
 
-function doctor(args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'doctor', ...args, '--json', '--quiet', '--timeout', '300'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d))
-    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stderr, result: stdout === '' ? undefined : JSON.parse(stdout) }))
-  })
+async function doctor(args) {
+  const { code, stdout, stderr } = await runCli(['doctor', ...args, '--json', '--quiet', '--timeout', '300'])
+  return { code, stderr, result: stdout === '' ? undefined : JSON.parse(stdout) }
 }
 
 const GROWING = [
