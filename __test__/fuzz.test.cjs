@@ -42,7 +42,7 @@ test('the runs exercised what they claim to', () => {
   for (const field of ['removedModules', 'callsRemoving', 'kept', 'skipped', 'disposeErrors', 'reloadsOk', 'reloadsRolledBack', 'restores', 'isolates', 'droppedRestored', 'edits', 'thrown', 'planComparisons', 'invalidateComparisons', 'reloadComparisons']) {
     assert.ok(stats[field] > 0, `no ${field} in ${JSON.stringify(stats)}`)
   }
-  // The index plans took both ways: up the ancestors, and the walk of the closure after giving up.
-  assert.ok(stats.planPaths.ancestors > 0 && stats.planPaths.gaveUp > 0, `plan paths: ${JSON.stringify(stats.planPaths)}`)
+  // Some plans relied on a reference or a holder that other code had changed, and were made again.
+  assert.ok(stats.planPaths.plans > 0 && stats.planPaths.rounds > stats.planPaths.plans, `plan paths: ${JSON.stringify(stats.planPaths)}`)
   assert.ok(stats.callsRemoving > stats.apiCalls / 4, `too few calls unloaded anything: ${JSON.stringify(stats)}`)
 })

@@ -9,7 +9,7 @@ const { uncacheTree, invalidate, reload, rescan } = require('..')
 const registry = require('../lib/graph/registry.js')
 const graphIndex = require('../lib/graph/graph-index.js')
 const { settleGc } = require('../lib/proof/gc.js')
-const { planPaths } = require('../lib/graph/tree-graph.js')
+const { planPaths } = require('../lib/graph/tree-plan.js')
 const { writeTree, requiring, compileByHand } = require('./helpers/fixtures.cjs')
 
 const index = registry.state.graphIndex
@@ -149,7 +149,7 @@ test('an edge pushed into children by hand is seen after rescan(), and only then
   assert.equal(require.cache[t.file('dep.js')], holder.children.at(-1), 'dep.js stays, same object')
 })
 
-test('after another library put back Module._load, the next call plans by a scan and the one after reads the graph again', () => {
+test('after another library put back Module._load, the next call reads the graph anew and sees the edge made in the gap', () => {
   const Module = require('node:module')
   const t = writeTree({ 'x.js': requiring('x'), 'y.js': requiring('y', ['./x']) })
   require(t.file('x.js'))
@@ -166,10 +166,10 @@ test('after another library put back Module._load, the next call plans by a scan
   const [dry, taken] = withPlanPaths(() => uncacheTree(t.file('x.js'), { dryRun: true }))
   assert.deepEqual(dry.removed, [t.file('x.js')])
   assert.deepEqual(dry.kept, [])
-  assert.equal(taken.scan, 1, 'planned by one scan of the cache')
-  assert.notEqual(index.readAtEpoch, registry.state.loaderEpoch, 'not read yet')
-  const report = uncacheTree(t.file('x.js'))
-  assert.equal(index.readAtEpoch, registry.state.loaderEpoch, 'read anew by the second call')
+  assert.deepEqual(taken, { plans: 1, rounds: 1, reads: 1, scans: 0 }, 'one read of the graph, then one plan')
+  assert.equal(index.readAtEpoch, registry.state.loaderEpoch, 'read anew by the first call')
+  const [report, again] = withPlanPaths(() => uncacheTree(t.file('x.js')))
+  assert.deepEqual(again, { plans: 1, rounds: 1, reads: 0, scans: 0 }, 'the next call plans on what was read')
   assert.deepEqual(report.removed, [t.file('x.js')])
   assert.equal(require.cache[t.file('y.js')].children.length, 0, "y's edge to x was cut")
 })
@@ -230,7 +230,7 @@ function bothTreePlans(keys) {
   return [show(engine.planTrees(require.cache, keys, options)), show(engine.planTrees(require.cache, keys, options, true))]
 }
 
-test('a plugin that uses a deep library decides the library by its holders, without walking what it requires', () => {
+test('a plugin that uses a deep library keeps the library by its holder in one plan, and reads none of what the library requires', () => {
   // host -> lib -> d1 -> ... -> d300; the plugin requires lib too. The unload climbs from lib to
   // host (held: this file's module, the main one, lists it) instead of walking d1..d300.
   const files = { 'host.js': requiring('host', ['./lib']), 'lib.js': requiring('lib', ['./d1']) }
@@ -246,15 +246,14 @@ test('a plugin that uses a deep library decides the library by its holders, with
   const [fromIndex, fromScan] = bothTreePlans([t.file('plugin/index.js')])
   assert.equal(fromIndex, fromScan)
   const [report, taken] = withPlanPaths(() => uncacheTree(t.file('plugin/index.js')))
-  assert.deepEqual(taken, { ancestors: 1, gaveUp: 0, walk: 0, scan: 0 })
+  assert.deepEqual(taken, { plans: 1, rounds: 1, reads: 0, scans: 0 })
   assert.deepEqual([...report.removed].sort(), [t.file('plugin/a.js'), t.file('plugin/b.js'), t.file('plugin/index.js')].sort())
   assert.deepEqual(report.kept, [{ id: t.file('lib.js'), heldBy: [t.file('host.js')] }])
   assert.equal(require.cache[t.file('d300.js')].loaded, true, 'the library is untouched')
 })
 
-test('a tree that turns out to be a large part of the graph stops the search up the holders and is planned by one pass over the cache', () => {
-  // A root that requires 300 modules nothing else requires: more than a quarter of this process's
-  // graph (the threshold is at least 256), so the climb stops early instead of deciding each one.
+test('a tree that is a large part of the graph is planned in one round on the graph, like a small one', () => {
+  // A root that requires 300 modules nothing else requires.
   const files = { 'root.js': requiring('root', Array.from({ length: 300 }, (_, i) => `./leaf${i}`)) }
   for (let i = 0; i < 300; i++) files[`leaf${i}.js`] = requiring(`leaf${i}`)
   const t = writeTree(files)
@@ -263,7 +262,7 @@ test('a tree that turns out to be a large part of the graph stops the search up 
   const [fromIndex, fromScan] = bothTreePlans([t.file('root.js')])
   assert.equal(fromIndex, fromScan)
   const [report, taken] = withPlanPaths(() => uncacheTree(t.file('root.js')))
-  assert.deepEqual(taken, { ancestors: 0, gaveUp: 1, walk: 0, scan: 1 })
+  assert.deepEqual(taken, { plans: 1, rounds: 1, reads: 0, scans: 0 })
   assert.equal(report.removed.length, 301)
   assert.equal(report.removed[0], t.file('root.js'))
   assert.equal(Object.keys(require.cache).filter((key) => key.startsWith(t.dir)).length, 0, 'every module of the tree left the cache')
@@ -301,10 +300,10 @@ test('F-index-2: a module deleted from the cache by other code, still required b
   delete require.cache[t.file('m0.js')]
   const [fromIndex, fromScan] = bothTreePlans([t.file('m3.js')])
   assert.equal(fromIndex, fromScan)
-  // m0 is a referrer the index cannot map back to a live module: the search up the holders
-  // gives up, and the closure is walked.
+  // m0 is no live holder (no cache key holds it): the first plan names it as m2's holder, the
+  // check of that reference finds it deleted from the cache, and the plan is made again.
   const [report, taken] = withPlanPaths(() => uncacheTree(t.file('m3.js')))
-  assert.equal(taken.gaveUp, 1)
+  assert.deepEqual(taken, { plans: 1, rounds: 2, reads: 0, scans: 0 })
   assert.deepEqual(report.removed, [t.file('m3.js')])
   assert.deepEqual(report.kept, [{ id: t.file('m2.js'), heldBy: [] }], 'kept through m0, which no cache holds')
 })

@@ -5,7 +5,7 @@
 pub mod graph;
 pub mod heapsnapshot;
 
-use napi::bindgen_prelude::{Uint32Array, Uint32ArraySlice};
+use napi::bindgen_prelude::{Uint32Array, Uint32ArraySlice, Uint8Array};
 use napi::{Error, Result, Status};
 use napi_derive::napi;
 
@@ -356,6 +356,7 @@ pub const FLAG_STALE: u32 = invalidate::STALE as u32;
 
 pub mod live_graph;
 pub mod restore;
+pub mod tree_plan;
 
 /// What a snapshot restore unloads (see `restore::plan_restore`): nodes `[0, since)` were loaded
 /// since the snapshot; the plan has the shape of `plan_unload`'s.
@@ -393,6 +394,42 @@ impl Default for ModuleGraph {
   }
 }
 
+/// Edges to record and stale edges to drop before a plan (each list may be empty).
+#[napi(object)]
+pub struct GraphEdits {
+  pub child_from: Uint32Array,
+  pub child_to: Uint32Array,
+  pub parent_from: Uint32Array,
+  pub parent_to: Uint32Array,
+  pub drop_from: Uint32Array,
+  pub drop_to: Uint32Array,
+}
+
+/// `tree_plan::TreePlan` for JS: the plan in live-graph ids, and the references it relied on
+/// (`reliedKind`: 0 a reference, 1 a reference whose source must be a live holder).
+#[napi(object)]
+pub struct TreePlan {
+  pub removed: Uint32Array,
+  pub kept: Uint32Array,
+  pub holder_offsets: Uint32Array,
+  pub holders: Uint32Array,
+  pub skipped: Uint32Array,
+  pub cut_children_of: Uint32Array,
+  pub reset_parent_of: Uint32Array,
+  pub relied_from: Uint32Array,
+  pub relied_to: Uint32Array,
+  pub relied_kind: Uint8Array,
+}
+
+impl ModuleGraph {
+  fn apply(&mut self, edits: &GraphEdits) -> Result<()> {
+    self.graph.add_edges(&edits.child_from, &edits.child_to).map_err(invalid)?;
+    self.graph.add_parent_edges(&edits.parent_from, &edits.parent_to).map_err(invalid)?;
+    self.graph.drop_child_edges(&edits.drop_from, &edits.drop_to);
+    Ok(())
+  }
+}
+
 #[napi]
 impl ModuleGraph {
   #[napi(constructor)]
@@ -404,6 +441,42 @@ impl ModuleGraph {
   #[napi]
   pub fn add_edges(&mut self, from: &[u32], to: &[u32]) -> Result<()> {
     self.graph.add_edges(from, to).map_err(invalid)
+  }
+
+  /// Records that `from[k]` names `to[k]` as its parent.
+  #[napi]
+  pub fn add_parent_edges(&mut self, from: &[u32], to: &[u32]) -> Result<()> {
+    self.graph.add_parent_edges(from, to).map_err(invalid)
+  }
+
+  /// The plan of unloading the trees of `roots` (see `tree_plan::plan_tree`), made after
+  /// applying `edits` (the edges recorded since the last call, and the stale ones to drop): one
+  /// call per plan.
+  #[napi]
+  pub fn plan_tree(
+    &mut self,
+    edits: GraphEdits,
+    roots: &[u32],
+    boundaries: &[u32],
+    non_holders: &[u32],
+    remove_shared: bool,
+  ) -> Result<TreePlan> {
+    self.apply(&edits)?;
+    let shared = if remove_shared { graph::Shared::Remove } else { graph::Shared::Keep };
+    let req = tree_plan::TreeRequest { roots, boundaries, non_holders, shared };
+    let p = tree_plan::plan_tree(&self.graph, &req).map_err(invalid)?;
+    Ok(TreePlan {
+      removed: p.plan.removed.into(),
+      kept: p.plan.kept.into(),
+      holder_offsets: p.plan.holder_offsets.into(),
+      holders: p.plan.holders.into(),
+      skipped: p.plan.skipped.into(),
+      cut_children_of: p.plan.cut_children_of.into(),
+      reset_parent_of: p.plan.reset_parent_of.into(),
+      relied_from: p.relied_from.into(),
+      relied_to: p.relied_to.into(),
+      relied_kind: p.relied_kind.into(),
+    })
   }
 
   /// Removes these ids and every edge touching them.
@@ -432,7 +505,7 @@ impl ModuleGraph {
   /// What `id` refers to, each target once (see `LiveGraph::refers_to`).
   #[napi]
   pub fn refers_to(&self, id: u32) -> Uint32Array {
-    Uint32Array::new(self.graph.refers_to(id).to_vec())
+    Uint32Array::new(self.graph.refers_to(id))
   }
 
   #[napi]

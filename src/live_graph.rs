@@ -5,7 +5,9 @@
 //! value is ever held here. An edge `from -> to` says that `from` may refer to `to`: `to` was
 //! appended to `from.children` by a `require()`, or `from` was created with `to` as its parent.
 //! Each edge carries a count (how many times it was recorded), so a module that appears twice in
-//! a `children` array is one edge with count 2.
+//! a `children` array is one edge with count 2, and its kinds: `CHILD` (`to` is in `from.children`)
+//! and/or `PARENT` (`from` names `to` as its parent). Only `CHILD` edges hold a module loaded; a
+//! `PARENT` edge is a reference the unload resets (`tree_plan.rs` reads both).
 //!
 //! The graph is a *superset* index: an edge whose reference was removed since (a cut made by hand,
 //! a module deleted from the cache) stays until one of its ends is forgotten. Whoever asks
@@ -38,12 +40,26 @@ impl Hasher for IdHasher {
 type IdMap<V> = HashMap<u32, V, BuildHasherDefault<IdHasher>>;
 type IdSet = HashSet<u32, BuildHasherDefault<IdHasher>>;
 
+/// Edge kind: `to` is listed in `from.children` (a reference that keeps `to` loaded).
+pub const CHILD: u8 = 1;
+/// Edge kind: `from` names `to` as its parent (reset by an unload, never holds `to`).
+pub const PARENT: u8 = 2;
+
+/// One recorded referrer of a node: who, how many `children` entries, which kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Referrer {
+  pub from: u32,
+  pub count: u32,
+  pub kinds: u8,
+}
+
 #[derive(Default, Debug)]
 struct Node {
-  /// Who refers to this node, with how many recorded references.
-  referrers: Vec<(u32, u32)>,
-  /// What this node refers to (each target once), so that forgetting it is O(its degree).
-  refers_to: Vec<u32>,
+  /// Who refers to this node.
+  referrers: Vec<Referrer>,
+  /// What this node refers to (each target once, with the kinds), in the order first recorded
+  /// (for `children`, the order of the array), so that forgetting it is O(its degree).
+  refers_to: Vec<(u32, u8)>,
 }
 
 /// See the module documentation.
@@ -58,28 +74,96 @@ impl LiveGraph {
     Self::default()
   }
 
-  /// Records `from[k] -> to[k]` for every k (a repeated edge counts up). Self-edges are ignored.
+  /// Records `to[k]` in `from[k].children` for every k (a repeated edge counts up). A module that
+  /// lists itself is an edge too: it holds itself, and a report names it among its holders.
   pub fn add_edges(&mut self, from: &[u32], to: &[u32]) -> Result<(), String> {
+    self.add_edges_of_kind(from, to, CHILD)
+  }
+
+  /// Records that `from[k]` names `to[k]` as its parent (a module named as its own parent is not
+  /// recorded: no unload has to reset it).
+  pub fn add_parent_edges(&mut self, from: &[u32], to: &[u32]) -> Result<(), String> {
+    self.add_edges_of_kind(from, to, PARENT)
+  }
+
+  fn add_edges_of_kind(&mut self, from: &[u32], to: &[u32], kind: u8) -> Result<(), String> {
     if from.len() != to.len() {
       return Err(format!("add_edges: {} sources for {} targets", from.len(), to.len()));
     }
     for (&f, &t) in from.iter().zip(to) {
-      if f != t {
-        self.add_edge(f, t);
+      if f != t || kind == CHILD {
+        self.add_edge(f, t, kind);
       }
     }
     Ok(())
   }
 
-  fn add_edge(&mut self, from: u32, to: u32) {
+  fn add_edge(&mut self, from: u32, to: u32, kind: u8) {
+    let counted = u32::from(kind == CHILD);
     let target = self.nodes.entry(to).or_default();
-    if let Some(entry) = target.referrers.iter_mut().find(|(r, _)| *r == from) {
-      entry.1 += 1;
+    if let Some(entry) = target.referrers.iter_mut().find(|r| r.from == from) {
+      entry.count += counted;
+      if entry.kinds & kind == 0 {
+        entry.kinds |= kind;
+        if let Some(out) = self.nodes.get_mut(&from).and_then(|n| n.refers_to.iter_mut().find(|(t, _)| *t == to)) {
+          out.1 |= kind;
+        }
+      }
       return;
     }
-    target.referrers.push((from, 1));
-    self.nodes.entry(from).or_default().refers_to.push(to);
+    target.referrers.push(Referrer { from, count: counted, kinds: kind });
+    self.nodes.entry(from).or_default().refers_to.push((to, kind));
     self.edges += 1;
+  }
+
+  /// Drops the `CHILD` kind of `from[k] -> to[k]`: a unload read `from.children` and found no
+  /// `to` (other code cut it). The edge goes when no kind is left.
+  pub fn drop_child_edges(&mut self, from: &[u32], to: &[u32]) {
+    for (&f, &t) in from.iter().zip(to) {
+      let Some(target) = self.nodes.get_mut(&t) else { continue };
+      let Some(k) = target.referrers.iter().position(|r| r.from == f) else { continue };
+      let kinds = target.referrers[k].kinds & !CHILD;
+      if kinds == 0 {
+        target.referrers.swap_remove(k);
+      } else {
+        target.referrers[k] = Referrer { from: f, count: 0, kinds };
+      }
+      let target_empty = target.referrers.is_empty() && target.refers_to.is_empty();
+      if let Some(source) = self.nodes.get_mut(&f) {
+        if kinds == 0 {
+          source.refers_to.retain(|(x, _)| *x != t);
+          self.edges -= 1;
+        } else if let Some(out) = source.refers_to.iter_mut().find(|(x, _)| *x == t) {
+          out.1 = kinds;
+        }
+        if source.referrers.is_empty() && source.refers_to.is_empty() {
+          self.nodes.remove(&f);
+        }
+      }
+      if target_empty {
+        self.nodes.remove(&t);
+      }
+    }
+  }
+
+  /// The `CHILD` targets of `id`, in the order first recorded.
+  pub fn children(&self, id: u32) -> impl Iterator<Item = u32> + '_ {
+    self.targets_of_kind(id, CHILD)
+  }
+
+  /// The recorded parents of `id` (normally one).
+  pub fn parents(&self, id: u32) -> impl Iterator<Item = u32> + '_ {
+    self.targets_of_kind(id, PARENT)
+  }
+
+  fn targets_of_kind(&self, id: u32, kind: u8) -> impl Iterator<Item = u32> + '_ {
+    let list = self.nodes.get(&id).map_or(&[][..], |n| n.refers_to.as_slice());
+    list.iter().filter(move |(_, k)| k & kind != 0).map(|&(t, _)| t)
+  }
+
+  /// Who refers to `id`, with the kinds of each reference.
+  pub fn referrers(&self, id: u32) -> &[Referrer] {
+    self.nodes.get(&id).map_or(&[], |n| n.referrers.as_slice())
   }
 
   /// Removes `ids` and every edge that touches them, in one pass over the nodes they touch: a
@@ -90,10 +174,10 @@ impl LiveGraph {
     for id in &gone {
       if let Some(node) = self.nodes.remove(id) {
         self.edges -= node.refers_to.len();
-        touched.extend(node.refers_to.iter().copied().filter(|t| !gone.contains(t)));
-        for &(r, _) in &node.referrers {
-          if !gone.contains(&r) {
-            touched.insert(r);
+        touched.extend(node.refers_to.iter().map(|&(t, _)| t).filter(|t| !gone.contains(t)));
+        for r in &node.referrers {
+          if !gone.contains(&r.from) {
+            touched.insert(r.from);
             // Edges from a surviving referrer into `id` are counted here; those from a node
             // that is gone too were counted with that node's `refers_to`.
             self.edges -= 1;
@@ -103,8 +187,8 @@ impl LiveGraph {
     }
     for id in touched {
       if let Some(node) = self.nodes.get_mut(&id) {
-        node.referrers.retain(|(r, _)| !gone.contains(r));
-        node.refers_to.retain(|t| !gone.contains(t));
+        node.referrers.retain(|r| !gone.contains(&r.from));
+        node.refers_to.retain(|(t, _)| !gone.contains(t));
         if node.referrers.is_empty() && node.refers_to.is_empty() {
           self.nodes.remove(&id);
         }
@@ -120,9 +204,9 @@ impl LiveGraph {
     let mut out = Vec::new();
     for id in ids {
       if let Some(node) = self.nodes.get(id) {
-        for &(r, _) in &node.referrers {
-          if !asked.contains(&r) && seen.insert(r) {
-            out.push(r);
+        for r in &node.referrers {
+          if !asked.contains(&r.from) && seen.insert(r.from) {
+            out.push(r.from);
           }
         }
       }
@@ -134,19 +218,19 @@ impl LiveGraph {
   /// there are.
   pub fn referrers_into(&self, id: u32, out: &mut [u32]) -> usize {
     let Some(node) = self.nodes.get(&id) else { return 0 };
-    for (slot, &(r, _)) in out.iter_mut().zip(&node.referrers) {
-      *slot = r;
+    for (slot, r) in out.iter_mut().zip(&node.referrers) {
+      *slot = r.from;
     }
     node.referrers.len()
   }
 
-  /// Forgets everything (before a full re-read of the live graph).
-  /// What `id` refers to (each target once): the recorded `children` and parent of a module
-  /// whose own fields cannot be read (a `children` accessor is never called).
-  pub fn refers_to(&self, id: u32) -> &[u32] {
-    self.nodes.get(&id).map_or(&[], |n| n.refers_to.as_slice())
+  /// What `id` refers to (each target once, any kind): the recorded `children` and parent of a
+  /// module whose own fields cannot be read (a `children` accessor is never called).
+  pub fn refers_to(&self, id: u32) -> Vec<u32> {
+    self.nodes.get(&id).map_or_else(Vec::new, |n| n.refers_to.iter().map(|&(t, _)| t).collect())
   }
 
+  /// Forgets everything (before a full re-read of the live graph).
   pub fn clear(&mut self) {
     self.nodes = IdMap::default();
     self.edges = 0;
@@ -166,7 +250,7 @@ impl LiveGraph {
     let lists: usize = self
       .nodes
       .values()
-      .map(|n| n.referrers.capacity() * std::mem::size_of::<(u32, u32)>() + n.refers_to.capacity() * 4)
+      .map(|n| n.referrers.capacity() * std::mem::size_of::<Referrer>() + n.refers_to.capacity() * 8)
       .sum();
     table + lists
   }
@@ -196,10 +280,10 @@ mod tests {
   fn refers_to_lists_each_target_once() {
     let mut g = LiveGraph::new();
     g.add_edges(&[1, 1, 1, 2], &[2, 3, 2, 3]).unwrap();
-    assert_eq!(g.refers_to(1), &[2, 3]);
-    assert_eq!(g.refers_to(9), &[] as &[u32]);
+    assert_eq!(g.refers_to(1), vec![2, 3]);
+    assert_eq!(g.refers_to(9), Vec::<u32>::new());
     g.forget(&[3]);
-    assert_eq!(g.refers_to(1), &[2]);
+    assert_eq!(g.refers_to(1), vec![2]);
   }
 
   #[test]
@@ -221,15 +305,20 @@ mod tests {
     let mut g = LiveGraph::new();
     g.add_edges(&[1, 1, 1], &[2, 2, 2]).unwrap();
     assert_eq!(g.edge_count(), 1);
-    assert_eq!(g.nodes[&2].referrers, vec![(1, 3)]);
-    assert_eq!(g.nodes[&1].refers_to, vec![2]);
+    assert_eq!(g.nodes[&2].referrers, vec![Referrer { from: 1, count: 3, kinds: CHILD }]);
+    assert_eq!(g.nodes[&1].refers_to, vec![(2, CHILD)]);
   }
 
   #[test]
   fn self_edges_and_mismatched_lengths() {
     let mut g = LiveGraph::new();
-    g.add_edges(&[5], &[5]).unwrap();
+    g.add_parent_edges(&[5], &[5]).unwrap();
     assert_eq!(g.node_count(), 0);
+    // A module that lists itself holds itself.
+    g.add_edges(&[5], &[5]).unwrap();
+    assert_eq!(g.children(5).collect::<Vec<_>>(), vec![5]);
+    g.forget(&[5]);
+    assert_eq!((g.node_count(), g.edge_count()), (0, 0));
     assert!(g.add_edges(&[1, 2], &[3]).unwrap_err().contains("2 sources for 1 targets"));
   }
 
@@ -270,6 +359,36 @@ mod tests {
     assert_eq!(g.node_count(), 0);
     assert_eq!(g.edge_count(), 0);
     assert!(g.heap_bytes() < 4096, "{} bytes", g.heap_bytes());
+  }
+
+  #[test]
+  fn parent_edges_are_a_kind_of_their_own() {
+    let mut g = LiveGraph::new();
+    // 1 requires 2 (2's parent is 1); 3 lists 2 too.
+    g.add_edges(&[1, 3], &[2, 2]).unwrap();
+    g.add_parent_edges(&[2], &[1]).unwrap();
+    assert_eq!(g.children(1).collect::<Vec<_>>(), vec![2]);
+    assert_eq!(g.children(2).count(), 0);
+    assert_eq!(g.parents(2).collect::<Vec<_>>(), vec![1]);
+    // Both kinds on one edge: one edge, both bits; the parent kind does not count entries.
+    g.add_parent_edges(&[3], &[2]).unwrap();
+    assert_eq!(g.referrers(2)[1], Referrer { from: 3, count: 1, kinds: CHILD | PARENT });
+    assert_eq!(g.edge_count(), 3);
+    // referrers_of answers every kind (the JS side reads both fields).
+    assert_eq!(sorted(g.referrers_of(&[1])), vec![2]);
+  }
+
+  #[test]
+  fn dropping_a_child_edge_keeps_its_parent_kind() {
+    let mut g = LiveGraph::new();
+    g.add_edges(&[1, 1], &[2, 3]).unwrap();
+    g.add_parent_edges(&[1], &[2]).unwrap();
+    g.drop_child_edges(&[1, 1, 7], &[2, 3, 8]);
+    assert_eq!(g.children(1).count(), 0);
+    assert_eq!(g.parents(1).collect::<Vec<_>>(), vec![2]);
+    assert_eq!(g.referrers(3), &[]);
+    assert_eq!(g.edge_count(), 1);
+    assert_eq!(g.node_count(), 2);
   }
 
   #[test]

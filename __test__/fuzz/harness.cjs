@@ -93,8 +93,8 @@ const stats = {
   droppedRestored: 0,
   edits: 0,
   codes: {},
-  // Which way the index plans took (lib/graph/tree-graph.js): each is compared with a full scan.
-  planPaths: require('../../lib/graph/tree-graph.js').planPaths,
+  // How the plans were made (lib/graph/tree-plan.js): rounds beyond the first checked a changed graph.
+  planPaths: require('../../lib/graph/tree-plan.js').planPaths,
 }
 
 // UNCACHE_FUZZ_SKIP=feature,feature… leaves out features with a known, reported bug, so that a

@@ -4,7 +4,7 @@
 // (steps 3-7 of docs/node-internals.md §5 destroy the edges the plan is computed from).
 const native = require('../native.js')
 const live = require('./live.js')
-const { flattenTree } = require('./tree-graph.js')
+const { planTree } = require('./tree-plan.js')
 const { flattenImporters, joinTreeGraph } = require('./importer-graph.js')
 const registry = require('./registry.js')
 const graphIndex = require('./graph-index.js')
@@ -318,19 +318,7 @@ function withTargetKeys(graph, cache, keys) {
 
 /** planTrees() on the root modules themselves. */
 function planTreeModules(cache, roots, options, fullScan = false) {
-  const removeShared = options.shared === 'remove'
-  const graph = flattenTree(cache, roots, { keep: options.keep, removeShared, fullScan })
-  const rootNodes = live.indicesOf(graph, roots)
-  const plan = native.planUnloadEdges(
-    graph.nodes.length,
-    graph.from,
-    graph.to,
-    graph.flags,
-    graph.parent,
-    rootNodes,
-    removeShared,
-  )
-  return { graph, plan }
+  return planTree(cache, roots, { keep: options.keep, removeShared: options.shared === 'remove', fullScan })
 }
 
 module.exports = { unloadTrees, planTrees, withTargetKeys, planRestore, prepareGraph, prepareImporterGraph, prepareTreeJoin, executePlan, classifyBoundaries, withSkippedRoots }

@@ -68,6 +68,8 @@ function attach(state) {
     nextId: 1,
     from: [],
     to: [],
+    parentFrom: [],
+    parentTo: [],
     readAtEpoch: -1, // state.loaderEpoch at the last full read; -1: never read (or dropped)
     readSize: 0, // keys.size after the last full read, or the last count that kept it (mostlyCached)
     scannedAt: undefined, // the loaderEpoch at which a plan scanned instead of reading (shouldRead)
@@ -78,6 +80,15 @@ function attach(state) {
   index.aliases ??= new Map()
   index.laterKeys ??= new Map()
   index.changed ??= false
+  // Added in 0.1.0's one-graph planner: parent edges are buffered apart from `children` edges (an
+  // older copy still puts both in from/to: recorded as `children`, a superset the plans check).
+  index.parentFrom ??= []
+  index.parentTo ??= []
+  // A graph made by an older copy's binary cannot plan: start a new one, read at the next plan.
+  if (typeof index.graph.planTree !== 'function') {
+    index.graph = new native.ModuleGraph()
+    index.readAtEpoch = -1
+  }
   return index
 }
 
@@ -93,6 +104,8 @@ function drop(index) {
   index.partial = new WeakSet()
   index.from = []
   index.to = []
+  index.parentFrom = []
+  index.parentTo = []
   index.readAtEpoch = -1
   index.scannedAt = undefined
 }
@@ -136,8 +149,8 @@ function noteLoad(index, m, key, parent, cache) {
   if (index.keys.size > 2 * index.readSize + 4096 && !mostlyCached(index, cache)) return drop(index)
   const id = idFor(index, m, key)
   if (isRef(parent)) {
-    index.from.push(id)
-    index.to.push(idFor(index, parent))
+    index.parentFrom.push(id)
+    index.parentTo.push(idFor(index, parent))
   }
 }
 
@@ -192,8 +205,8 @@ function firstSeen(index, m, id, start, key) {
   const parent = reader(m)[1]
   if (isRef(parent)) {
     const p = idFor(index, parent)
-    index.from.push(id)
-    index.to.push(p)
+    index.parentFrom.push(id)
+    index.parentTo.push(p)
     if (reader(parent)[0].includes(m)) index.from.push(p), index.to.push(id)
   }
   const d = key === '' ? Object.getOwnPropertyDescriptor(m, 'filename') : undefined
@@ -210,6 +223,49 @@ function flush(index) {
     index.graph.addEdges(from, to)
     index.recorded = undefined
   }
+  if (index.parentFrom.length > 0) {
+    const from = Uint32Array.from(index.parentFrom)
+    const to = Uint32Array.from(index.parentTo)
+    index.parentFrom = []
+    index.parentTo = []
+    index.graph.addParentEdges(from, to)
+    index.recorded = undefined
+  }
+}
+
+const NONE = new Uint32Array(0)
+const typed = (list) => (list.length === 0 ? NONE : Uint32Array.from(list))
+
+/**
+ * The buffered edges, and `dropFrom[k] -> dropTo[k]` (`children` references a plan found gone),
+ * as the edits the native graph applies at the start of its next plan (ModuleGraph.planTree):
+ * the plan is one native call.
+ */
+function takeEdits(index, dropFrom, dropTo) {
+  const edits = {
+    childFrom: typed(index.from),
+    childTo: typed(index.to),
+    parentFrom: typed(index.parentFrom),
+    parentTo: typed(index.parentTo),
+    dropFrom: typed(dropFrom),
+    dropTo: typed(dropTo),
+  }
+  index.from = []
+  index.to = []
+  index.parentFrom = []
+  index.parentTo = []
+  index.recorded = undefined
+  return edits
+}
+
+/**
+ * A graph read anew from the cache for one plan, not the process's: the property-based suite and
+ * the tests plan on it with the same planner and compare (engine.planTrees' fullScan).
+ */
+function scanned(cache, outside, read) {
+  const index = { graph: new native.ModuleGraph(), refs: new Map(), nextId: 1, readAtEpoch: -1, changed: false }
+  rebuild(index, cache, outside, read, -2)
+  return index
 }
 
 /**
@@ -222,7 +278,7 @@ function flush(index) {
 function rebuild(index, cache, outside, read, epoch) {
   // Read into a fresh index, then take its place: until then `read` may ask the current one (a
   // module whose `children` is an accessor is described by what was recorded for it, live.js).
-  const next = { graph: new native.ModuleGraph(), ids: new WeakMap(), keys: new Map(), aliases: new Map(), laterKeys: new Map(), partial: new WeakSet(), nextId: index.nextId, from: [], to: [] }
+  const next = { graph: new native.ModuleGraph(), ids: new WeakMap(), keys: new Map(), aliases: new Map(), laterKeys: new Map(), partial: new WeakSet(), nextId: index.nextId, from: [], to: [], parentFrom: [], parentTo: [] }
   // Everything the modules read refer to, with its id: what no cache key holds is read after.
   const met = { objects: [], ids: [] }
   for (const key of Object.keys(cache)) {
@@ -269,8 +325,8 @@ function readModule(index, m, key, read, met) {
   }
   if (isRef(parent)) {
     const to = idFor(index, parent)
-    index.from.push(id)
-    index.to.push(to)
+    index.parentFrom.push(id)
+    index.parentTo.push(to)
     if (met !== undefined) met.objects.push(parent), met.ids.push(to)
   }
 }
@@ -508,4 +564,4 @@ function stats(index) {
   return { modules: index.keys.size, nodes, edges, nativeBytes: heapBytes }
 }
 
-module.exports = { GONE, attach, drop, shouldRead, idFor, isKnown, noteLoad, noteChildren, noteAbandoned, useReader, addAlias, recordedTargets, flush, rebuild, reread, forget, referrersOf, referrersOfOne, cachedModule, cachedKeys, byId, liveObject, stats }
+module.exports = { GONE, isRef, takeEdits, scanned, attach, drop, shouldRead, idFor, isKnown, noteLoad, noteChildren, noteAbandoned, useReader, addAlias, recordedTargets, flush, rebuild, reread, forget, referrersOf, referrersOfOne, cachedModule, cachedKeys, byId, liveObject, stats }
