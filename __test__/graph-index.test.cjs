@@ -439,3 +439,19 @@ test('invalidate finds importers through the index: a requirer loaded after the 
   const report = invalidate(t.file('leaf.js'))
   assert.deepEqual([...report.removed].sort(), [t.file('leaf.js'), t.file('mid.js'), late.file('late.js')].sort())
 })
+
+test('F-index-9: a removed module that a frozen children array still lists stays in the graph, so the next plan sees that edge as a full scan does', () => {
+  // m1 requires m0, and m1's children are frozen: unloading m0 cannot cut that edge (pinned).
+  const t = writeTree({ 'm0.js': requiring('m0'), 'm1.js': requiring('m1', ['./m0']) })
+  require(t.file('m1.js'))
+  rescan()
+  const old = require.cache[t.file('m0.js')]
+  Object.freeze(require.cache[t.file('m1.js')].children)
+  const first = uncacheTree(t.file('m0.js'))
+  assert.deepEqual(first.pinned, [{ id: t.file('m0.js'), by: 'unwritable' }])
+  // The old m0 is out of the cache, still listed by m1: unloading m1 takes it too.
+  const [fromIndex, fromScan] = bothTreePlans([t.file('m1.js')])
+  assert.equal(fromIndex, fromScan)
+  assert.match(fromIndex, /m0\.js/, 'the old m0 is part of the plan')
+  assert.equal(require.cache[t.file('m1.js')].children[0], old)
+})

@@ -421,6 +421,14 @@ pub struct TreePlan {
   pub relied_kind: Uint8Array,
 }
 
+/// `LiveGraph::importers` for JS: `referrers[offsets[i]..offsets[i + 1]]` refer to `nodes[i]`.
+#[napi(object)]
+pub struct Importers {
+  pub nodes: Uint32Array,
+  pub offsets: Uint32Array,
+  pub referrers: Uint32Array,
+}
+
 impl ModuleGraph {
   fn apply(&mut self, edits: &GraphEdits) -> Result<()> {
     self.graph.add_edges(&edits.child_from, &edits.child_to).map_err(invalid)?;
@@ -477,6 +485,15 @@ impl ModuleGraph {
       relied_to: p.relied_to.into(),
       relied_kind: p.relied_kind.into(),
     })
+  }
+
+  /// The importers of `roots`, transitively, each with all its referrers, after applying
+  /// `edits` (see `LiveGraph::importers`): what `invalidate` climbs, in one call.
+  #[napi]
+  pub fn importers(&mut self, edits: GraphEdits, roots: &[u32]) -> Result<Importers> {
+    self.apply(&edits)?;
+    let (nodes, offsets, referrers) = self.graph.importers(roots);
+    Ok(Importers { nodes: nodes.into(), offsets: offsets.into(), referrers: referrers.into() })
   }
 
   /// Removes these ids and every edge touching them.

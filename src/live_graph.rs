@@ -146,6 +146,36 @@ impl LiveGraph {
     }
   }
 
+  /// The importers of `roots`, transitively: every node that lists one of them in `children`, and
+  /// every node that lists one of those, breadth first (each once, the roots first). Returned as
+  /// the nodes met and, per node, all its referrers of any kind (CSR: `referrers[offsets[i] ..
+  /// offsets[i + 1]]` are those of `nodes[i]`), so that the caller, which decides on the live
+  /// objects which importers count, asks once instead of once per module it climbs through.
+  pub fn importers(&self, roots: &[u32]) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
+    let mut seen = IdSet::default();
+    let mut nodes: Vec<u32> = Vec::new();
+    for &r in roots {
+      if seen.insert(r) {
+        nodes.push(r);
+      }
+    }
+    let mut offsets = vec![0u32];
+    let mut referrers = Vec::new();
+    let mut next = 0;
+    while next < nodes.len() {
+      let id = nodes[next];
+      next += 1;
+      for r in self.referrers(id) {
+        referrers.push(r.from);
+        if r.kinds & CHILD != 0 && seen.insert(r.from) {
+          nodes.push(r.from);
+        }
+      }
+      offsets.push(referrers.len() as u32);
+    }
+    (nodes, offsets, referrers)
+  }
+
   /// The `CHILD` targets of `id`, in the order first recorded.
   pub fn children(&self, id: u32) -> impl Iterator<Item = u32> + '_ {
     self.targets_of_kind(id, CHILD)
@@ -389,6 +419,18 @@ mod tests {
     assert_eq!(g.referrers(3), &[]);
     assert_eq!(g.edge_count(), 1);
     assert_eq!(g.node_count(), 2);
+  }
+
+  #[test]
+  fn importers_climb_children_edges_and_list_every_referrer() {
+    let mut g = LiveGraph::new();
+    // leaf 1 <- barrel 2 <- entry 3 <- main 4; 5 names 1 as parent only; 6 lists 2.
+    g.add_edges(&[2, 3, 4, 6], &[1, 2, 3, 2]).unwrap();
+    g.add_parent_edges(&[5], &[1]).unwrap();
+    let (nodes, offsets, referrers) = g.importers(&[1]);
+    assert_eq!(nodes, vec![1, 2, 3, 6, 4], "5 names 1 as its parent only: listed, not climbed");
+    assert_eq!(offsets, vec![0, 2, 4, 5, 5, 5]);
+    assert_eq!(referrers, vec![2, 5, 3, 6, 4]);
   }
 
   #[test]

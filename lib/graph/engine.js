@@ -166,8 +166,16 @@ function executePlan(cache, graph, plan, options) {
   const lateRequirers = dispose(removedNodes.filter(registry.isModuleLike), report)
   // Asked again after the handlers: a require() in one may have made new entries for these files.
   const cut = live.applyCuts(cache, graph, plan, entries, live.stalePathCacheKeys(filenames), { lateRequirers })
-  // The removed modules leave the live graph index with every edge that touches them.
-  graphIndex.forget(registry.state.graphIndex, removedNodes)
+  // The removed modules leave the live graph index with every edge that touches them, but those a
+  // live module still reaches through a reference no cut could change (a frozen `children`): they
+  // stay in the graph as modules outside the cache, so that the next plan still sees that edge.
+  const gi = registry.state.graphIndex
+  if (cut.unwritable.size === 0) {
+    graphIndex.forget(gi, removedNodes)
+  } else {
+    graphIndex.forget(gi, removedNodes.filter((m) => !cut.unwritable.has(m)))
+    for (const m of removedNodes) if (cut.unwritable.has(m)) graphIndex.noteAbandoned(gi, m)
+  }
   // A snapshot's mark may have been among the removed: renew it while no load went unseen.
   registry.renewMarks()
   // A module compiled by hand never turns `loaded`; once out of the cache it would look like a

@@ -1,7 +1,8 @@
 'use strict'
 // The graph invalidate() and reload() plan on (src/invalidate.rs): the changed modules and every
 // module that requires one, transitively, found through the live graph index (graph-index.js)
-// instead of a flatten of the whole cache. Each answer of the index is checked against the live
+// instead of a flatten of the whole cache. The native graph answers every importer of the changed
+// modules in one call (`ModuleGraph.importers`); each answer is checked against the live
 // `children`; the walk goes up through cached modules only (a requirer outside the cache is cut,
 // never unloaded, so its own requirers do not matter). The modules those require, and the ones
 // that name one of them as parent, join as leaves: their `children` are filtered and their
@@ -45,10 +46,31 @@ function flattenImporters(cache, roots) {
   return gi.changed ? undefined : again
 }
 
+/**
+ * The referrers of every importer of `roots` (ids), transitively, from one native call: a Map
+ * from id to its referrers. A module the walk meets outside it (climbed through a parent
+ * reference) is asked of the graph on its own.
+ */
+class ImporterReferrers {
+  constructor(gi, roots) {
+    const ids = []
+    for (const r of roots) ids.push(gi.ids.get(r))
+    const { nodes, offsets, referrers } = gi.graph.importers(graphIndex.takeEdits(gi, [], []), Uint32Array.from(ids))
+    this.gi = gi
+    this.byId = new Map()
+    for (let i = 0; i < nodes.length; i++) this.byId.set(nodes[i], referrers.subarray(offsets[i], offsets[i + 1]))
+  }
+
+  of(m) {
+    return this.byId.get(this.gi.ids.get(m)) ?? graphIndex.referrersOf(this.gi, [m])
+  }
+}
+
 /** flattenImporters() on an index that is read (see the file comment). */
 function importersOf(cache, roots, gi) {
   const requirers = registry.outsideRequirers()
   const outside = graphIndex.byId(gi, requirers)
+  const asked = new ImporterReferrers(gi, roots)
   const nodes = []
   const index = new Map()
   const keyOf = new Map() // node -> its require.cache keys, for cached nodes
@@ -68,7 +90,7 @@ function importersOf(cache, roots, gi) {
   }
   for (let q = 0; q < queue.length; q++) {
     const u = queue[q]
-    const referrers = graphIndex.referrersOf(gi, [u])
+    const referrers = asked.of(u)
     for (let k = 0; k < referrers.length; k++) {
       const object = graphIndex.liveObject(gi, cache, referrers[k], outside)
       if (object === graphIndex.GONE) continue
@@ -77,7 +99,7 @@ function importersOf(cache, roots, gi) {
       if (walked.has(h) || !isModuleLike(h)) continue
       // A module other code deleted from the cache counts when a live module still reaches it
       // (a full flatten reaches it too); otherwise it is garbage not yet collected.
-      if (object[0] === null && !reachedFromLive(gi, cache, outside, h)) continue
+      if (object[0] === null && !reachedFromLive(gi, cache, outside, h, false, asked)) continue
       // A requirer first seen outside the cache (compiled by hand) that was put into it since.
       const hit = typeof object[0] === 'string' ? object : isCachedInstance(h) ? [filenameOf(h), h] : undefined
       const keys = typeof object[0] === 'string' ? graphIndex.cachedKeys(gi, cache, referrers[k], h) : hit !== undefined ? [hit[0]] : undefined
@@ -88,7 +110,7 @@ function importersOf(cache, roots, gi) {
       // An importer in the cache is walked up in turn (one that names u as its parent only, not),
       // and so is one that other code deleted from the cache: its live importers hold its old
       // exports (src/invalidate.rs, STALE).
-      const stale = imports && hit === undefined && object[0] === null && isDeletedByOtherCode(h) && reachedFromLive(gi, cache, outside, h, true)
+      const stale = imports && hit === undefined && object[0] === null && isDeletedByOtherCode(h) && reachedFromLive(gi, cache, outside, h, true, asked)
       if (stale) staleImporters.add(h)
       if (imports && (hit !== undefined || stale)) {
         walked.add(h)
@@ -121,7 +143,7 @@ function importersOf(cache, roots, gi) {
 }
 
 // The helpers below are functions, not closures made per call: a closure over this plan's modules
-// can outlive it while V8 compiles it in the background (see tree-ancestors.js AncestorSearch).
+// can outlive it while V8 compiles it in the background (see tree-plan.js TreePlanner).
 
 function addNode(nodes, index, m) {
   index.set(m, nodes.length)
@@ -139,12 +161,12 @@ function listsAny(list, set) {
  * through `children` or `parent`, as a flatten of the whole cache would: up the index's
  * referrers, each checked against the live fields.
  */
-function reachedFromLive(gi, cache, outside, m, holdersOnly = false) {
+function reachedFromLive(gi, cache, outside, m, holdersOnly = false, asked = undefined) {
   const seen = new Set([m])
   const queue = [m]
   for (let q = 0; q < queue.length; q++) {
     const x = queue[q]
-    const referrers = graphIndex.referrersOf(gi, [x])
+    const referrers = asked === undefined ? graphIndex.referrersOf(gi, [x]) : asked.of(x)
     for (let k = 0; k < referrers.length; k++) {
       const object = graphIndex.liveObject(gi, cache, referrers[k], outside)
       if (object === graphIndex.GONE) continue
@@ -164,7 +186,7 @@ function reachedFromLive(gi, cache, outside, m, holdersOnly = false) {
 
 /**
  * `graph` (the importers) joined with `tree`, the graph uncacheTree plans on for the targets'
- * trees (tree-graph.js), for reload's `tree` option: every holder of a module either removes
+ * trees (tree-plan.js), for reload's `tree` option: every holder of a module either removes
  * is a node, so the cuts of the joined plan can be found on it. Edges are read anew among the
  * joined nodes.
  */
