@@ -455,3 +455,18 @@ test('F-index-9: a removed module that a frozen children array still lists stays
   assert.match(fromIndex, /m0\.js/, 'the old m0 is part of the plan')
   assert.equal(require.cache[t.file('m1.js')].children[0], old)
 })
+
+test('F-index-10: of the references to a module that was unloaded, only those no cut could change stay in the graph', () => {
+  // m0 (frozen children) and holder.js both require m1; unloading m1 cuts holder's edge, not m0's.
+  const t = writeTree({ 'm0.js': requiring('m0', ['./m1']), 'm1.js': requiring('m1'), 'holder.js': requiring('holder', ['./m1']) })
+  require(t.file('m0.js'))
+  require(t.file('holder.js'))
+  rescan()
+  Object.freeze(require.cache[t.file('m0.js')].children)
+  uncacheTree(t.file('m1.js'))
+  assert.equal(require.cache[t.file('holder.js')].children.length, 0, "holder's edge was cut")
+  // The next plan of m0 cuts nothing in holder.js, as a full scan finds.
+  const [fromIndex, fromScan] = bothTreePlans([t.file('m0.js')])
+  assert.equal(fromIndex, fromScan)
+  assert.doesNotMatch(fromIndex, /holder\.js/)
+})

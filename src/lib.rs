@@ -451,6 +451,12 @@ impl ModuleGraph {
     self.graph.add_edges(from, to).map_err(invalid)
   }
 
+  /// Applies `edits`: the edges recorded since the last call (both kinds) in one call.
+  #[napi]
+  pub fn apply_edits(&mut self, edits: GraphEdits) -> Result<()> {
+    self.apply(&edits)
+  }
+
   /// Records that `from[k]` names `to[k]` as its parent.
   #[napi]
   pub fn add_parent_edges(&mut self, from: &[u32], to: &[u32]) -> Result<()> {

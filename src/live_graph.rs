@@ -37,8 +37,8 @@ impl Hasher for IdHasher {
   }
 }
 
-type IdMap<V> = HashMap<u32, V, BuildHasherDefault<IdHasher>>;
-type IdSet = HashSet<u32, BuildHasherDefault<IdHasher>>;
+pub(crate) type IdMap<V> = HashMap<u32, V, BuildHasherDefault<IdHasher>>;
+pub(crate) type IdSet = HashSet<u32, BuildHasherDefault<IdHasher>>;
 
 /// Edge kind: `to` is listed in `from.children` (a reference that keeps `to` loaded).
 pub const CHILD: u8 = 1;

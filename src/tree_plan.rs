@@ -17,10 +17,8 @@
 //! that no longer holds (deleted from the cache by other code) is named in `non_holders`, and the
 //! plan is made again. What the loader made is always recorded, so the graph never *misses* a
 //! reference the plan needs (references made by hand are read by `rescan()`).
-use std::collections::HashMap;
-
 use crate::graph::{csr_from_edges, plan_unload, Graph, GraphError, Marks, Plan, Shared, BOUNDARY, HOLDER};
-use crate::live_graph::{LiveGraph, CHILD, PARENT};
+use crate::live_graph::{IdMap, IdSet, LiveGraph, CHILD, PARENT};
 
 /// What the planner is asked, in live-graph ids.
 pub struct TreeRequest<'a> {
@@ -52,7 +50,7 @@ pub struct TreePlan {
 /// The part of the live graph an unload can see, numbered locally.
 struct Cut {
   ids: Vec<u32>,
-  local: HashMap<u32, u32>,
+  local: IdMap<u32>,
   /// Nodes `[0, closure)` are the closure and the boundaries it meets.
   closure: usize,
 }
@@ -69,8 +67,8 @@ impl Cut {
 
 /// Plans the unload of `req.roots` on `g` (see the module documentation).
 pub fn plan_tree(g: &LiveGraph, req: &TreeRequest) -> Result<TreePlan, GraphError> {
-  let is_boundary: std::collections::HashSet<u32> = req.boundaries.iter().copied().collect();
-  let mut cut = Cut { ids: Vec::new(), local: HashMap::new(), closure: 0 };
+  let is_boundary: IdSet = req.boundaries.iter().copied().collect();
+  let mut cut = Cut { ids: Vec::new(), local: IdMap::default(), closure: 0 };
   for &r in req.roots {
     cut.index(r);
   }
@@ -136,7 +134,7 @@ pub fn plan_tree(g: &LiveGraph, req: &TreeRequest) -> Result<TreePlan, GraphErro
       parent[node as usize] = p as i32;
     }
   }
-  let non_holders: std::collections::HashSet<u32> = req.non_holders.iter().copied().collect();
+  let non_holders: IdSet = req.non_holders.iter().copied().collect();
   let flags: Vec<u8> = cut
     .ids
     .iter()

@@ -135,7 +135,7 @@ function prepareImporterGraph(cache, roots) {
  */
 function prepareTreeJoin(cache, graph, treeRoots, options) {
   const tree = planTreeModules(cache, treeRoots, options)
-  return { graph: withIdsAndReasons(joinTreeGraph(cache, graph, tree.graph, tree.plan)), tree }
+  return { graph: withIdsAndReasons(joinTreeGraph(graph, tree.graph)), tree }
 }
 
 function withIdsAndReasons(graph) {
@@ -170,12 +170,8 @@ function executePlan(cache, graph, plan, options) {
   // live module still reaches through a reference no cut could change (a frozen `children`): they
   // stay in the graph as modules outside the cache, so that the next plan still sees that edge.
   const gi = registry.state.graphIndex
-  if (cut.unwritable.size === 0) {
-    graphIndex.forget(gi, removedNodes)
-  } else {
-    graphIndex.forget(gi, removedNodes.filter((m) => !cut.unwritable.has(m)))
-    for (const m of removedNodes) if (cut.unwritable.has(m)) graphIndex.noteAbandoned(gi, m)
-  }
+  graphIndex.forget(gi, removedNodes)
+  if (cut.unwritable.size > 0) keepUncutEdges(gi, graph, plan, removedNodes, cut.unwritable, lateRequirers)
   // A snapshot's mark may have been among the removed: renew it while no load went unseen.
   registry.renewMarks()
   // A module compiled by hand never turns `loaded`; once out of the cache it would look like a
@@ -184,6 +180,20 @@ function executePlan(cache, graph, plan, options) {
     if (registry.isModuleLike(value) && registry.ownValue(value, 'loaded') === false) registry.markAbandoned(value)
   }
   return track(withCuts(report, cut), cut.keys, cut.values, false)
+}
+
+/**
+ * The references to removed modules that no cut could change (a frozen `children`) go back into
+ * the graph, with the removed module as one outside the cache: the next plan sees them, as a full
+ * scan does.
+ */
+function keepUncutEdges(gi, graph, plan, removedNodes, unwritable, lateRequirers) {
+  const survivors = [...live.nodesAt(graph, plan.cutChildrenOf), ...lateRequirers]
+  for (const m of removedNodes) {
+    if (!unwritable.has(m)) continue
+    const holders = survivors.filter((s) => registry.isModuleLike(s) && live.childrenOf(s).includes(m))
+    graphIndex.keepOutside(gi, m, holders)
+  }
 }
 
 /**

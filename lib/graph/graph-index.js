@@ -213,8 +213,12 @@ function firstSeen(index, m, id, start, key) {
   if (d !== undefined && typeof d.value === 'string') index.laterKeys.set(id, d.value)
 }
 
-/** Hands the buffered edges to the native graph. */
+/** Hands the buffered edges to the native graph (in one call). */
 function flush(index) {
+  if (index.from.length > 0 && index.parentFrom.length > 0) {
+    index.graph.applyEdits(takeEdits(index, [], []))
+    return
+  }
   if (index.from.length > 0) {
     const from = Uint32Array.from(index.from)
     const to = Uint32Array.from(index.to)
@@ -344,6 +348,21 @@ function addAlias(index, id, key) {
 function noteAbandoned(index, m) {
   const id = index.ids.get(m)
   if (id !== undefined && index.keys.has(id)) index.keys.set(id, '')
+}
+
+/**
+ * `m`, just unloaded and forgotten, is still listed by `holders` (arrays no cut could change): it
+ * is recorded again as a module outside the cache, with what it refers to and those edges.
+ */
+function keepOutside(index, m, holders) {
+  if (index.readAtEpoch < 0 || !isRef(m)) return
+  readModule(index, m, '', reader)
+  const id = index.ids.get(m)
+  for (const h of holders) {
+    if (!isRef(h)) continue
+    index.from.push(idFor(index, h))
+    index.to.push(id)
+  }
 }
 
 /** Re-reads `modules` (a reload rollback put them back): they are known again, with their edges. */
@@ -564,4 +583,4 @@ function stats(index) {
   return { modules: index.keys.size, nodes, edges, nativeBytes: heapBytes }
 }
 
-module.exports = { GONE, isRef, takeEdits, scanned, attach, drop, shouldRead, idFor, isKnown, noteLoad, noteChildren, noteAbandoned, useReader, addAlias, recordedTargets, flush, rebuild, reread, forget, referrersOf, referrersOfOne, cachedModule, cachedKeys, byId, liveObject, stats }
+module.exports = { GONE, isRef, takeEdits, scanned, keepOutside, attach, drop, shouldRead, idFor, isKnown, noteLoad, noteChildren, noteAbandoned, useReader, addAlias, recordedTargets, flush, rebuild, reread, forget, referrersOf, referrersOfOne, cachedModule, cachedKeys, byId, liveObject, stats }

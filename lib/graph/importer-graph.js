@@ -190,39 +190,23 @@ function reachedFromLive(gi, cache, outside, m, holdersOnly = false, asked = und
  * is a node, so the cuts of the joined plan can be found on it. Edges are read anew among the
  * joined nodes.
  */
-function joinTreeGraph(cache, graph, tree, treePlan) {
+function joinTreeGraph(graph, tree) {
   const nodes = [...graph.nodes]
   const keyOf = new Map()
   for (let k = 0; k < graph.keys.length; k++) addKey(keyOf, graph.nodes[graph.keyNode[k]], graph.keys[k])
   const known = new Set(nodes)
   for (const m of tree.nodes) if (!known.has(m)) known.add(m), nodes.push(m)
-  // Modules that other code deleted from the cache, still reached by live ones, that refer to a
-  // module the trees remove: a flatten of the whole cache has them, and cuts them. One may be an
-  // importers' leaf already (a live requirer lists it next to a target), so known ones are
-  // checked too: its `children` must be read, or the cut of its edge is missed.
-  const gi = registry.state.graphIndex
-  const outside = graphIndex.byId(gi, registry.outsideRequirers())
-  const removed = live.nodesAt(tree, treePlan.removed)
-  const removedSet = new Set(removed)
-  const staleHolders = new Set()
-  const referrers = graphIndex.referrersOf(gi, removed)
-  for (let k = 0; k < referrers.length; k++) {
-    const object = graphIndex.liveObject(gi, cache, referrers[k], outside)
-    if (object === undefined || object[0] !== null || staleHolders.has(object[1])) continue
-    const h = object[1]
-    if (!isModuleLike(h) || !(listsAny(childrenOf(h), removedSet) || removedSet.has(parentOf(h)))) continue
-    if (!reachedFromLive(gi, cache, outside, h)) continue
-    staleHolders.add(h)
-    if (!known.has(h)) known.add(h), nodes.push(h)
-  }
+  // (Modules that other code deleted from the cache, still reached by live ones, that refer to a
+  // module the trees remove are among the trees' nodes: the tree plan names every referrer it
+  // cuts, found on the live objects, tree-plan.js.)
   for (let k = 0; k < tree.keys.length; k++) addKey(keyOf, tree.nodes[tree.keyNode[k]], tree.keys[k])
-  // The importers' leaves stay leaves, unless the trees' graph has them (it has every cached
-  // holder of a module the trees remove) or they are such a deleted holder.
+  // The importers' leaves stay leaves, unless the trees' graph has them (it has every holder of a
+  // module the trees remove).
   let leaves
   if (graph.leaves !== undefined) {
     const inTree = new Set(tree.nodes)
     leaves = new Set()
-    for (const m of graph.leaves) if (!inTree.has(m) && !staleHolders.has(m)) leaves.add(m)
+    for (const m of graph.leaves) if (!inTree.has(m)) leaves.add(m)
   }
   return toGraph(nodes, keyOf, leaves, graph.stale)
 }

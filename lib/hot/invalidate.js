@@ -199,13 +199,28 @@ function withTrees(graph, importersPlan, rootNodes, shared, tree) {
 function planInvalidation(cache, roots, opts, { fullScan = false } = {}) {
   let graph = fullScan ? undefined : prepareImporterGraph(cache, roots.map((key) => cache[key]))
   let tree
+  let planned
   if (graph !== undefined && opts.tree === true) {
-    const treeRoots = treeRootsOf(graph, planOn(cache, graph, roots, opts))
-    if (treeRoots.length > 0) ({ graph, tree } = prepareTreeJoin(cache, graph, treeRoots, opts))
+    // The trees are those of the targets the plan removes. First on the guess that it removes
+    // every target that is no boundary (a reload of a file: one plan of the joined graph); when
+    // it removes others (a target whose update was declined), planned again on what it removes.
+    const guess = guessTreeRoots(cache, graph, roots)
+    if (guess.length > 0) {
+      const joined = prepareTreeJoin(cache, graph, guess, opts)
+      withTargetKeys(joined.graph, cache, roots)
+      const first = planOn(cache, joined.graph, roots, opts)
+      if (sameMembers(treeRootsOf(joined.graph, first), guess)) ({ graph, tree } = joined), (planned = first)
+    }
+    if (planned === undefined) {
+      const treeRoots = treeRootsOf(graph, planOn(cache, graph, roots, opts))
+      if (treeRoots.length > 0) ({ graph, tree } = prepareTreeJoin(cache, graph, treeRoots, opts))
+    }
   }
   graph ??= prepareGraph(cache)
-  withTargetKeys(graph, cache, roots)
-  const planned = planOn(cache, graph, roots, opts)
+  if (planned === undefined) {
+    withTargetKeys(graph, cache, roots)
+    planned = planOn(cache, graph, roots, opts)
+  }
   const { plan, rootNodes } = planned
   // The plan executePlan runs: the importers' removals, with the trees' when asked.
   planned.unloadPlan = {
@@ -242,14 +257,43 @@ function joinedIndices(graph, tree, indices) {
   return live.indicesOf(graph, live.nodesAt(tree, indices))
 }
 
-/** The roots of the targets' trees (modules): what the targets reach that the plan removes. */
+/**
+ * The roots of the targets' trees (modules): what the targets reach that the plan removes (a walk
+ * of the plan's small graph, not entering boundaries).
+ */
 function treeRootsOf(graph, { plan, rootNodes }) {
   const removedMark = new Uint8Array(graph.nodes.length)
   for (const i of plan.removed) removedMark[i] = 1
-  const targets = Uint32Array.from(rootNodes.filter((r) => removedMark[r] === 1))
-  if (targets.length === 0) return []
-  const inTree = native.forwardClosure(graph.offsets, graph.targets, graph.flags, targets)
-  return live.nodesAt(graph, inTree.filter((i) => removedMark[i] === 1))
+  const seen = new Uint8Array(graph.nodes.length)
+  const queue = []
+  for (const r of rootNodes) if (removedMark[r] === 1 && seen[r] === 0) (seen[r] = 1), queue.push(r)
+  for (let q = 0; q < queue.length; q++) {
+    const i = queue[q]
+    for (let e = graph.offsets[i]; e < graph.offsets[i + 1]; e++) {
+      const t = graph.targets[e]
+      if (seen[t] === 1 || (graph.flags[t] & live.BOUNDARY) !== 0) continue
+      seen[t] = 1
+      queue.push(t)
+    }
+  }
+  return live.nodesAt(graph, queue.filter((i) => removedMark[i] === 1))
+}
+
+/** The targets (keys) whose modules can be tree roots: every one that is no boundary. */
+function guessTreeRoots(cache, graph, roots) {
+  const out = []
+  for (const key of roots) {
+    const i = graph.index.get(cache[key])
+    if (i !== undefined && (graph.flags[i] & live.BOUNDARY) === 0 && !out.includes(cache[key])) out.push(cache[key])
+  }
+  return out
+}
+
+function sameMembers(a, b) {
+  if (a.length !== b.length) return false
+  const set = new Set(a)
+  for (const x of b) if (!set.has(x)) return false
+  return true
 }
 
 /**
