@@ -32,6 +32,7 @@ const { isProxy } = require('node:util').types
 
 const graphIndex = require('./graph-index.js')
 const { state, index, isModuleLike, ownValue, isLoading, mainModule } = require('./state.js')
+const { recordRequirer, standInFor, outsideRequirers, isStandIn } = require('./outside-requirers.js')
 
 const parentAccessor = Object.getOwnPropertyDescriptor(Module.prototype, 'parent')
 const RECENT_KEYS = 8
@@ -58,26 +59,6 @@ function isUnloaded(m) {
     state.abandoned.has(m) ||
     (state.dying !== null && state.dying.has(m))
   )
-}
-
-function recordRequirer(parent) {
-  if (state.requirerSet.has(parent)) return
-  state.requirerSet.add(parent)
-  state.requirerRefs.add(new WeakRef(parent))
-}
-
-/** A long-lived parent that resolves exactly like `old` but holds nothing of it. */
-function standInFor(old) {
-  let standIn = state.standIns.get(old)
-  if (standIn === undefined) {
-    standIn = new Module(old.id, null)
-    standIn.filename = old.filename
-    standIn.paths = old.paths
-    state.standIns.set(old, standIn)
-    state.standInSet.add(standIn)
-    recordRequirer(standIn)
-  }
-  return standIn
 }
 
 function wrapLoad(originalLoad) {
@@ -459,20 +440,6 @@ function uninstall() {
   if (state.requireWrapper !== null && Module.prototype.require === state.requireWrapper) Module.prototype.require = state.originalRequire
 }
 
-/**
- * The live requirers outside the cache. Drops the ones that were garbage collected. Stand-ins
- * are included (their `children` must be cut too) and told apart by `isStandIn`.
- */
-function outsideRequirers() {
-  const alive = []
-  for (const ref of state.requirerRefs) {
-    const m = ref.deref()
-    if (m === undefined) state.requirerRefs.delete(ref)
-    else alive.push(m)
-  }
-  return alive
-}
-
 /** Whether dispose handlers are running now (an unloading call made now is re-entrant). */
 function isDisposing() {
   return state.disposeDepth > 0
@@ -521,7 +488,7 @@ module.exports = {
   ownValue,
   isLoading,
   outsideRequirers,
-  isStandIn: (m) => state.standInSet.has(m),
+  isStandIn,
   on,
   hasHooks,
   uninstall,
