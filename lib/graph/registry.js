@@ -33,6 +33,7 @@ const { isProxy } = require('node:util').types
 const graphIndex = require('./graph-index.js')
 const { state, index, isModuleLike, ownValue, isLoading, mainModule } = require('./state.js')
 const { recordRequirer, standInFor, outsideRequirers, isStandIn } = require('./outside-requirers.js')
+const { isUnloaded, isDisposing, duringDispose, markAbandoned } = require('./dispose.js')
 
 const parentAccessor = Object.getOwnPropertyDescriptor(Module.prototype, 'parent')
 const RECENT_KEYS = 8
@@ -45,20 +46,6 @@ function noteInserted(key, reset = false) {
     state.recentKeys.push(key)
     if (state.recentKeys.length > RECENT_KEYS) state.recentKeys.shift()
   }
-}
-
-/**
- * Whether `m` was unloaded (by this package or by other code) or is being unloaded: it finished
- * loading, yet require.cache no longer has it under its filename. Asked of the parent on every
- * require(), so it is a structural test instead of a WeakSet add per unloaded module (which was
- * 1/6 of a whole-graph unload at 30k modules).
- */
-function isUnloaded(m) {
-  return (
-    (ownValue(m, 'loaded') === true && Module._cache[ownValue(m, 'filename')] !== m) ||
-    state.abandoned.has(m) ||
-    (state.dying !== null && state.dying.has(m))
-  )
 }
 
 function wrapLoad(originalLoad) {
@@ -440,46 +427,6 @@ function uninstall() {
   if (state.requireWrapper !== null && Module.prototype.require === state.requireWrapper) Module.prototype.require = state.originalRequire
 }
 
-/** Whether dispose handlers are running now (an unloading call made now is re-entrant). */
-function isDisposing() {
-  return state.disposeDepth > 0
-}
-
-/**
- * The modules of the dispose phases running now (`state.dying`), as a Set made on the first
- * question: only a require() made by a handler asks, and a whole-graph unload would otherwise
- * add every module to a Set for nothing.
- */
-class DyingModules {
-  constructor(modules, previous) {
-    this.modules = modules
-    this.previous = previous
-    this.set = undefined
-  }
-
-  has(m) {
-    this.set ??= new Set(this.modules)
-    return this.set.has(m) || (this.previous !== null && this.previous.has(m))
-  }
-}
-
-/**
- * Runs `fn(modules, ...args)` as the dispose phase of an unload of `modules`: requires made
- * meanwhile by these modules get stand-in parents, and unloading calls are refused as
- * re-entrant.
- */
-function duringDispose(modules, fn, ...args) {
-  const previous = state.dying
-  state.dying = new DyingModules(modules, previous)
-  state.disposeDepth++
-  try {
-    return fn(modules, ...args)
-  } finally {
-    state.disposeDepth--
-    state.dying = previous
-  }
-}
-
 module.exports = {
   mainModule,
   state,
@@ -501,5 +448,5 @@ module.exports = {
   noteInserted,
   renewMarks,
   rememberPath: indexPath,
-  markAbandoned: (m) => state.abandoned.add(m),
+  markAbandoned,
 }
