@@ -30,11 +30,11 @@
 // copy of the package). A
 // module the index never fully saw makes it return `{ unknown: true }`: the caller reads the
 // graph anew.
-const registry = require('./registry.js')
+const { state, isModuleLike } = require('./state.js')
+const { outsideRequirers } = require('./outside-requirers.js')
 const graphIndex = require('./graph-index.js')
 const { BOUNDARY, childrenOf, parentOf, holdsFromOutside } = require('./live.js')
 
-const { isModuleLike } = registry
 const STAYS = 1
 const GOES = 2
 
@@ -56,8 +56,8 @@ class AncestorSearch {
     this.b = b
     this.boundaryReason = boundaryReason
     this.budget = budget
-    this.gi = registry.state.graphIndex
-    this.outside = graphIndex.byId(this.gi, registry.outsideRequirers().filter(holdsFromOutside))
+    this.gi = state.graphIndex
+    this.outside = graphIndex.byId(this.gi, outsideRequirers().filter(holdsFromOutside))
     this.status = new Map()
     this.holders = new Map()
     this.rootSet = new Set()

@@ -13,11 +13,11 @@
 //   for trees that are a large part of the graph (one pass costs less than asking for most
 //   modules' referrers), for the first plan that finds the index unread, when a module stays
 //   unknown to the index after a read, and by tests.
-const registry = require('./registry.js')
+const { state, isModuleLike, isLoading, mainModule } = require('./state.js')
+const { outsideRequirers } = require('./outside-requirers.js')
 const graphIndex = require('./graph-index.js')
 const live = require('./live.js')
 
-const { isModuleLike } = registry
 const { HOLDER, BOUNDARY, childrenOf, parentOf, filenameOf, holdsFromOutside } = live
 const { FLAG_KEEPS: KEEPS } = require('../native.js')
 const { decideByAncestors } = require('./tree-ancestors.js')
@@ -99,7 +99,7 @@ class TreeBuilder {
 
   /** Adds the requirers outside the cache that refer to nodes [0, limit). */
   addOutsideRequirers(limit) {
-    for (const requirer of registry.outsideRequirers()) {
+    for (const requirer of outsideRequirers()) {
       if (this.index.has(requirer)) continue
       const i = this.addIfRefers(requirer, 0, limit)
       if (i >= 0 && holdsFromOutside(requirer)) this.flags[i] = HOLDER
@@ -153,10 +153,10 @@ class TreeBuilder {
  * here on the usual key (the filename); modules cached under other keys are tested later.
  */
 function boundaryReason(cache, m, keep) {
-  if (m === registry.mainModule()) return 'main'
+  if (m === mainModule()) return 'main'
   const filename = filenameOf(m)
   if (filename !== undefined && filename.endsWith('.node')) return 'native-addon'
-  if (registry.isLoading(m)) return 'loading'
+  if (isLoading(m)) return 'loading'
   if (keep !== undefined && filename !== undefined && cache[filename] === m && keep(filename)) return 'kept-by-option'
   return undefined
 }
@@ -272,7 +272,7 @@ class ClosureDecision {
     this.childIndices = closure.childIndices
     this.rootCount = rootCount
     this.gi = gi
-    this.outside = graphIndex.byId(gi, registry.outsideRequirers().filter(holdsFromOutside))
+    this.outside = graphIndex.byId(gi, outsideRequirers().filter(holdsFromOutside))
     this.holders = new Map()
     const n = this.b.nodes.length
     // Who requires whom inside the closure, backwards (every module of it counts, cached or not:
@@ -443,7 +443,7 @@ function byIndex(cache, roots, keep, removeShared, gi, closure, removedOrder) {
  * @param {{ keep?: (id: string) => boolean, removeShared?: boolean, fullScan?: boolean }} options
  */
 function flattenTree(cache, roots, { keep, removeShared = false, fullScan = false } = {}) {
-  const gi = registry.state.graphIndex
+  const gi = state.graphIndex
   if (fullScan) return counted('scan', byScan(cache, roots, keep))
   gi.changed = false
   const graph = fromIndex(cache, roots, keep, removeShared, gi)
@@ -461,7 +461,7 @@ function fromIndex(cache, roots, keep, removeShared, gi) {
   // First without walking the closure (tree-ancestors.js). It gives up on trees that are a large
   // part of the graph (one pass over the cache is cheaper), and where the index cannot map a
   // referrer back to a live module; then the closure is walked.
-  if (!removeShared && gi.readAtEpoch >= 0 && gi.readAtEpoch === registry.state.loaderEpoch) {
+  if (!removeShared && gi.readAtEpoch >= 0 && gi.readAtEpoch === state.loaderEpoch) {
     let decided = decideByAncestors(cache, roots, keep, new TreeBuilder(), boundaryReason, ancestorBudget(gi), largeSize(gi.keys.size))
     if (decided?.unknown) {
       // A module the index never fully saw (put into the cache by hand): read everything once.
@@ -480,7 +480,7 @@ function fromIndex(cache, roots, keep, removeShared, gi) {
   // (Until the index is first read, its size is not the graph's: count the cache once.)
   const graphSize = gi.readAtEpoch >= 0 ? gi.keys.size : Object.keys(cache).length
   if (isLarge(closure, graphSize)) return counted('scan', byScan(cache, roots, keep, closure))
-  const epoch = registry.state.loaderEpoch
+  const epoch = state.loaderEpoch
   // Never read, or read before a loader gap: the first plan scans, the next reads (shouldRead).
   const stale = gi.readAtEpoch !== epoch
   if (stale && !graphIndex.shouldRead(gi, epoch)) return counted('scan', byScan(cache, roots, keep, closure))
