@@ -60,4 +60,4 @@ function hasHooks(event) {
   return (Array.isArray(hooks) ? hooks.length : hooks.size) > 0
 }
 
-module.exports = { HOOKS, on, hasHooks }
+module.exports = { on, hasHooks }
