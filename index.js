@@ -2,11 +2,11 @@
 // uncache-tree: unload CommonJS module trees from a running Node.js process without leaking
 // memory. The public API; each function lives in its own file under lib/. See index.d.ts for
 // the documentation and ARCHITECTURE.md for how it fits together.
-const registry = require('./lib/graph/registry.js')
+const { install } = require('./lib/loader/patches.js')
 
 // Requirers outside require.cache can only be seen from the moment this runs (README: use
 // `node --require uncache-tree/register` when they are created before the package is loaded).
-registry.install()
+install()
 
 const { UncacheError } = require('./lib/errors.js')
 const { uncacheTree, rescan } = require('./lib/graph/unload.js')

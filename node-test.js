@@ -112,7 +112,7 @@ function isolateEach(t, options) {
 }
 
 const CHILD = path.join(__dirname, 'lib', 'test-runner', 'child.js')
-const registry = require('./lib/graph/registry.js')
+const { state } = require('./lib/graph/state.js')
 
 /**
  * Runs `fn(report, fileOrTest)` after every restore that `uncache-tree test` makes (after each
@@ -129,7 +129,7 @@ function onRestore(fn) {
     )
   }
   // On the process-wide state: the runner reads it from its own copy of this package.
-  ;(registry.state.testRunnerRestoreHooks ??= []).push(fn)
+  ;(state.testRunnerRestoreHooks ??= []).push(fn)
 }
 
 module.exports = { isolateEach, onRestore }

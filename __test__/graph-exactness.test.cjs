@@ -9,7 +9,7 @@ const path = require('node:path')
 const { spawnSync } = require('node:child_process')
 const Module = require('node:module')
 const { uncacheTree, invalidate, rescan, hot } = require('..')
-const registry = require('../lib/graph/registry.js')
+const { state } = require('../lib/graph/state.js')
 const engine = require('../lib/graph/engine.js')
 const { writeTree, requiring } = require('./helpers/fixtures.cjs')
 
@@ -34,7 +34,7 @@ function warmGraph() {
   require(t.file('w2.js'))
   uncacheTree(t.file('w1.js'))
   uncacheTree(t.file('w2.js'))
-  assert.equal(registry.state.graphIndex.readAtEpoch, registry.state.loaderEpoch, 'the index is read')
+  assert.equal(state.graphIndex.readAtEpoch, state.loaderEpoch, 'the index is read')
   return { t, a: cache[t.file('a.js')], b: cache[t.file('b.js')], shared: cache[t.file('shared.js')] }
 }
 
@@ -134,7 +134,7 @@ test('item 2: invalidate removes every key of an aliased importer', () => {
 test("item 3: edges made while a library ran Node's own _load around ours are not lost", () => {
   const { t, b, shared } = warmGraph()
   const ours = Module._load
-  Module._load = registry.state.originalLoad // what another library saved before we patched
+  Module._load = state.originalLoad // what another library saved before we patched
   try {
     b.require(t.file('shared.js')) // b -> shared: appended by Node, not seen by our _load
   } finally {
@@ -151,13 +151,13 @@ test("item 3: a snapshot restore cuts an edge made while a library ran Node's ow
   const t = writeTree({ 'before.js': requiring('before'), 'since.js': requiring('since') })
   require(t.file('before.js'))
   const before = cache[t.file('before.js')]
-  const epoch = registry.state.loaderEpoch
+  const epoch = state.loaderEpoch
   let report
   isolate(
     () => {
       require(t.file('since.js'))
       const ours = Module._load
-      Module._load = registry.state.originalLoad
+      Module._load = state.originalLoad
       try {
         before.require(t.file('since.js')) // before -> since: not seen by our _load
       } finally {
@@ -166,17 +166,17 @@ test("item 3: a snapshot restore cuts an edge made while a library ran Node's ow
     },
     { onRestore: (r) => (report = r) },
   )
-  assert.ok(registry.state.loaderEpoch > epoch, 'the gap was noticed as it happened')
+  assert.ok(state.loaderEpoch > epoch, 'the gap was noticed as it happened')
   assert.deepEqual(report.removed, [t.file('since.js')])
   assert.equal(before.children.some((c) => c.id === t.file('since.js')), false, 'no stale edge left')
 })
 
 test('item 3: plain requires are no loader gap', () => {
   const t = writeTree({ 'p.js': requiring('p', ['./q', './r']), 'q.js': requiring('q', ['./r']), 'r.js': requiring('r') })
-  const epoch = registry.state.loaderEpoch
+  const epoch = state.loaderEpoch
   require(t.file('p.js'))
   cache[t.file('p.js')].require(t.file('r.js'))
-  assert.equal(registry.state.loaderEpoch, epoch)
+  assert.equal(state.loaderEpoch, epoch)
 })
 
 test('item 7: invalidate climbs through a module other code deleted from the cache to its live importers', () => {

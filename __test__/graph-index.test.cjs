@@ -6,13 +6,15 @@
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const { uncacheTree, invalidate, reload, rescan } = require('..')
-const registry = require('../lib/graph/registry.js')
+const { state } = require('../lib/graph/state.js')
+const { install, uninstall } = require('../lib/loader/patches.js')
+const { on } = require('../lib/graph/hooks.js')
 const graphIndex = require('../lib/graph/graph-index.js')
 const { settleGc } = require('../lib/proof/gc.js')
 const { planPaths } = require('../lib/graph/tree-plan.js')
 const { writeTree, requiring, compileByHand } = require('./helpers/fixtures.cjs')
 
-const index = registry.state.graphIndex
+const index = state.graphIndex
 const idOf = (file) => index.ids.get(require.cache[file])
 
 /** What `fn()` returns, and how many plans took each way meanwhile (`[result, taken]`). */
@@ -153,21 +155,21 @@ test('after another library put back Module._load, the next call reads the graph
   const Module = require('node:module')
   const t = writeTree({ 'x.js': requiring('x'), 'y.js': requiring('y', ['./x']) })
   require(t.file('x.js'))
-  const epoch = registry.state.loaderEpoch
-  Module._load = registry.state.originalLoad
+  const epoch = state.loaderEpoch
+  Module._load = state.originalLoad
   try {
     require(t.file('y.js')) // y -> x is not seen by the wrapper
   } finally {
-    registry.install() // what every public function does first
+    install() // what every public function does first
   }
-  assert.equal(Module._load, registry.state.loadWrapper, 'the wrapper is back')
+  assert.equal(Module._load, state.loadWrapper, 'the wrapper is back')
   // (Noticed twice: by the require() wrapper as y was required, and when _load was re-installed.)
-  assert.ok(registry.state.loaderEpoch > epoch, 'the gap was noticed')
+  assert.ok(state.loaderEpoch > epoch, 'the gap was noticed')
   const [dry, taken] = withPlanPaths(() => uncacheTree(t.file('x.js'), { dryRun: true }))
   assert.deepEqual(dry.removed, [t.file('x.js')])
   assert.deepEqual(dry.kept, [])
   assert.deepEqual(taken, { plans: 1, rounds: 1, reads: 1, scans: 0 }, 'one read of the graph, then one plan')
-  assert.equal(index.readAtEpoch, registry.state.loaderEpoch, 'read anew by the first call')
+  assert.equal(index.readAtEpoch, state.loaderEpoch, 'read anew by the first call')
   const [report, again] = withPlanPaths(() => uncacheTree(t.file('x.js')))
   assert.deepEqual(again, { plans: 1, rounds: 1, reads: 0, scans: 0 }, 'the next call plans on what was read')
   assert.deepEqual(report.removed, [t.file('x.js')])
@@ -177,38 +179,38 @@ test('after another library put back Module._load, the next call reads the graph
 test('one hook mechanism: on(event, fn) returns its off(); an unknown event is refused', () => {
   const t = writeTree({ 'h.js': requiring('h') })
   const seen = []
-  const off = registry.on('require', (parent, request) => seen.push(request))
+  const off = on('require', (parent, request) => seen.push(request))
   require(t.file('h.js'))
   off()
   require(t.file('h.js'))
   assert.deepEqual(seen, [t.file('h.js')], 'called once, then not after off()')
-  assert.throws(() => registry.on('unload', () => {}), /unknown hook 'unload'/)
+  assert.throws(() => on('unload', () => {}), /unknown hook 'unload'/)
 })
 
 test('uninstall() puts the loader back in one place; the next calls re-install it and read the graph anew', () => {
   const Module = require('node:module')
-  const { originalLoad, originalModuleLoad } = registry.state
+  const { originalLoad, originalModuleLoad } = state
   const t = writeTree({ 'w.js': requiring('w', ['./v']), 'u.js': requiring('u', ['./v']), 'v.js': requiring('v') })
   require(t.file('w.js'))
-  const epoch = registry.state.loaderEpoch
-  registry.uninstall()
+  const epoch = state.loaderEpoch
+  uninstall()
   try {
     assert.equal(Module._load, originalLoad)
     assert.equal(Module.prototype.load, originalModuleLoad)
     require(t.file('u.js')) // u -> v: no wrapper sees it
     const scanned = uncacheTree(t.file('w.js'), { dryRun: true })
-    assert.equal(Module._load, registry.state.loadWrapper, 're-installed')
+    assert.equal(Module._load, state.loadWrapper, 're-installed')
     assert.notEqual(Module._load, originalLoad)
     // (Noticed twice: by the require() wrapper as y was required, and when _load was re-installed.)
-  assert.ok(registry.state.loaderEpoch > epoch, 'the gap was noticed')
+  assert.ok(state.loaderEpoch > epoch, 'the gap was noticed')
     const report = uncacheTree(t.file('w.js'), { dryRun: true })
-    assert.equal(index.readAtEpoch, registry.state.loaderEpoch, 'the index was read anew')
+    assert.equal(index.readAtEpoch, state.loaderEpoch, 'the index was read anew')
     for (const r of [scanned, report]) {
       assert.deepEqual(r.removed, [t.file('w.js')])
       assert.deepEqual(r.kept, [{ id: t.file('v.js'), heldBy: [t.file('u.js')] }], 'the edge made in the gap is known')
     }
   } finally {
-    registry.install()
+    install()
   }
 })
 
@@ -225,7 +227,7 @@ function bothTreePlans(keys) {
       kept: Array.from(plan.kept, (i, k) => [graph.ids[i], Array.from(plan.holders.subarray(plan.holderOffsets[k], plan.holderOffsets[k + 1]), (h) => graph.ids[h]).sort()]),
       cut: Array.from(plan.cutChildrenOf, (i) => graph.ids[i]).sort(),
     })
-  registry.install()
+  install()
   const options = { shared: 'keep' }
   return [show(engine.planTrees(require.cache, keys, options)), show(engine.planTrees(require.cache, keys, options, true))]
 }
@@ -318,7 +320,7 @@ test('F-index-3: invalidate walks up through a module that also names the change
   const holder = writeTree({ 'holder.js': requiring('holder', [t.file('m1.js')]) })
   require(t.file('m0.js'))
   require(holder.file('holder.js'))
-  registry.install()
+  install()
   const keys = [t.file('m3.js')]
   const show = ({ graph, plan }) => JSON.stringify([Array.from(plan.removed, (i) => graph.ids[i]).sort(), Array.from(plan.cutChildrenOf, (i) => graph.ids[i]).sort()])
   assert.equal(show(planInvalidation(require.cache, keys, {})), show(planInvalidation(require.cache, keys, {}, { fullScan: true })))
@@ -376,7 +378,7 @@ test('F-index-6: reload plans the tree on its own graph: a module the tree reach
   const proxy = Module.createRequire(t.file('proxy.js'))
   proxy(t.file('m1.js'))
   require(t.file('m3.js'))
-  registry.install()
+  install()
   const options = { tree: true, shared: 'keep' }
   const show = (p) => JSON.stringify([Array.from(p.unloadPlan.removed, (i) => p.graph.ids[i]).sort(), Array.from(p.unloadPlan.kept, (i) => p.graph.ids[i]).sort()])
   const fromIndex = show(planInvalidation(require.cache, [t.file('m3.js')], options))
@@ -402,7 +404,7 @@ test('F-index-7: reload cuts a removed module out of an old instance that other 
   require(t.file('m1.js'))
   const m2 = require.cache[t.file('m2.js')]
   assert.ok(old.children.includes(m2))
-  registry.install()
+  install()
   const options = { tree: true, shared: 'keep' }
   const show = (p) => JSON.stringify(Array.from(p.unloadPlan.cutChildrenOf, (i) => p.graph.nodes[i] === old ? 'old m1' : p.graph.ids[i]).sort())
   const fromIndex = show(planInvalidation(require.cache, [t.file('m1.js')], options))

@@ -10,7 +10,8 @@ const Module = require('node:module')
 const path = require('node:path')
 const { snapshot, uncacheTree, verifyCollected } = require('..')
 const live = require('../lib/graph/live.js')
-const registry = require('../lib/graph/registry.js')
+const { state } = require('../lib/graph/state.js')
+const { on } = require('../lib/graph/hooks.js')
 const { writeTree, requiring } = require('./helpers/fixtures.cjs')
 
 const NODE_MAJOR = Number(process.versions.node.split('.')[0])
@@ -201,7 +202,7 @@ test('dispose handlers (beforeCut) run once, with the removed modules in report 
   const host = require(t.file('host.js'))
   const calls = []
   const handler = (modules, report) => calls.push({ ids: modules.map((m) => m.id), removed: report.removed.slice() })
-  const off = registry.on('beforeCut', handler)
+  const off = on('beforeCut', handler)
   try {
     const snap = snapshot()
     host.load('./feature')
@@ -363,16 +364,16 @@ test('an abandoned snapshot stops recording once it is garbage collected', async
   const { settleGc } = require('../lib/proof/gc.js')
   // Earlier tests dropped their snapshots too; collect those first.
   await settleGc(4)
-  const observersBefore = registry.state.requireObservers.size
+  const observersBefore = state.requireObservers.size
   ;(() => {
     snapshot()
   })()
-  assert.equal(registry.state.requireObservers.size, observersBefore + 1)
-  for (let i = 0; i < 20 && registry.state.requireObservers.size > observersBefore; i++) await settleGc(2)
-  assert.equal(registry.state.requireObservers.size, observersBefore)
+  assert.equal(state.requireObservers.size, observersBefore + 1)
+  for (let i = 0; i < 20 && state.requireObservers.size > observersBefore; i++) await settleGc(2)
+  assert.equal(state.requireObservers.size, observersBefore)
   // A snapshot that is still referenced keeps recording.
   const kept = snapshot()
   await settleGc(4)
-  assert.equal(registry.state.requireObservers.size, observersBefore + 1)
+  assert.equal(state.requireObservers.size, observersBefore + 1)
   assert.deepEqual(kept.loadedSince(), [])
 })

@@ -95,7 +95,7 @@ function profiled(entry, indexLive) {
 /**
  * The three kinds of require in one process, alternating, so that machine noise between
  * processes does not enter the ratio: the package loaded, its loader wrappers removed
- * (`registry.uninstall()`: Node's own loader, as without the package), installed with the index
+ * (`uninstall()`: Node's own loader, as without the package), installed with the index
  * not read (before the first unload), and installed with the index recording (`rescan()` first).
  * Between rounds the graph is dropped from require.cache, `children` and Module._pathCache, and
  * the garbage collected (untimed). The first round of each kind warms up and is not counted.
@@ -105,7 +105,8 @@ function inProcess(graph, rounds) {
     const path = require('node:path')
     const Module = require('node:module')
     const api = require(${JSON.stringify(ROOT)})
-    const registry = require(${JSON.stringify(path.join(ROOT, 'lib/graph/registry.js'))})
+    const { install, uninstall } = require(${JSON.stringify(path.join(ROOT, 'lib/loader/patches.js'))})
+    const { state } = require(${JSON.stringify(path.join(ROOT, 'lib/graph/state.js'))})
     const graphIndex = require(${JSON.stringify(path.join(ROOT, 'lib/graph/graph-index.js'))})
     const prefix = ${JSON.stringify(graph.dir + path.sep)}
     const self = require.cache[__filename] ?? module
@@ -119,9 +120,9 @@ function inProcess(graph, rounds) {
       for (const key of Object.keys(Module._pathCache)) if (Module._pathCache[key].startsWith(prefix)) delete Module._pathCache[key]
     }
     const modes = {
-      plain: () => registry.uninstall(),
-      wrapped: () => { registry.install(); graphIndex.drop(registry.state.graphIndex) },
-      recording: () => { registry.install(); api.rescan() },
+      plain: () => uninstall(),
+      wrapped: () => { install(); graphIndex.drop(state.graphIndex) },
+      recording: () => { install(); api.rescan() },
     }
     const names = Object.keys(modes)
     const ms = Object.fromEntries(names.map((n) => [n, []]))

@@ -81,7 +81,8 @@ function child(n, runs) {
   const { generateGraph } = require('./generate-graph.js')
   const { openSnapshot } = require('../lib/isolation/snapshot.js')
   const live = require('../lib/graph/live.js')
-  const registry = require('../lib/graph/registry.js')
+  const { isModuleLike } = require('../lib/graph/state.js')
+  const { outsideRequirers } = require('../lib/graph/outside-requirers.js')
   const { executePlan, classifyBoundaries, planRestore } = require('../lib/graph/engine.js')
   const cache = require.cache
 
@@ -104,12 +105,12 @@ function child(n, runs) {
         const requirers = []
         const seen = new Set()
         const consider = (m) => {
-          if (seen.has(m) || since.has(m) || !registry.isModuleLike(m)) return
+          if (seen.has(m) || since.has(m) || !isModuleLike(m)) return
           seen.add(m)
           if (m.children.some((c) => since.has(c))) requirers.push([m, 0])
         }
         for (const key of keys) consider(cache[key])
-        for (const m of registry.outsideRequirers()) consider(m)
+        for (const m of outsideRequirers()) consider(m)
         const g = live.flattenSince(cache, loaded, requirers)
         g.ids = live.nodeIds(g)
         g.reasons = classifyBoundaries(g)

@@ -96,7 +96,7 @@ function loadContenders() {
     // The same engine finding holders by reading every cached module, as every version before
     // the live graph index did (ISSUES #9 asks for the two side by side).
     const { unloadTrees } = require('../lib/graph/engine.js')
-    const { install } = require('../lib/graph/registry.js')
+    const { install } = require('../lib/loader/patches.js')
     const options = { shared: 'keep', dryRun: false }
     list.push({ name: 'uncache-tree, full scan', unload: (file) => (install(), unloadTrees(cache, [file], options, true)) })
   } catch (error) {

@@ -9,7 +9,7 @@ const path = require('node:path')
 const { fileURLToPath, URL } = require('node:url')
 const { isProxy } = require('node:util').types
 const { invalidArgType, invalidArgValue, explain } = require('./errors.js')
-const { isModuleLike, isLoading, ownValue, mainModule } = require('./graph/registry.js')
+const { isModuleLike, isLoading, ownValue, mainModule } = require('./graph/state.js')
 
 const PACKAGE_ROOT = path.join(__dirname, '..')
 const OWN_FILES = new Set(

@@ -15,7 +15,8 @@ const { pathToFileURL } = require('node:url')
 const api = require('../..')
 const engine = require('../../lib/graph/engine.js')
 const invalidation = require('../../lib/hot/invalidate.js')
-const registry = require('../../lib/graph/registry.js')
+const { state } = require('../../lib/graph/state.js')
+const { install } = require('../../lib/loader/patches.js')
 const graphIndexLib = require('../../lib/graph/graph-index.js')
 const live = require('../../lib/graph/live.js')
 const { binaryName } = require('../../lib/platform.js')
@@ -592,7 +593,7 @@ class Sequence {
     stats[what === 'uncacheTree' ? 'planComparisons' : what === 'reload' ? 'reloadComparisons' : 'invalidateComparisons']++
     // As every public function does first: a loader wrapper that other code put back is
     // re-installed, and the gap it left makes the index read everything anew.
-    registry.install()
+    install()
     const describe = (fullScan) => {
       try {
         return plan(roots, fullScan)
@@ -606,7 +607,6 @@ class Sequence {
     // The same planner on an index rebuilt from a scan (what rescan() makes): the incremental
     // index, warmed by this sequence's history, must plan as a fresh one does. The live index
     // is put back after, so that the next steps still run on the incremental one.
-    const state = registry.state
     const incremental = state.graphIndex
     delete state.graphIndex
     let fromRebuilt
@@ -1136,7 +1136,7 @@ class Sequence {
     // The loader wrappers as the sequence found them: a loader that another library put back
     // (unpatchLoader) must not carry into the next sequence, or a shrunk sequence, replayed
     // alone, would not fail as it did.
-    registry.install()
+    install()
     // The fixtures deleted above by hand were the last modules Node loaded. A program has live
     // recently loaded modules; a snapshot whose every mark is deleted during a loader gap is a
     // documented limit (README, Patched loaders) that the cleanup must not set up for the next

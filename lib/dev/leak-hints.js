@@ -6,51 +6,21 @@
 // have settled) are compared; a count that grows by the same +k over three reloads in a row gets
 // one warning, naming the reloaded files, the resource and the dispose handler that fixes it.
 const { countResources, flatten } = require('../proof/resources.js')
+const { resourceAdvice } = require('../proof/advice.js')
 
 // Three reloads in a row with the same +k: one reload proves nothing, two can be a cache warming.
 const STREAK = 3
 
-/** What a flattened resource key is, in words, and the dispose handler that frees it. */
+/**
+ * What a flattened resource key is, in words, and the dispose handler that frees it (the table
+ * the doctor uses too: RESOURCES in lib/proof/advice.js).
+ */
 function describe(key, k) {
   const many = k === 1 ? '' : 's'
-  const [group, name] = key.includes(':') ? [key.slice(0, key.indexOf(':')), key.slice(key.indexOf(':') + 1)] : [key, '']
-  if (group === 'processListeners') {
-    return {
-      what: `process '${name}' listener${many}`,
-      fix: `hot(module).dispose(() => process.off('${name}', handler)) — remove the listener this module adds`,
-    }
-  }
-  if (group === 'fds') {
-    return {
-      what: `open file descriptor${many}`,
-      fix: 'hot(module).dispose(() => stream.end()) — close the files, streams, loggers and transports this module opens (winston: logger.close(); pino: transport.end())',
-    }
-  }
-  if (group === 'threads') {
-    return {
-      what: `thread${many}`,
-      fix: 'hot(module).dispose(() => worker.terminate()) — end the workers this module starts (pino: transport.end())',
-    }
-  }
-  const byType = {
-    Timeout: ['timer', 'hot(module).dispose(() => clearInterval(timer)) — clear the intervals and timeouts this module sets'],
-    Immediate: ['setImmediate callback', 'hot(module).dispose(() => clearImmediate(handle))'],
-    TCPServerWrap: [
-      'listening server',
-      'hot(module).dispose(() => server.close()) — or, for a server handed to a long-lived listener, close the old one after the swap',
-    ],
-    PipeServerWrap: ['listening server', 'hot(module).dispose(() => server.close())'],
-    TCPSocketWrap: ['open socket', 'hot(module).dispose(() => client.destroy()) — close the connections and agents this module opens'],
-    PipeWrap: ['open pipe', 'hot(module).dispose(() => stream.destroy())'],
-    UDPWrap: ['UDP socket', 'hot(module).dispose(() => socket.close())'],
-    FSEventWrap: ['fs.watch watcher', 'hot(module).dispose(() => watcher.close())'],
-    StatWatcher: ['fs.watchFile watcher', "hot(module).dispose(() => fs.unwatchFile(file))"],
-    FileHandle: ['open file handle', 'hot(module).dispose(() => handle.close())'],
-    ProcessWrap: ['child process', 'hot(module).dispose(() => child.kill())'],
-    MessagePort: ['message port', 'hot(module).dispose(() => port.close())'],
-    Worker: ['worker thread', 'hot(module).dispose(() => worker.terminate())'],
-  }
-  const [what, fix] = byType[name] ?? [`${name} resource`, `hot(module).dispose(() => …) that closes the ${name} this module opens`]
+  const name = key.includes(':') ? key.slice(key.indexOf(':') + 1) : ''
+  const advice = resourceAdvice(key)
+  const what = advice?.one ?? `${name} resource`
+  const fix = advice?.handler ?? `hot(module).dispose(() => …) that closes the ${name} this module opens`
   return { what: `${what}${many}`, fix }
 }
 

@@ -31,9 +31,9 @@ const PACKAGE_DIR = path.join(__dirname, '..', '..') + path.sep
 
 function start(config) {
   // Loaded here, not at the top: a forked worker of the program inherits `-r` but not the config,
-  // and must not load the library for nothing. The requirer registry goes first, before the
+  // and must not load the library for nothing. The loader patches go first, before the
   // program's first require.
-  require('../graph/registry.js').install()
+  require('../loader/patches.js').install()
   const { createWatcher, classifyChanges, mainModule, DEFAULT_IGNORE } = require('../hot/watch.js')
   const { reloadKeys } = require('../hot/reload.js')
   const { invalidateKeys } = require('../hot/invalidate.js')

@@ -6,7 +6,10 @@ const native = require('../native.js')
 const live = require('./live.js')
 const { planTree } = require('./tree-plan.js')
 const { flattenImporters, joinTreeGraph } = require('./importer-graph.js')
-const registry = require('./registry.js')
+const { state, isModuleLike, ownValue, isLoading, mainModule } = require('./state.js')
+const { duringDispose, markAbandoned } = require('./dispose.js')
+const { renewMarks } = require('../loader/patches.js')
+const { on, hasHooks } = require('./hooks.js')
 const graphIndex = require('./graph-index.js')
 const { emptyReport, track } = require('./report.js')
 
@@ -17,14 +20,14 @@ const { emptyReport, track } = require('./report.js')
 function classifyBoundaries(graph) {
   const reasons = new Map()
   const { nodes, flags } = graph
-  const main = registry.mainModule()
+  const main = mainModule()
   for (let i = 0; i < nodes.length; i++) {
     const m = nodes[i]
-    if (!registry.isModuleLike(m)) continue
+    if (!isModuleLike(m)) continue
     let reason
     if (m === main) reason = 'main'
     else if (live.filenameOf(m)?.endsWith('.node')) reason = 'native-addon'
-    else if (i < graph.cachedCount && registry.isLoading(m)) reason = 'loading'
+    else if (i < graph.cachedCount && isLoading(m)) reason = 'loading'
     if (reason !== undefined) {
       flags[i] |= live.BOUNDARY
       reasons.set(i, reason)
@@ -163,21 +166,21 @@ function executePlan(cache, graph, plan, options) {
     options.capture(live.captureCuts(cache, graph, plan, live.stalePathCacheKeys(filenames), entries))
   }
   const removedNodes = live.nodesAt(graph, plan.removed)
-  const lateRequirers = dispose(removedNodes.filter(registry.isModuleLike), report)
+  const lateRequirers = dispose(removedNodes.filter(isModuleLike), report)
   // Asked again after the handlers: a require() in one may have made new entries for these files.
   const cut = live.applyCuts(cache, graph, plan, entries, live.stalePathCacheKeys(filenames), { lateRequirers })
   // The removed modules leave the live graph index with every edge that touches them, but those a
   // live module still reaches through a reference no cut could change (a frozen `children`): they
   // stay in the graph as modules outside the cache, so that the next plan still sees that edge.
-  const gi = registry.state.graphIndex
+  const gi = state.graphIndex
   graphIndex.forget(gi, removedNodes)
   if (cut.unwritable.size > 0) keepUncutEdges(gi, graph, plan, removedNodes, cut.unwritable, lateRequirers)
   // A snapshot's mark may have been among the removed: renew it while no load went unseen.
-  registry.renewMarks()
+  renewMarks()
   // A module compiled by hand never turns `loaded`; once out of the cache it would look like a
   // createRequire proxy (a requirer that holds what it lists). Mark it as never live again.
   for (const value of cut.values) {
-    if (registry.isModuleLike(value) && registry.ownValue(value, 'loaded') === false) registry.markAbandoned(value)
+    if (isModuleLike(value) && ownValue(value, 'loaded') === false) markAbandoned(value)
   }
   return track(withCuts(report, cut), cut.keys, cut.values, false)
 }
@@ -191,7 +194,7 @@ function keepUncutEdges(gi, graph, plan, removedNodes, unwritable, lateRequirers
   const survivors = [...live.nodesAt(graph, plan.cutChildrenOf), ...lateRequirers]
   for (const m of removedNodes) {
     if (!unwritable.has(m)) continue
-    const holders = survivors.filter((s) => registry.isModuleLike(s) && live.childrenOf(s).includes(m))
+    const holders = survivors.filter((s) => isModuleLike(s) && live.childrenOf(s).includes(m))
     graphIndex.keepOutside(gi, m, holders)
   }
 }
@@ -209,7 +212,7 @@ function pathCacheFiles(cache, graph, entries) {
   for (let e = 0; e < entries.keys.length; e++) {
     const key = entries.keys[e]
     const value = entries.values[e]
-    const filename = registry.isModuleLike(value) ? live.filenameOf(value) : undefined
+    const filename = isModuleLike(value) ? live.filenameOf(value) : undefined
     if (cache[key] !== value && graph.detached?.has(value) === true) {
       removedValues ??= new Set(entries.values)
       if (stays(key) || stays(filename)) continue
@@ -255,16 +258,16 @@ function runHooks(modules, hooks, report) {
 
 /**
  * Runs the dispose hooks of `modules` (importers first). Meanwhile requires made by these
- * modules get stand-in parents and unloading calls are refused (registry.duringDispose).
+ * modules get stand-in parents and unloading calls are refused (dispose.js duringDispose).
  * Returns the modules that required something meanwhile: a lazy `require('../cleanup')` in a
  * handler can hand the helper an edge to a module about to be removed, and that edge is cut too.
  */
 function dispose(modules, report) {
-  if (!registry.hasHooks('beforeCut') || modules.length === 0) return []
+  if (!hasHooks('beforeCut') || modules.length === 0) return []
   const requirers = new Set()
-  const off = registry.on('require', (parent) => requirers.add(parent))
+  const off = on('require', (parent) => requirers.add(parent))
   try {
-    registry.duringDispose(modules, runHooks, registry.state.beforeCut, report)
+    duringDispose(modules, runHooks, state.beforeCut, report)
   } finally {
     off()
   }

@@ -15,11 +15,11 @@
 // cannot answer: a referrer it cannot map back at all (made by an older copy of the package), or
 // a changed module it never saw; also for the first plan that finds the index unread (the next
 // one reads it). The property-based suite compares the two plans on every invalidate and reload.
-const registry = require('./registry.js')
+const { state, isModuleLike } = require('./state.js')
+const { outsideRequirers } = require('./outside-requirers.js')
 const graphIndex = require('./graph-index.js')
 const live = require('./live.js')
 
-const { isModuleLike } = registry
 const { HOLDER, STALE, childrenOf, parentOf, filenameOf, holdsFromOutside, isCachedInstance, isDeletedByOtherCode } = live
 
 /**
@@ -28,8 +28,8 @@ const { HOLDER, STALE, childrenOf, parentOf, filenameOf, holdsFromOutside, isCac
  * @returns the graph in the shape live.flattenGraph returns (cached nodes first), or undefined
  */
 function flattenImporters(cache, roots) {
-  const gi = registry.state.graphIndex
-  const epoch = registry.state.loaderEpoch
+  const gi = state.graphIndex
+  const epoch = state.loaderEpoch
   // Never read, or read before a loader gap: the first plan scans, the next reads (shouldRead).
   if (gi.readAtEpoch !== epoch && !graphIndex.shouldRead(gi, epoch)) return undefined
   if (gi.readAtEpoch !== epoch || !roots.every((r) => graphIndex.isKnown(gi, r))) {
@@ -68,7 +68,7 @@ class ImporterReferrers {
 
 /** flattenImporters() on an index that is read (see the file comment). */
 function importersOf(cache, roots, gi) {
-  const requirers = registry.outsideRequirers()
+  const requirers = outsideRequirers()
   const outside = graphIndex.byId(gi, requirers)
   const asked = new ImporterReferrers(gi, roots)
   const nodes = []
@@ -120,7 +120,7 @@ function importersOf(cache, roots, gi) {
   }
   // Requirers outside the cache that list a walked module: the index may not know them (an
   // unloaded module whose frozen `children` could not be cut was forgotten with its edges), and
-  // a full flatten cuts them. They are few (registry.outsideRequirers).
+  // a full flatten cuts them. They are few (outside-requirers.js).
   for (const requirer of requirers) {
     if (index.has(requirer) || !isModuleLike(requirer)) continue
     if (walked.has(parentOf(requirer)) || listsAny(childrenOf(requirer), walked)) addNode(nodes, index, requirer)

@@ -15,11 +15,15 @@
 const Module = require('node:module')
 const path = require('node:path')
 const { isProxy, isModuleNamespaceObject } = require('node:util').types
-const registry = require('./registry.js')
+const { state, isModuleLike, ownValue } = require('./state.js')
+const { outsideRequirers, isStandIn } = require('./outside-requirers.js')
+const { isUnloaded } = require('./dispose.js')
+const { pathCacheKeysOf, forgetPaths, reindexPaths, indexPath } = require('./path-cache.js')
+const { noteInserted } = require('../loader/patches.js')
+const { on } = require('./hooks.js')
 const graphIndex = require('./graph-index.js')
 const { FLAG_HOLDER: HOLDER, FLAG_BOUNDARY: BOUNDARY, FLAG_STALE: STALE } = require('../native.js')
 
-const { isModuleLike, ownValue } = registry
 
 const NODE_MAJOR = Number(process.versions.node.split('.')[0])
 const parentAccessor = Object.getOwnPropertyDescriptor(Module.prototype, 'parent')
@@ -54,7 +58,7 @@ function childrenOf(m) {
 
 /** What the index recorded `m` as referring to, but its recorded parent, as a frozen array. */
 function recordedChildren(m) {
-  const index = registry.state.graphIndex
+  const index = state.graphIndex
   const objects = graphIndex.recordedTargets(index, Module._cache, m)
   if (objects.length === 0) return EMPTY
   const parent = parentOf(m)
@@ -74,7 +78,7 @@ function filenameOf(m) {
  * whose load threw does not.
  */
 function holdsFromOutside(m) {
-  return ownValue(m, 'loaded') === false && !registry.isStandIn(m) && !registry.isUnloaded(m)
+  return ownValue(m, 'loaded') === false && !isStandIn(m) && !isUnloaded(m)
 }
 
 /**
@@ -84,7 +88,7 @@ function holdsFromOutside(m) {
  * (the `STALE` flag of src/invalidate.rs).
  */
 function isDeletedByOtherCode(m) {
-  return isModuleLike(m) && !holdsFromOutside(m) && !registry.isStandIn(m) && !registry.state.abandoned.has(m)
+  return isModuleLike(m) && !holdsFromOutside(m) && !isStandIn(m) && !state.abandoned.has(m)
 }
 
 /**
@@ -108,7 +112,7 @@ function flattenGraph(cache) {
     keyNode[i] = idx
   }
   const cachedCount = nodes.length
-  for (const requirer of registry.outsideRequirers()) {
+  for (const requirer of outsideRequirers()) {
     if (!index.has(requirer)) {
       index.set(requirer, nodes.length)
       nodes.push(requirer)
@@ -213,9 +217,9 @@ graphIndex.useReader(readRefs)
 function rescan(cache, { paths = false } = {}) {
   // The _pathCache index only for the public rescan(): the registry notices the gaps of its
   // _findPath wrapper itself, and only entries made by hand need a read.
-  if (paths) registry.reindexPaths()
-  const live = registry.state.graphIndex
-  graphIndex.rebuild(live, cache, registry.outsideRequirers(), readRefs, registry.state.loaderEpoch)
+  if (paths) reindexPaths()
+  const live = state.graphIndex
+  graphIndex.rebuild(live, cache, outsideRequirers(), readRefs, state.loaderEpoch)
   return graphIndex.stats(live)
 }
 
@@ -333,7 +337,7 @@ function filterInPlace(array, drop, start = 0) {
  * the index the registry keeps as Node makes entries (registry.pathCacheKeysOf).
  */
 function stalePathCacheKeys(filenames) {
-  return registry.pathCacheKeysOf(filenames)
+  return pathCacheKeysOf(filenames)
 }
 
 /**
@@ -540,7 +544,7 @@ function applyCuts(cache, graph, plan, entries, staleKeys, { lateRequirers = [],
     forgottenKeys.push(key)
     pathCacheEntries++
   }
-  if (write) registry.forgetPaths(forgottenFiles, forgottenKeys)
+  if (write) forgetPaths(forgottenFiles, forgottenKeys)
   return { keys, values, unwritable, pathCacheEntries }
 }
 
@@ -662,7 +666,7 @@ function captureCuts(cache, graph, plan, staleKeys, entries) {
   const grown = new Map() // requirer -> its children's length before its first require
   const pathKeysAdded = new Set() // Module._pathCache keys the attempt makes
   const stops = [
-    registry.on('load', (m, key) => {
+    on('load', (m, key) => {
       loaded.set(m, key)
       // A Module made without Module._load (rewire) was appended to its parent's `children`
       // with no require() seen.
@@ -672,11 +676,11 @@ function captureCuts(cache, graph, plan, staleKeys, entries) {
         grown.set(parent, at >= 0 ? at : childrenOf(parent).length)
       }
     }),
-    registry.on('require', (parent) => {
+    on('require', (parent) => {
       if (grown.has(parent) || children.has(parent)) return
       grown.set(parent, childrenOf(parent).length)
     }),
-    registry.on('resolve', (key) => pathKeysAdded.add(key)),
+    on('resolve', (key) => pathKeysAdded.add(key)),
   ]
   return { keys: Object.keys(cache), removed, children, parents, pathEntries, loaded, grown, pathKeysAdded, stop: () => stops.forEach((off) => off()) }
 }
@@ -697,13 +701,13 @@ function replacedEntries(cache, capture, currentKeys, lost) {
     const holder = cache[key]
     if (isModuleLike(holder)) for (const m of childrenOf(holder)) considerReplaced(m, lost, capture, found)
   }
-  for (const holder of registry.outsideRequirers()) for (const m of childrenOf(holder)) considerReplaced(m, lost, capture, found)
+  for (const holder of outsideRequirers()) for (const m of childrenOf(holder)) considerReplaced(m, lost, capture, found)
   return found
 }
 
 /** Keeps `m` in `found` when it is a module of before the attempt that lost its key. */
 function considerReplaced(m, lost, capture, found) {
-  if (!isModuleLike(m) || capture.loaded.has(m) || registry.state.abandoned.has(m)) return
+  if (!isModuleLike(m) || capture.loaded.has(m) || state.abandoned.has(m)) return
   const filename = filenameOf(m)
   if (filename !== undefined && lost.has(filename) && !found.has(filename)) found.set(filename, m)
 }
@@ -737,7 +741,7 @@ function restoreCuts(cache, capture) {
   for (let k = same; k < current.length; k++) delete cache[current[k]]
   for (let k = same; k < keys.length; k++) if (values[k] !== undefined) cache[keys[k]] = values[k]
   // The last key inserted is now the last restored one (snapshot marks rely on it).
-  if (same < current.length || same < keys.length) registry.noteInserted(keys.at(-1), true)
+  if (same < current.length || same < keys.length) noteInserted(keys.at(-1), true)
 
   for (const [m, items] of capture.children) replaceContents(childrenOf(m), items)
   for (const [m, length] of capture.grown) {
@@ -750,7 +754,7 @@ function restoreCuts(cache, capture) {
   // again, with their edges.
   const keyOf = new Map()
   for (const [key, value] of removed) if (!keyOf.has(value)) keyOf.set(value, key)
-  const gi = registry.state.graphIndex
+  const gi = state.graphIndex
   const changed = new Set([...capture.children.keys(), ...capture.parents.keys(), ...capture.grown.keys()])
   for (const m of capture.loaded.keys()) changed.delete(m)
   const known = [...changed].filter((m) => isModuleLike(m))
@@ -776,11 +780,11 @@ function restoreCuts(cache, capture) {
       // A locked _pathCache keeps it: it names a file, never a module.
     }
   }
-  registry.forgetPaths(forgottenFiles, forgottenKeys)
+  forgetPaths(forgottenFiles, forgottenKeys)
   for (const [key, value] of capture.pathEntries) {
     try {
       pathCache[key] = value
-      registry.rememberPath(value, key)
+      indexPath(value, key)
     } catch {
       // A locked _pathCache: the entry was not deleted either (applyCuts), nothing to put back.
     }

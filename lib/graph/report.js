@@ -2,7 +2,7 @@
 // The UnloadReport every unloading function returns, and what verifyCollected() checks it
 // against. The tracking lives in a WeakMap keyed by the report object, not on the report:
 // JSON.stringify(report) stays the documented shape, and a JSON copy has none. The WeakMap is
-// on the process-wide state (lib/graph/registry.js), so that a report made by one copy of this
+// on the process-wide state (lib/graph/state.js), so that a report made by one copy of this
 // package verifies with another copy's verifyCollected(); the field is added on first use,
 // since the state object may have been made by an older copy that did not have it.
 //
@@ -11,7 +11,7 @@
 // and reloads in one synchronous loop would free nothing until the loop ends (4.16 GB peak in a
 // 1,000-cycle soak). Registering costs about a sixth of creating a WeakRef, too.
 
-const { state } = require('./registry.js')
+const { state } = require('./state.js')
 
 /** The process-wide report -> tracking map (shared by every copy of the package). */
 function trackedReports() {

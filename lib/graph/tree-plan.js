@@ -11,11 +11,11 @@
 // made again; a key that moved, or a module the graph never fully saw, makes it read the whole
 // graph first (`rescan`). The plan is then turned into the shape every unload executes
 // (engine.js executePlan): node indices into a small graph of the objects it names.
-const registry = require('./registry.js')
+const { state, isModuleLike, isLoading, mainModule } = require('./state.js')
+const { outsideRequirers } = require('./outside-requirers.js')
 const graphIndex = require('./graph-index.js')
 const live = require('./live.js')
 
-const { isModuleLike } = registry
 const { HOLDER, BOUNDARY, childrenOf, parentOf, filenameOf, holdsFromOutside } = live
 
 // A plan that needs more rounds than this reads the whole graph first: every round removes an
@@ -31,10 +31,10 @@ const planPaths = { plans: 0, rounds: 0, reads: 0, scans: 0 }
  * every key the module is cached under.
  */
 function boundaryReason(cache, m, keep, keys) {
-  if (m === registry.mainModule()) return 'main'
+  if (m === mainModule()) return 'main'
   const filename = filenameOf(m)
   if (filename !== undefined && filename.endsWith('.node')) return 'native-addon'
-  if (registry.isLoading(m)) return 'loading'
+  if (isLoading(m)) return 'loading'
   if (keep !== undefined) {
     for (const key of keys) if (keep(key)) return 'kept-by-option'
   }
@@ -84,10 +84,10 @@ class TreePlanner {
   /** The boundaries known before planning: the main module and the modules loading now. */
   seedBoundaries() {
     const { gi } = this
-    const main = registry.mainModule()
+    const main = mainModule()
     const mainId = main === undefined ? undefined : gi.ids.get(main)
     if (mainId !== undefined) this.boundaries.set(mainId, 'main')
-    for (const m of registry.state.loading) {
+    for (const m of state.loading) {
       const id = gi.ids.get(m)
       if (id !== undefined) this.boundaries.set(id, 'loading')
     }
@@ -158,7 +158,7 @@ class ObjectsById {
   constructor(cache, gi) {
     this.cache = cache
     this.gi = gi
-    this.outside = graphIndex.byId(gi, registry.outsideRequirers().filter(holdsFromOutside))
+    this.outside = graphIndex.byId(gi, outsideRequirers().filter(holdsFromOutside))
     this.hits = new Map()
   }
 
@@ -273,11 +273,11 @@ function toGraph(objects, plan, boundaries) {
  */
 function planTree(cache, roots, { keep, removeShared = false, fullScan = false } = {}) {
   planPaths.plans++
-  let gi = registry.state.graphIndex
+  let gi = state.graphIndex
   if (fullScan) {
-    gi = graphIndex.scanned(cache, registry.outsideRequirers(), live.readRefs)
+    gi = graphIndex.scanned(cache, outsideRequirers(), live.readRefs)
     planPaths.scans++
-  } else if (gi.readAtEpoch !== registry.state.loaderEpoch) {
+  } else if (gi.readAtEpoch !== state.loaderEpoch) {
     read(cache, gi)
   }
   const planner = new TreePlanner(cache, gi, roots, keep, removeShared)
@@ -300,8 +300,8 @@ function planTree(cache, roots, { keep, removeShared = false, fullScan = false }
 
 /** Reads the whole graph into the process's index (or a scanned one) and starts the plan over. */
 function reread(planner, cache) {
-  if (planner.gi === registry.state.graphIndex) read(cache, planner.gi)
-  else planner.gi = graphIndex.scanned(cache, registry.outsideRequirers(), live.readRefs)
+  if (planner.gi === state.graphIndex) read(cache, planner.gi)
+  else planner.gi = graphIndex.scanned(cache, outsideRequirers(), live.readRefs)
   planner.boundaries.clear()
   planner.nonHolders.clear()
   planner.dropFrom = []

@@ -6,7 +6,8 @@ const { parseUnloadOptions } = require('../options.js')
 const { callerFile, resolveTargets } = require('../targets.js')
 const { unloadTrees } = require('./engine.js')
 const live = require('./live.js')
-const { isDisposing, install } = require('./registry.js')
+const { isDisposing } = require('./dispose.js')
+const { install } = require('../loader/patches.js')
 
 const PROBE_KEY = '\0uncache-tree:probe'
 

@@ -14,7 +14,7 @@ const Module = require('node:module')
 const path = require('node:path')
 const { URL, fileURLToPath } = require('node:url')
 const { isProxy } = require('node:util').types
-const { isModuleLike, ownValue } = require('../graph/registry.js')
+const { isModuleLike, ownValue } = require('../graph/state.js')
 const { explain } = require('../errors.js')
 
 /** Whether a require.cache entry is an ES module Node loaded (require(esm) or the ESM loader). */

@@ -7,13 +7,16 @@
 // The state of each module lives in a WeakMap keyed by the Module object, never on the object:
 // properties added to Module objects turn them into slow dictionary-mode objects on Node >= 22,
 // and a WeakMap lets an unloaded module and its handlers be collected with it. The store sits on
-// the process-wide registry state, so that two copies of this package (or this package unloaded
-// and loaded again) share one set of handlers, and the dispose hook is registered once.
+// the process-wide state (lib/graph/state.js), so that two copies of this package (or this
+// package unloaded and loaded again) share one set of handlers, and the dispose hook is
+// registered once.
 const Module = require('node:module')
 const path = require('node:path')
 const { URL } = require('node:url')
 const { isPromise, isProxy } = require('node:util').types
-const registry = require('../graph/registry.js')
+const { state, isModuleLike } = require('../graph/state.js')
+const { isUnloaded } = require('../graph/dispose.js')
+const { on } = require('../graph/hooks.js')
 const live = require('../graph/live.js')
 const { invalidArgType, invalidArgValue, explain } = require('../errors.js')
 const { filePathOfUrl, isUrlLike } = require('../targets.js')
@@ -50,11 +53,11 @@ function createStore() {
     // threw while loading, to run the dispose handlers they registered before throwing).
     creationObservers: new Set(),
   }
-  registry.on('beforeCut', (modules, report) => disposeUnloaded(store, modules, report))
+  on('beforeCut', (modules, report) => disposeUnloaded(store, modules, report))
   return store
 }
 
-const store = registry.state.hotStore || (registry.state.hotStore = createStore())
+const store = state.hotStore || (state.hotStore = createStore())
 // Added after the first release: a store made by an older copy gets it here.
 // Functions told when a module calls hot.invalidate() (watchers, the dev runner).
 store.invalidateListeners ??= new Set()
@@ -263,13 +266,13 @@ class Hot {
 
 /** See index.d.ts. */
 function hot(m) {
-  if (!registry.isModuleLike(m) || typeof m.filename !== 'string') {
+  if (!isModuleLike(m) || typeof m.filename !== 'string') {
     throw invalidArgType('module', 'a Module object (`module` inside a CommonJS file)', m)
   }
   let record = store.records.get(m)
   if (record === undefined) {
     // An instance already unloaded is not the next one: it gets no data.
-    record = new HotRecord(m, registry.isUnloaded(m) ? undefined : store.pendingData.get(m.filename))
+    record = new HotRecord(m, isUnloaded(m) ? undefined : store.pendingData.get(m.filename))
     store.records.set(m, record)
     for (const observe of store.creationObservers) observe(m)
   }

@@ -11,7 +11,8 @@
 const Module = require('node:module')
 const { fileURLToPath, URL } = require('node:url')
 const live = require('../graph/live.js')
-const registry = require('../graph/registry.js')
+const { state, isModuleLike, ownValue } = require('../graph/state.js')
+const { duringDispose, markAbandoned } = require('../graph/dispose.js')
 const hotState = require('./hot.js')
 const { executePlan, planRestore, classifyBoundaries } = require('../graph/engine.js')
 const { invalidArgType, invalidArgValue, explain } = require('../errors.js')
@@ -53,8 +54,8 @@ function rollback(cache, capture, created, dataAfterDispose, errors) {
   // timers before throwing: run the dispose handlers they registered.
   const abandoned = created.filter((m) => capture.loaded.has(m) && cache[m.filename] !== m)
   // Inside the dispose phase's guard, like every dispose: a handler that calls back in is refused.
-  registry.duringDispose(abandoned, hotState.disposeAbandoned, errors)
-  for (const m of abandoned) registry.markAbandoned(m)
+  duringDispose(abandoned, hotState.disposeAbandoned, errors)
+  for (const m of abandoned) markAbandoned(m)
   unloadAdded(cache, capture, errors)
   live.restoreCuts(cache, capture)
   // A snapshot's recording takes back what it let go of at their beforeCut, and lets go of what
@@ -64,7 +65,7 @@ function rollback(cache, capture, created, dataAfterDispose, errors) {
   for (const [key, m] of capture.removed) if (cache[key] === m) reinstated.set(key, m)
   const dropped = []
   for (const [m, key] of capture.loaded) if (cache[key] !== m) dropped.push(m)
-  for (const observe of registry.state.rollbackObservers ?? []) observe(reinstated, dropped)
+  for (const observe of state.rollbackObservers ?? []) observe(reinstated, dropped)
   // The next instance must get what the old version handed over, not what the failed one did.
   hotState.restoreData(dataAfterDispose)
 }
@@ -113,7 +114,7 @@ const thrownAt = describeThrownAt
 
 /** The file require() loads for a target that is not loaded (resolveTargets checked it resolves). */
 function fileToLoad(target, fromFile) {
-  if (registry.isModuleLike(target)) return registry.ownValue(target, 'filename')
+  if (isModuleLike(target)) return ownValue(target, 'filename')
   const specifier = target instanceof URL ? fileURLToPath(target) : target
   return Module.createRequire(fromFile).resolve(specifier.startsWith('file:') ? fileURLToPath(specifier) : specifier)
 }

@@ -39,7 +39,8 @@ const fs = require('node:fs')
 const path = require('node:path')
 const { URL } = require('node:url')
 const live = require('../graph/live.js')
-const registry = require('../graph/registry.js')
+const { isModuleLike, mainModule } = require('../graph/state.js')
+const { on } = require('../graph/hooks.js')
 const { invalidArgType, invalidArgValue, explain } = require('../errors.js')
 const { parseKeep, checkObject } = require('../options.js')
 const { callerFile, parseFrom, resolveTargets, isOwnFile, filePathOfUrl, isUrlLike } = require('../targets.js')
@@ -106,7 +107,7 @@ function parseWatchOptions(options) {
     entry === undefined ||
     entry === null ||
     Array.isArray(entry) ||
-    !(typeof entry === 'string' || entry instanceof URL || registry.isModuleLike(entry))
+    !(typeof entry === 'string' || entry instanceof URL || isModuleLike(entry))
   ) {
     throw invalidArgType('options.entry', 'a path, a file: URL, a specifier or a Module object', entry)
   }
@@ -276,7 +277,7 @@ function createWatcher(opts) {
   let rescanWanted = false
   // Modules loaded while a change is applied (tree mode): refresh() watches them.
   let loadedDuringApply
-  const stopLoads = registry.on('load', (m) => {
+  const stopLoads = on('load', (m) => {
     if (loadedDuringApply !== undefined && loadedDuringApply.length <= MAX_INCREMENTAL) loadedDuringApply.push(m)
   })
   let cacheSizeAtRescan = -1
@@ -305,7 +306,7 @@ function createWatcher(opts) {
     const wanted = new Set([entryFile])
     tiedTo.clear()
     const entry = cache[entryFile]
-    if (!registry.isModuleLike(entry)) return wanted
+    if (!isModuleLike(entry)) return wanted
     const seen = new Set([entry])
     const queue = [entry]
     for (let q = 0; q < queue.length; q++) {
@@ -320,7 +321,7 @@ function createWatcher(opts) {
         }
       }
       for (const child of live.childrenOf(m)) {
-        if (seen.has(child) || !registry.isModuleLike(child)) continue
+        if (seen.has(child) || !isModuleLike(child)) continue
         seen.add(child)
         queue.push(child)
       }
@@ -674,7 +675,7 @@ function createWatcher(opts) {
   }
 
   rescan()
-  const stopRequires = roots === undefined ? registry.on('require', onRequire) : () => {}
+  const stopRequires = roots === undefined ? on('require', onRequire) : () => {}
   const stopInvalidates = hotState.onInvalidate(onInvalidate)
   if (opts.poll !== undefined) pollTimer = timer(pollRound, opts.poll.intervalMs)
 
@@ -747,12 +748,11 @@ function classifyChanges(cache, changed, tiedTo, entryFile) {
   return { modules: [...modules], esm, others }
 }
 
-const { mainModule } = registry
 
 /** The cache keys of the modules `m` required (its `children`), for staleWarnings. */
 function childKeys(m) {
   const keys = new Set()
-  if (!registry.isModuleLike(m)) return keys
+  if (!isModuleLike(m)) return keys
   for (const child of live.childrenOf(m)) {
     const file = live.filenameOf(child)
     if (file !== undefined) keys.add(file)

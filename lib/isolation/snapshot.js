@@ -4,15 +4,15 @@
 //
 // A restore must cost what was loaded since, not what is loaded: a test suite restores after
 // every test, in a process that may hold 30k modules. So nothing here scans require.cache,
-// Module._pathCache or the requirer registry. From the moment of the snapshot a Recorder
-// watches two things as they happen:
-// - every Module whose code starts loading (registry.on('load'): Module.prototype.load runs
+// Module._pathCache or the requirers outside the cache. From the moment of the snapshot a
+// Recorder watches two things as they happen:
+// - every Module whose code starts loading (the `load` hook: Module.prototype.load runs
 //   once per new Module, with its cache key), in load order;
-// - every require() made, with its requirer (registry.on('require')): only these
+// - every require() made, with its requirer (the `require` hook): only these
 //   requirers can have gained an edge to a new module, and only at the end of their `children`
 //   (Node appends).
-// Module._pathCache entries naming a removed file are found through the registry's index, as
-// for every unload.
+// Module._pathCache entries naming a removed file are found through their index
+// (path-cache.js), as for every unload.
 // restore() builds the small graph of both (live.flattenSince), plans it in the native core
 // (engine.planRestore, src/restore.rs) and hands it to the engine's executePlan: the same report, dispose
 // handlers, cuts and weak references as every other unload.
@@ -20,7 +20,10 @@ const { AsyncLocalStorage } = require('node:async_hooks')
 const Module = require('node:module')
 const { isProxy } = require('node:util').types
 const { fileURLToPath } = require('node:url')
-const registry = require('../graph/registry.js')
+const { state, isModuleLike, ownValue, isLoading } = require('../graph/state.js')
+const { outsideRequirers } = require('../graph/outside-requirers.js')
+const { install } = require('../loader/patches.js')
+const { on } = require('../graph/hooks.js')
 const live = require('../graph/live.js')
 const { executePlan, classifyBoundaries, planRestore } = require('../graph/engine.js')
 const { liveCache, assertNotReentrant } = require('../graph/unload.js')
@@ -28,11 +31,12 @@ const { parseSnapshotOptions, parseIsolateOptions } = require('../options.js')
 const { invalidArgType, explain } = require('../errors.js')
 const { isOwnFile } = require('../targets.js')
 
-// Process-wide, on the registry's state, so that two copies of this package in one process see
-// each other's recordings and isolates (the overlap check must see every running isolate).
+// Process-wide, on the shared state (lib/graph/state.js), so that two copies of this package in
+// one process see each other's recordings and isolates (the overlap check must see every running
+// isolate).
 const shared =
-  registry.state.snapshots ||
-  (registry.state.snapshots = {
+  state.snapshots ||
+  (state.snapshots = {
     recorders: new Set(),
     sequence: 0,
     restoring: null,
@@ -52,13 +56,13 @@ const shared =
 function watchCuts() {
   if (!shared.watchingCuts) {
     shared.watchingCuts = true
-    registry.on('beforeCut', function uncacheTreeSnapshotCuts() {
+    on('beforeCut', function uncacheTreeSnapshotCuts() {
       const restoring = shared.restoring
       for (const recorder of shared.recorders) {
         if (restoring === null || recorder.sequence > restoring.sequence) recorder.dirty = true
       }
     })
-    registry.on('loadGap', function uncacheTreeSnapshotCatchUp(gap = true) {
+    on('loadGap', function uncacheTreeSnapshotCatchUp(gap = true) {
       for (const recorder of shared.recorders) {
         if (gap) recorder.catchUp()
         else recorder.renewMark()
@@ -69,10 +73,10 @@ function watchCuts() {
   // of older copies (which hold modules weakly) have no `forget`.
   if (!shared.forgettingRemoved) {
     shared.forgettingRemoved = true
-    registry.on('beforeCut', function uncacheTreeSnapshotForget(modules) {
+    on('beforeCut', function uncacheTreeSnapshotForget(modules) {
       for (const recorder of shared.recorders) if (typeof recorder.forget === 'function') recorder.forget(modules)
     })
-    registry.on('rollback', function uncacheTreeSnapshotRollback(reinstated, dropped) {
+    on('rollback', function uncacheTreeSnapshotRollback(reinstated, dropped) {
       for (const recorder of shared.recorders) {
         if (typeof recorder.reinstate !== 'function') continue
         recorder.forget(dropped)
@@ -110,7 +114,7 @@ class Recorder {
       // A Module made without Module._load (rewire: `new Module(file, parent)`, then load())
       // was appended to its parent's `children` by the constructor, with no require() seen.
       const parent = live.parentOf(m)
-      if (registry.isModuleLike(parent) && !this.requirers.has(parent)) {
+      if (isModuleLike(parent) && !this.requirers.has(parent)) {
         const at = live.childrenOf(parent).lastIndexOf(m)
         this.requirers.set(parent, at >= 0 ? at : live.childCount(parent))
       }
@@ -119,13 +123,13 @@ class Recorder {
       if (typeof request !== 'string' || this.requirers.has(requirer)) return
       this.requirers.set(requirer, live.childCount(requirer))
     }
-    registry.install()
+    install()
     // Bumped when other code replaced a loader wrapper: what was recorded may miss requires.
-    this.epoch = registry.state.loaderEpoch
+    this.epoch = state.loaderEpoch
     this.markLoads()
     watchCuts()
-    this.stopLoads = registry.on('load', this.onLoad)
-    this.stopRequires = registry.on('require', this.onRequire)
+    this.stopLoads = on('load', this.onLoad)
+    this.stopRequires = on('require', this.onRequire)
     shared.recorders.add(this)
   }
 
@@ -168,7 +172,7 @@ class Recorder {
    */
   markLoads() {
     const marks = []
-    for (const key of registry.state.recentKeys) {
+    for (const key of state.recentKeys) {
       const m = this.cache[key]
       if (m !== undefined) marks.push({ key, module: m })
     }
@@ -187,7 +191,7 @@ class Recorder {
   }
 
   /**
-   * Called by registry.install() at the first call after other code replaced the
+   * Called by install() (lib/loader/patches.js) at the first call after other code replaced the
    * `Module.prototype.load` wrapper: the loads made meanwhile went unseen. They are the Modules
    * inserted into require.cache after the newest live mark (Node inserts a module's key just
    * before loading it), recorded now, before later calls can unload it; the marks then move to
@@ -203,8 +207,8 @@ class Recorder {
       // loaded or loading (a mock or a module compiled by hand is not).
       const m = this.cache[keys[k]]
       if (isProxy(m) || !(m instanceof Module) || live.filenameOf(m) !== keys[k] || this.loaded.has(m) || this.reinstatedOld.has(m)) continue
-      if (!Array.isArray(registry.ownValue(m, 'children'))) continue
-      if (registry.ownValue(m, 'loaded') === true || registry.isLoading(m)) this.loaded.set(m, keys[k])
+      if (!Array.isArray(ownValue(m, 'children'))) continue
+      if (ownValue(m, 'loaded') === true || isLoading(m)) this.loaded.set(m, keys[k])
     }
     this.remarkAt(keys.at(-1))
   }
@@ -215,7 +219,7 @@ class Recorder {
    */
   renewMark() {
     if (this.liveMark() !== undefined) return
-    if (this.marks === undefined && registry.state.lastLoadedKey === undefined) return
+    if (this.marks === undefined && state.lastLoadedKey === undefined) return
     this.remarkAt(Object.keys(this.cache).at(-1))
   }
 
@@ -233,9 +237,9 @@ class Recorder {
     const out = []
     for (const key of Object.keys(this.cache)) {
       const m = this.cache[key]
-      if (registry.isModuleLike(m)) out.push([m, 0])
+      if (isModuleLike(m)) out.push([m, 0])
     }
-    for (const m of registry.outsideRequirers()) out.push([m, 0])
+    for (const m of outsideRequirers()) out.push([m, 0])
     return out
   }
 
@@ -273,8 +277,8 @@ class Recorder {
   droppedSince() {
     const out = new Set()
     for (const [m, key] of this.loaded) {
-      if (this.cache[key] === m || !registry.isModuleLike(m) || registry.state.abandoned.has(m)) continue
-      if (registry.ownValue(m, 'loaded') === true) out.add(m)
+      if (this.cache[key] === m || !isModuleLike(m) || state.abandoned.has(m)) continue
+      if (ownValue(m, 'loaded') === true) out.add(m)
     }
     return out
   }
@@ -288,8 +292,8 @@ class Recorder {
   restore(keep) {
     assertNotReentrant('restore')
     const cache = this.cache
-    const loaderReplaced = registry.install() || this.epoch !== registry.state.loaderEpoch
-    this.epoch = registry.state.loaderEpoch
+    const loaderReplaced = install() || this.epoch !== state.loaderEpoch
+    this.epoch = state.loaderEpoch
     let requirers = []
     for (const [m, start] of this.requirers) requirers.push([m, this.dirty ? 0 : start])
     if (loaderReplaced) requirers = this.allRequirers()

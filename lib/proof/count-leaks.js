@@ -18,7 +18,7 @@ const asyncHooks = require('node:async_hooks')
 const { EventEmitter } = require('node:events')
 const { types } = require('node:util')
 const { listenerTable } = require('./resources.js')
-const { packageOf, knownPackage } = require('./advice.js')
+const { packageOf, knownPackage, resourceAdvice } = require('./advice.js')
 
 const MAX_KEYS_PER_OBJECT = 200
 const MAX_VISITS = 20_000
@@ -214,24 +214,17 @@ function bestSite(sites, cwd) {
   return { at: shown, package: pick.package }
 }
 
-/** The resource a count key stands for, in words. */
+/** The resource a count key stands for, in words (RESOURCES in advice.js, for the known kinds). */
 function resourceName(key, newFds) {
-  if (key.startsWith('processListeners:')) return `process '${key.slice(17)}' listeners`
-  if (key.startsWith('emitterListeners:')) {
-    const rest = key.slice(17)
-    const space = rest.lastIndexOf(' ')
-    return `'${rest.slice(space + 1)}' listeners on ${rest.slice(0, space)}`
-  }
-  if (key === 'activeResources:Timeout') return 'active timers (Timeout: setInterval/setTimeout)'
-  if (key === 'activeResources:TCPServerWrap' || key === 'activeResources:PipeServerWrap') return `listening servers (${key.slice(16)})`
-  if (key.startsWith('activeResources:')) return `active ${key.slice(16)} handles`
   if (key === 'fds') {
     const kinds = new Map()
     for (const kind of newFds) kinds.set(kind, (kinds.get(kind) ?? 0) + 1)
     const list = [...kinds].sort((a, b) => b[1] - a[1]).slice(0, 4).map(([kind, n]) => (n > 1 ? `${kind} ×${n}` : kind))
-    return `open file descriptors${list.length > 0 ? ` (${list.join(', ')})` : ''}`
+    return `${resourceAdvice(key).counted}${list.length > 0 ? ` (${list.join(', ')})` : ''}`
   }
-  if (key === 'threads') return 'threads (worker threads)'
+  const counted = resourceAdvice(key)?.counted
+  if (counted !== undefined) return counted
+  if (key.startsWith('activeResources:')) return `active ${key.slice(16)} handles`
   return key
 }
 
@@ -239,21 +232,7 @@ function resourceName(key, newFds) {
 function countFix(key, pkg) {
   const known = pkg === undefined ? undefined : knownPackage(pkg)
   if (known?.release !== undefined) return `Inside ${known.name}: ${known.release}.`
-  if (key.startsWith('processListeners:')) {
-    return `Remove the listener in a hot(module).dispose() handler: process.removeListener('${key.slice(17)}', listener).`
-  }
-  if (key.startsWith('emitterListeners:')) {
-    return 'The emitter stays loaded and each load adds a listener to it: remove it in a hot(module).dispose() handler (emitter.removeListener(event, listener)).'
-  }
-  if (key === 'activeResources:Timeout') {
-    return 'A timer started on each load keeps running: keep its handle and clearInterval/clearTimeout it in a hot(module).dispose() handler.'
-  }
-  if (/ServerWrap$/.test(key)) {
-    return 'Each load starts a server that keeps listening: close it in a hot(module).dispose() handler (server.close(), and server.closeAllConnections()).'
-  }
-  if (key === 'threads') return 'Each load starts a worker thread that keeps running: worker.terminate() (or end what started it) in a hot(module).dispose() handler.'
-  if (key === 'fds') return 'Each load opens a file, socket or pipe that stays open: close it (stream.end(), handle.close()) in a hot(module).dispose() handler.'
-  return 'Release what each load creates in a hot(module).dispose() handler.'
+  return resourceAdvice(key)?.fix ?? 'Release what each load creates in a hot(module).dispose() handler.'
 }
 
 /** A growing count (from growingCounts), for people: resource, where it is added, the fix. */

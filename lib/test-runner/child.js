@@ -18,7 +18,8 @@ const { AsyncResource } = require('node:async_hooks')
 const { describe, beforeEach, afterEach, after } = require('node:test')
 const { openSnapshot } = require('../isolation/snapshot.js')
 const { eachScope } = require('../isolation/each.js')
-const registry = require('../graph/registry.js')
+const { state } = require('../graph/state.js')
+const { on } = require('../graph/hooks.js')
 const { FAILED } = require('./failures.js')
 
 // The configuration file run.js wrote for this process alone, in a folder of its own.
@@ -31,7 +32,7 @@ const cwd = config.cwd
 
 /** `onRestore` hooks registered through uncache-tree/node-test (preloads, test files). */
 function runRestoreHooks(report, fileOrTest) {
-  for (const hook of registry.state.testRunnerRestoreHooks ?? []) hook(report, fileOrTest)
+  for (const hook of state.testRunnerRestoreHooks ?? []) hook(report, fileOrTest)
 }
 
 const label = (file) => {
@@ -41,7 +42,7 @@ const label = (file) => {
 
 let loaded = null // filenames loaded while the current file runs (watch mode)
 if (process.send !== undefined) {
-  registry.on('load', function uncacheTreeTestRecordLoads(m, filename) {
+  on('load', function uncacheTreeTestRecordLoads(m, filename) {
     if (loaded !== null && typeof filename === 'string') loaded.add(filename)
   })
 }
