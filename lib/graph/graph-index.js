@@ -28,7 +28,7 @@
 //   index is read (at start, or after a drop) nothing is recorded: the first plan that finds it
 //   unread scans the cache instead, and the next one reads everything (`shouldRead`), so a
 //   program that loads its code and unloads later pays for the index only from then on.
-// Edges are recorded by the loader wrappers (registry.js): the elements a `require()` appended to
+// Edges are recorded by the loader wrappers (lib/loader/patches.js): the elements a `require()` appended to
 // the requirer's `children`, and each new module's parent. They are buffered and handed to the
 // native graph in one call when a plan needs them.
 //
@@ -37,7 +37,7 @@
 // `parent` of each answer. What it cannot see are references made by hand (a `push` into a known
 // module's `children`, a replaced array, a second cache key): `rescan()` reads them all. A module
 // moved to another key is seen (`changed`). A gap in
-// the loader wrappers (another library put back `Module._load`) is noticed by the registry
+// the loader wrappers (another library put back `Module._load`) is noticed by the patches
 // (`loaderEpoch`) and leads to the same scan, then full read, as an index never read.
 const { isProxy } = require('node:util').types
 const native = require('../native.js')
@@ -52,7 +52,7 @@ const useReader = (read) => {
 /** Whether `value` can be a node of the graph: an object that is not a Proxy (never looked into). */
 const isRef = (value) => value !== null && typeof value === 'object' && !isProxy(value)
 
-/** Attaches the index to the process-wide registry state (shared by every copy of the package). */
+/** Attaches the index to the process-wide shared state (state.js; shared by every copy of the package). */
 function attach(state) {
   const index = (state.graphIndex ??= {
     graph: new native.ModuleGraph(),

@@ -215,7 +215,7 @@ graphIndex.useReader(readRefs)
  * requirer outside the cache. Returns its size.
  */
 function rescan(cache, { paths = false } = {}) {
-  // The _pathCache index only for the public rescan(): the registry notices the gaps of its
+  // The _pathCache index only for the public rescan(): the loader patches notice the gaps of their
   // _findPath wrapper itself, and only entries made by hand need a read.
   if (paths) reindexPaths()
   const live = state.graphIndex
@@ -334,7 +334,7 @@ function filterInPlace(array, drop, start = 0) {
 
 /**
  * Module._pathCache entries whose resolved filename is in `filenames`: O(filenames), through
- * the index the registry keeps as Node makes entries (registry.pathCacheKeysOf).
+ * the index path-cache.js keeps as Node makes entries (pathCacheKeysOf).
  */
 function stalePathCacheKeys(filenames) {
   return pathCacheKeysOf(filenames)
