@@ -472,3 +472,23 @@ test('F-index-10: of the references to a module that was unloaded, only those no
   assert.equal(fromIndex, fromScan)
   assert.doesNotMatch(fromIndex, /holder\.js/)
 })
+
+test('F-index-11: with shared: "remove", a module deleted from the cache that a kept boundary holds is relied on by its reference only (the plan settles)', () => {
+  // m0 -> m3 <-> m1 -> m2; other code deletes m1 from the cache; m2 is kept by the option.
+  const t = writeTree({
+    'm0.js': requiring('m0', ['./m3']),
+    'm1.js': requiring('m1', ['./m3', './m2']),
+    'm2.js': requiring('m2', ['./m1']),
+    'm3.js': requiring('m3', ['./m1']),
+  })
+  require(t.file('m0.js'))
+  rescan()
+  delete require.cache[t.file('m1.js')]
+  const options = { shared: 'remove', keep: (id) => id.endsWith('m2.js') }
+  const show = ({ graph, plan }) => JSON.stringify([Array.from(plan.removed, (i) => graph.ids[i]).sort(), Array.from(plan.kept, (i) => graph.ids[i])])
+  const fromIndex = show(engine.planTrees(require.cache, [t.file('m0.js')], options))
+  assert.equal(fromIndex, show(engine.planTrees(require.cache, [t.file('m0.js')], options, true)))
+  const report = uncacheTree(t.file('m0.js'), { ...options, dryRun: true })
+  assert.deepEqual(report.removed, [t.file('m0.js')])
+  assert.deepEqual(report.kept.map(({ id }) => id), [t.file('m3.js')])
+})

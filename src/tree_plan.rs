@@ -253,6 +253,12 @@ fn relied_edges(g: &Graph, flags: &[u8], found_by: &[u32], roots: &[u32], plan: 
       }
     }
   }
+  // With shared: 'remove' the boundaries met and the modules of the tree hold whatever they are:
+  // only their references count.
+  let holder_kind = match shared {
+    Shared::Keep => RELIED_HOLDER,
+    Shared::Remove => RELIED_REFERENCE,
+  };
   let mut emitted = Marks::new(n);
   for (i, &kept) in plan.kept.iter().enumerate() {
     let mut c = kept as usize;
@@ -261,7 +267,7 @@ fn relied_edges(g: &Graph, flags: &[u8], found_by: &[u32], roots: &[u32], plan: 
       // passes the hold on only from inside the tree: how it was found counts too.
       membership(c, &mut push);
       let from = why[c] as usize;
-      push(from, c, if seed.get(c) { RELIED_HOLDER } else { RELIED_REFERENCE });
+      push(from, c, if seed.get(c) { holder_kind } else { RELIED_REFERENCE });
       if seed.get(c) {
         break;
       }
@@ -269,7 +275,7 @@ fn relied_edges(g: &Graph, flags: &[u8], found_by: &[u32], roots: &[u32], plan: 
     }
     let (start, end) = (plan.holder_offsets[i] as usize, plan.holder_offsets[i + 1] as usize);
     for &h in &plan.holders[start..end] {
-      push(h as usize, kept as usize, RELIED_HOLDER);
+      push(h as usize, kept as usize, holder_kind);
     }
   }
   out
@@ -363,6 +369,11 @@ mod tests {
     let p = plan_tree(&g, &TreeRequest { roots: &[10], boundaries: &[1], non_holders: &[], shared: Shared::Remove }).unwrap();
     assert_eq!(p.plan.removed, vec![10, 30, 11, 12]);
     assert_eq!(p.plan.kept, Vec::<u32>::new());
+    // A boundary holds with shared: 'remove' whatever it is: only its reference is relied on.
+    let g = graph(&[(1, 10), (10, 50), (10, 51), (50, 51)], &[]);
+    let p = plan_tree(&g, &TreeRequest { roots: &[10], boundaries: &[1, 50], non_holders: &[50], shared: Shared::Remove }).unwrap();
+    assert_eq!(p.plan.kept, vec![51]);
+    assert_eq!(relied(&p), vec![(10, 50, 0), (10, 51, 0), (50, 51, 0), (50, 51, 0)]);
   }
 
   #[test]

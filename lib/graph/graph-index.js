@@ -373,9 +373,8 @@ function reread(index, modules, keyOf, read) {
 /** Forgets `modules` (they were unloaded): their ids and every edge that touches them. */
 function forget(index, modules) {
   if (index.readAtEpoch < 0) return // nothing recorded
-  // Most of the graph went (a whole-graph unload): reading what is left at the next plan costs
-  // less than forgetting each id now.
-  if (modules.length * 4 > index.keys.size) return drop(index)
+  // (Even when most of the graph went: forgetting is linear in what went, and the graph goes on
+  // recording, where a drop would make the next plan read everything that is left.)
   const ids = []
   for (const m of modules) {
     const id = index.ids.get(m)

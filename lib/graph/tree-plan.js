@@ -27,16 +27,16 @@ const MAX_ROUNDS = 64
 const planPaths = { plans: 0, rounds: 0, reads: 0, scans: 0 }
 
 /**
- * Why `m`, met in a tree, is never unloaded or walked, or undefined. The keep option is asked with
- * every key the module is cached under.
+ * Why `m` (node `id` of `objects`), met in a tree, is never unloaded or walked, or undefined. The
+ * keep option is asked with every key the module is cached under (looked up only then).
  */
-function boundaryReason(cache, m, keep, keys) {
+function boundaryReason(m, keep, objects, id) {
   if (m === mainModule()) return 'main'
   const filename = filenameOf(m)
   if (filename !== undefined && filename.endsWith('.node')) return 'native-addon'
   if (isLoading(m)) return 'loading'
   if (keep !== undefined) {
-    for (const key of keys) if (keep(key)) return 'kept-by-option'
+    for (const key of objects.keysOf(id)) if (keep(key)) return 'kept-by-option'
   }
   return undefined
 }
@@ -118,7 +118,7 @@ class TreePlanner {
         if (this.boundaries.has(id) || rootIds.includes(id)) continue
         const hit = objects.get(id)
         if (!isModuleLike(hit[1])) continue
-        const reason = boundaryReason(this.cache, hit[1], this.keep, objects.keysOf(id))
+        const reason = boundaryReason(hit[1], this.keep, objects, id)
         if (reason !== undefined) this.boundaries.set(id, reason), (settled = false)
       }
     }
@@ -129,8 +129,8 @@ class TreePlanner {
       const from = objects.get(plan.reliedFrom[k])[1]
       const to = objects.get(plan.reliedTo[k])[1]
       if (plan.reliedKind[k] === 1 && !objects.isHolder(plan.reliedFrom[k])) {
-        this.nonHolders.add(plan.reliedFrom[k])
-        settled = false
+        // (Named already: the planner did not rely on it as a holder this time.)
+        if (!this.nonHolders.has(plan.reliedFrom[k])) this.nonHolders.add(plan.reliedFrom[k]), (settled = false)
       } else if (!isModuleLike(from) || to === undefined || !childrenOf(from).includes(to)) {
         this.dropFrom.push(plan.reliedFrom[k])
         this.dropTo.push(plan.reliedTo[k])
@@ -160,6 +160,7 @@ class ObjectsById {
     this.gi = gi
     this.outside = graphIndex.byId(gi, outsideRequirers().filter(holdsFromOutside))
     this.hits = new Map()
+    this.keys = new Map()
   }
 
   get(id) {
@@ -180,8 +181,13 @@ class ObjectsById {
   }
 
   keysOf(id) {
-    const hit = this.get(id)
-    return typeof hit[0] === 'string' ? graphIndex.cachedKeys(this.gi, this.cache, id, hit[1]) : []
+    let keys = this.keys.get(id)
+    if (keys === undefined) {
+      const hit = this.get(id)
+      keys = typeof hit[0] === 'string' ? graphIndex.cachedKeys(this.gi, this.cache, id, hit[1]) : []
+      this.keys.set(id, keys)
+    }
+    return keys
   }
 }
 
@@ -314,4 +320,4 @@ function read(cache) {
   live.rescan(cache)
 }
 
-module.exports = { planTree, boundaryReason, planPaths }
+module.exports = { planTree, planPaths }
