@@ -238,7 +238,38 @@ function absolute(dir, manifest) {
   }
 }
 
-module.exports = { generateGraph, mulberry32, DEFAULT_SEED, PLUGIN_SIZE }
+/**
+ * `graph` with app.js as its entry: app.js requires index.js, then barrel.js, which requires every
+ * module of the main graph (an `index.js` that re-exports a whole library, as real apps have).
+ * An importer chain that reaches app.js then meets a module with thousands of dependencies.
+ * The two files are written next to the graph's own, only when their text differs, so a cached
+ * fixture is not rewritten by every run.
+ */
+function withBarrel(graph) {
+  const layers = fs.readdirSync(graph.dir).filter((name) => /^l\d+$/.test(name)).sort((a, b) => a.slice(1) - b.slice(1))
+  const main = layers.flatMap((layer) => fs.readdirSync(path.join(graph.dir, layer)).sort().map((name) => path.join(graph.dir, layer, name)))
+  const barrel = path.join(graph.dir, 'barrel.js')
+  const app = path.join(graph.dir, 'app.js')
+  const writeIfChanged = (file, text) => {
+    if (!fs.existsSync(file) || fs.readFileSync(file, 'utf8') !== text) fs.writeFileSync(file, text)
+  }
+  writeIfChanged(barrel, `${main.map((file) => `require(${JSON.stringify(file)})`).join('\n')}\n`)
+  writeIfChanged(app, `require(${JSON.stringify(graph.entry)})\nrequire(${JSON.stringify(barrel)})\n`)
+  return { ...graph, entry: app, barrel, index: graph.entry }
+}
+
+/**
+ * After an unload of the plugin, requires it again from index.js (the graph's own importer of
+ * it, through Module.prototype.require: an edge the loader records), so the graph has the shape
+ * it had after the first require, and an importer chain from a plugin file still reaches the entry.
+ */
+function requirePluginAgain(graph) {
+  const importer = require.cache[graph.index ?? graph.entry]
+  if (importer === undefined) return require(graph.entry)
+  return importer.require(graph.plugin)
+}
+
+module.exports = { generateGraph, withBarrel, requirePluginAgain, mulberry32, DEFAULT_SEED, PLUGIN_SIZE }
 
 if (require.main === module) {
   const args = process.argv.slice(2)
