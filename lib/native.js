@@ -102,11 +102,13 @@ function countingExports(binding) {
   const counts = new Map()
   const count = (name) => counts.set(name, (counts.get(name) ?? 0) + 1)
   const methodNames = (proto) => Object.getOwnPropertyNames(proto).filter((k) => k !== 'constructor' && typeof Object.getOwnPropertyDescriptor(proto, k).value === 'function')
-  const countCalls = (name, fn) =>
-    function counted(...args) {
+  const countCalls = (name, fn) => {
+    const counted = function (...args) {
       count(name)
       return fn.apply(this, args)
     }
+    return Object.defineProperty(counted, 'name', { value: name }) // what stack traces show
+  }
   const countClass = (name, Native) => {
     const Counted = class extends Native {
       constructor(...args) {
