@@ -6,7 +6,7 @@
 // name) requires a generated app of 2,000 modules with a 50-module plugin that uses some of the
 // main graph (benchmark/generate-graph.js), warms it with one unload (a process's first unload may
 // read the whole graph), then runs each verb twice and reports the calls each run made
-// (__test__/helpers/native-calls-child.cjs). The same app is also run with its entry requiring a
+// (benchmark/count-native-calls.js). The same app is also run with its entry requiring a
 // barrel file. Timings are not asserted here: benchmark/verbs.js measures them.
 const test = require('node:test')
 const assert = require('node:assert/strict')
@@ -28,10 +28,10 @@ const LIMITS = {
 const MIN_REMOVED = { uncacheTree: 50, invalidate: 2, 'snapshot/restore': 1, 'watch save': 2, reload: 2 }
 
 const MODULES = 2000
-const CHILD = path.join(__dirname, 'helpers', 'native-calls-child.cjs')
+const CHILD = path.join(__dirname, '..', 'benchmark', 'count-native-calls.js')
 
 function runChild(dir, flags) {
-  const run = spawnSync(process.execPath, [CHILD, dir, String(MODULES), ...flags], {
+  const run = spawnSync(process.execPath, [CHILD, String(MODULES), '--dir', dir, ...flags], {
     encoding: 'utf8',
     env: { ...process.env, UNCACHE_TREE_COUNT_NATIVE_CALLS: '1' },
     timeout: 120_000,

@@ -1,29 +1,36 @@
 'use strict'
-// The child process of __test__/native-calls.test.cjs (and of benchmark/verbs.js's counted run):
-// started with UNCACHE_TREE_COUNT_NATIVE_CALLS=1, it requires a generated app (benchmark/
-// generate-graph.js: the main graph, a 50-module plugin that uses some of it, and optionally an
-// entry that requires a barrel file), runs each verb on the warm graph, and prints one JSON line:
+// Native calls per verb: the child process of __test__/native-calls.test.cjs and of
+// benchmark/verbs.js's counted run. Started with UNCACHE_TREE_COUNT_NATIVE_CALLS=1, it requires
+// a generated app (generate-graph.js: the main graph, a 50-module plugin that uses some of it,
+// and optionally an entry that requires a barrel file), runs each verb on the warm graph, and
+// prints one JSON line:
 // for each verb, a list of calls, each with the native calls it made by name and what the verb did
 // (so the parent can check the verb really ran). Only the verb's own call is counted: the
 // require() that puts the graph back after it is not (its loads are recorded, and what that
 // defers to the native core is counted in the next verb, which pays it).
 //
-//   node __test__/helpers/native-calls-child.cjs <graph dir> <modules> [--barrel] [--only verb,verb]
+//   UNCACHE_TREE_COUNT_NATIVE_CALLS=1 node benchmark/count-native-calls.js <modules> [--dir DIR] [--barrel]
+//     [--only uncacheTree,invalidate,snapshot/restore,watch,reload]
+// `--dir`: where the graph is written (default: generate-graph.js's cached fixture). The watch
+// verbs edit the plugin's last file and put it back.
 const fs = require('node:fs')
 const path = require('node:path')
-const { generateGraph, withBarrel, requirePluginAgain } = require('../../benchmark/generate-graph.js')
+const { parseArgs } = require('node:util')
+const { generateGraph, withBarrel, requirePluginAgain } = require('./generate-graph.js')
 
 if (process.env.UNCACHE_TREE_COUNT_NATIVE_CALLS !== '1') {
   throw new Error('run with UNCACHE_TREE_COUNT_NATIVE_CALLS=1: it counts the calls into the native core')
 }
-const native = require('../../lib/native.js')
-const api = require('../..')
+const native = require('../lib/native.js')
+const api = require('..')
 
-const [dir, modules, ...flags] = process.argv.slice(2)
-const onlyAt = flags.indexOf('--only')
-const only = onlyAt >= 0 ? new Set(flags[onlyAt + 1].split(',')) : undefined
-const plain = generateGraph(Number(modules), { dir })
-const graph = flags.includes('--barrel') ? withBarrel(plain) : plain
+const { values: flags, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { dir: { type: 'string' }, barrel: { type: 'boolean', default: false }, only: { type: 'string' } },
+})
+const only = flags.only === undefined ? undefined : new Set(flags.only.split(','))
+const plain = generateGraph(Number(positionals[0]), flags.dir === undefined ? {} : { dir: flags.dir })
+const graph = flags.barrel ? withBarrel(plain) : plain
 const leaf = graph.pluginFiles.at(-1)
 const sum = (counts) => Object.values(counts).reduce((a, b) => a + b, 0)
 
