@@ -15,10 +15,12 @@ const { execFileSync } = require('node:child_process')
 const path = require('node:path')
 const { parseArgs } = require('node:util')
 const { generateGraph } = require('./generate-graph.js')
+const { quantile } = require('./stats.js')
 
 const ROOT = path.join(__dirname, '..')
 
-function child(graph, runs) {
+/** Sorted uncacheTree() times, in ms, of `runs` from-string modules, in a fresh process with `graph` loaded. */
+function measureFromString(graph, runs) {
   const code = `
     const Module = require('node:module')
     const path = require('node:path')
@@ -42,10 +44,9 @@ function child(graph, runs) {
     }
     console.log(JSON.stringify(times))
   `
-  return JSON.parse(execFileSync(process.execPath, ['--expose-gc', '-e', code], { encoding: 'utf8', maxBuffer: 1 << 26 }))
+  const times = JSON.parse(execFileSync(process.execPath, ['--expose-gc', '-e', code], { encoding: 'utf8', maxBuffer: 1 << 26 }))
+  return times.sort((a, b) => a - b)
 }
-
-const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]
 
 function main() {
   const { values } = parseArgs({ options: { sizes: { type: 'string', default: '1000,20000' }, runs: { type: 'string', default: '30' } } })
@@ -60,11 +61,13 @@ function main() {
   console.log('|---:|---:|---:|---:|')
   let first
   for (const n of sizes) {
-    const times = child(generateGraph(n), runs).sort((a, b) => a - b)
+    const times = measureFromString(generateGraph(n), runs)
     const median = quantile(times, 0.5)
     first ??= median
     console.log(`| ${n.toLocaleString('en-US')} | ${median.toFixed(3)} | ${quantile(times, 0.25).toFixed(3)}–${quantile(times, 0.75).toFixed(3)} | ${(median / first).toFixed(2)}× |`)
   }
 }
 
-main()
+module.exports = { measureFromString }
+
+if (require.main === module) main()
