@@ -18,11 +18,11 @@ const { spawnSync } = require('node:child_process')
 /** The most native calls one call of each verb may make (the target: 4 for every verb). */
 const LIMITS = {
   uncacheTree: 4, // of the plugin's entry, the 2nd and 3rd unload of the process
-  invalidate: 4, // of the plugin's last file: it and its importers, up to the entry
+  invalidate: 4, // of the plugin leaf most plugin files require: it and its importers, up to the entry
   'snapshot/restore': 4, // snapshot(), a module loaded that uses the plugin, restore()
   watch: 4, // watch({ entry }): the watched tree is computed
-  'watch save': 4, // a save of the plugin's last file, until onReload: invalidate + require(entry)
-  reload: 4, // of the plugin's last file: its tree and its importers
+  'watch save': 4, // a save of that leaf, until onReload: invalidate + require(entry)
+  reload: 4, // of that leaf: its tree and its importers
 }
 /** What each verb must have done, so that a count of 0 cannot come from a verb that did nothing. */
 const MIN_REMOVED = { uncacheTree: 50, invalidate: 2, 'snapshot/restore': 1, 'watch save': 2, reload: 2 }

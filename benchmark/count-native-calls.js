@@ -12,11 +12,11 @@
 //   UNCACHE_TREE_COUNT_NATIVE_CALLS=1 node benchmark/count-native-calls.js <modules> [--dir DIR] [--barrel]
 //     [--only uncacheTree,invalidate,snapshot/restore,watch,reload]
 // `--dir`: where the graph is written (default: generate-graph.js's cached fixture). The watch
-// verbs edit the plugin's last file and put it back.
+// verbs edit the plugin leaf (deepestPluginLeaf) and put it back.
 const fs = require('node:fs')
 const path = require('node:path')
 const { parseArgs } = require('node:util')
-const { generateGraph, withBarrel, requirePluginAgain } = require('./generate-graph.js')
+const { generateGraph, withBarrel, requirePluginAgain, deepestPluginLeaf } = require('./generate-graph.js')
 
 if (process.env.UNCACHE_TREE_COUNT_NATIVE_CALLS !== '1') {
   throw new Error('run with UNCACHE_TREE_COUNT_NATIVE_CALLS=1: it counts the calls into the native core')
@@ -31,7 +31,7 @@ const { values: flags, positionals } = parseArgs({
 const only = flags.only === undefined ? undefined : new Set(flags.only.split(','))
 const plain = generateGraph(Number(positionals[0]), flags.dir === undefined ? {} : { dir: flags.dir })
 const graph = flags.barrel ? withBarrel(plain) : plain
-const leaf = graph.pluginFiles.at(-1)
+let leaf // the plugin leaf whose change reaches the most of the plugin, once it is loaded
 const sum = (counts) => Object.values(counts).reduce((a, b) => a + b, 0)
 
 /** Runs `fn`, returns what it returned and the native calls it made. */
@@ -51,6 +51,7 @@ const wanted = (verb) => only === undefined || only.has(verb)
 
 async function main() {
   require(graph.entry)
+  leaf = deepestPluginLeaf(graph)
   // A process's first unload may read the whole graph: not counted; the 2nd and 3rd are.
   api.uncacheTree(graph.plugin)
   requirePluginAgain(graph)
