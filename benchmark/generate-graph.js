@@ -238,7 +238,73 @@ function absolute(dir, manifest) {
   }
 }
 
-module.exports = { generateGraph, mulberry32, DEFAULT_SEED, PLUGIN_SIZE }
+/**
+ * `graph` with app.js as its entry: app.js requires index.js, then barrel.js, which requires every
+ * module of the main graph (an `index.js` that re-exports a whole library, as real apps have).
+ * An importer chain that reaches app.js then meets a module with thousands of dependencies.
+ * The two files are written next to the graph's own, only when their text differs, so a cached
+ * fixture is not rewritten by every run.
+ */
+function withBarrel(graph) {
+  const layers = fs.readdirSync(graph.dir).filter((name) => /^l\d+$/.test(name)).sort((a, b) => a.slice(1) - b.slice(1))
+  const main = layers.flatMap((layer) => fs.readdirSync(path.join(graph.dir, layer)).sort().map((name) => path.join(graph.dir, layer, name)))
+  const barrel = path.join(graph.dir, 'barrel.js')
+  const app = path.join(graph.dir, 'app.js')
+  const writeIfChanged = (file, text) => {
+    if (!fs.existsSync(file) || fs.readFileSync(file, 'utf8') !== text) fs.writeFileSync(file, text)
+  }
+  writeIfChanged(barrel, `${main.map((file) => `require(${JSON.stringify(file)})`).join('\n')}\n`)
+  writeIfChanged(app, `require(${JSON.stringify(graph.entry)})\nrequire(${JSON.stringify(barrel)})\n`)
+  return { ...graph, entry: app, barrel, index: graph.entry }
+}
+
+/**
+ * After an unload of the plugin, requires it again from index.js (the graph's own importer of
+ * it, through Module.prototype.require: an edge the loader records), so the graph has the shape
+ * it had after the first require, and an importer chain from a plugin file still reaches the entry.
+ */
+function requirePluginAgain(graph) {
+  const importer = require.cache[graph.index ?? graph.entry]
+  if (importer === undefined) return require(graph.entry)
+  return importer.require(graph.plugin)
+}
+
+/**
+ * The plugin file a change to which reaches the most of the plugin: among the plugin's leaves
+ * (no plugin file below them), the one most plugin files require, directly or not (the last in
+ * file order on a tie). The plugin's private DAG differs from one graph size to the next (it is
+ * drawn after the main graph), and so does the importer chain of any fixed file: at 10k the last
+ * plugin file has 8 importers, at 1k 27. This choice keeps an invalidation's work alike across
+ * sizes. Reads the loaded plugin's `children` (require the graph first).
+ */
+function deepestPluginLeaf(graph) {
+  const files = new Set(graph.pluginFiles)
+  const below = new Map() // plugin file -> the plugin files it requires
+  for (const file of graph.pluginFiles) {
+    const m = require.cache[file]
+    if (m === undefined) throw new Error(`deepestPluginLeaf: ${file} is not loaded`)
+    below.set(file, m.children.map((c) => c.filename).filter((f) => files.has(f)))
+  }
+  const importers = new Map(graph.pluginFiles.map((f) => [f, 0]))
+  for (const file of graph.pluginFiles) {
+    const seen = new Set()
+    const stack = [...below.get(file)]
+    while (stack.length > 0) {
+      const f = stack.pop()
+      if (seen.has(f)) continue
+      seen.add(f)
+      importers.set(f, importers.get(f) + 1)
+      stack.push(...below.get(f))
+    }
+  }
+  let best
+  for (const file of graph.pluginFiles) {
+    if (below.get(file).length === 0 && (best === undefined || importers.get(file) >= importers.get(best))) best = file
+  }
+  return best
+}
+
+module.exports = { generateGraph, withBarrel, requirePluginAgain, deepestPluginLeaf, mulberry32, DEFAULT_SEED, PLUGIN_SIZE }
 
 if (require.main === module) {
   const args = process.argv.slice(2)

@@ -18,7 +18,7 @@
 // inside the timed call (one file). Before timing, one round checks that every contender removed
 // the same modules.
 const path = require('node:path')
-const { generateGraph } = require('./generate-graph.js')
+const { generateGraph, withBarrel } = require('./generate-graph.js')
 
 const cache = require.cache
 
@@ -81,20 +81,6 @@ function main() {
     api.uncacheTree(graph.entry)
     for (const key of Object.keys(cache)) if (key.startsWith(graph.dir + path.sep)) delete cache[key]
   }
-}
-
-/** `graph` with app.js as its entry: app.js requires index.js and barrel.js, which requires every file. */
-function withBarrel(graph) {
-  const fs = require('node:fs')
-  const barrelFile = path.join(graph.dir, 'barrel.js')
-  const appFile = path.join(graph.dir, 'app.js')
-  const plugin = new Set(graph.pluginFiles)
-  require(graph.entry) // every module of the graph, to list them
-  const main = Object.keys(cache).filter((f) => f.startsWith(graph.dir + path.sep) && f !== graph.entry && !plugin.has(f))
-  const lines = main.map((f) => `require(${JSON.stringify(f)})`)
-  fs.writeFileSync(barrelFile, `${lines.join('\n')}\n`)
-  fs.writeFileSync(appFile, `require(${JSON.stringify(graph.entry)})\nrequire(${JSON.stringify(barrelFile)})\n`)
-  return { ...graph, entry: appFile }
 }
 
 main()

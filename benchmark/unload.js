@@ -25,6 +25,8 @@ const path = require('node:path')
 const Module = require('node:module')
 const { generateGraph } = require('./generate-graph.js')
 const { baselineUnload } = require('./baseline-unload.js')
+const { dropGraph, takeSnapshot, restoreSnapshot } = require('./graph-state.js')
+const { summarize, nextJob, fmt } = require('./stats.js')
 
 const cache = require.cache
 const BASELINE = 'baseline (plain JS)'
@@ -116,77 +118,6 @@ function loadContenders() {
   }
   list.push({ name: 'plain delete', unload: plainDelete })
   return { list, unavailable }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Loading the graph, and putting it back between measurements (untimed).
-
-/** Removes every module of a previous sample's graph, so the next require loads it afresh. */
-function dropGraph(dir) {
-  const prefix = dir + path.sep
-  for (const key of Object.keys(cache)) if (key.startsWith(prefix)) delete cache[key]
-  for (const m of Object.values(cache)) {
-    if (m && Array.isArray(m.children)) {
-      const kept = m.children.filter((c) => !(typeof c.filename === 'string' && c.filename.startsWith(prefix)))
-      if (kept.length !== m.children.length) m.children.splice(0, m.children.length, ...kept)
-    }
-  }
-  const pathCache = Module._pathCache
-  for (const key in pathCache) if (pathCache[key].startsWith(prefix)) delete pathCache[key]
-}
-
-/** Everything an unload can change: cache entries, each module's children and parent, _pathCache. */
-function takeSnapshot() {
-  const keys = Object.keys(cache)
-  const values = keys.map((k) => cache[k])
-  const modules = [...new Set(values)].filter((m) => m && Array.isArray(m.children))
-  return {
-    keys,
-    values,
-    modules,
-    childArrays: modules.map((m) => m.children),
-    children: modules.map((m) => m.children.slice()),
-    parents: modules.map((m) => m.parent),
-    pathCache: new Map(Object.entries(Module._pathCache)),
-  }
-}
-
-// Putting Module objects back by hand is an edit the loader does not see: uncache-tree's live
-// graph index is told with rescan() (its documented contract), untimed like the rest.
-let rescan = () => {}
-try {
-  rescan = require('..').rescan
-} catch {
-  // uncache-tree unavailable: loadContenders() reports it.
-}
-
-function restoreSnapshot(s) {
-  restoreByHand(s)
-  rescan()
-}
-
-function restoreByHand(s) {
-  for (let i = 0; i < s.keys.length; i++) if (cache[s.keys[i]] !== s.values[i]) cache[s.keys[i]] = s.values[i]
-  if (Object.keys(cache).length !== s.keys.length) {
-    const known = new Set(s.keys)
-    for (const key of Object.keys(cache)) if (!known.has(key)) delete cache[key]
-  }
-  for (let i = 0; i < s.modules.length; i++) {
-    const m = s.modules[i]
-    if (m.children !== s.childArrays[i]) m.children = s.childArrays[i]
-    const now = m.children
-    const then = s.children[i]
-    let same = now.length === then.length
-    for (let j = 0; same && j < then.length; j++) same = now[j] === then[j]
-    if (!same) {
-      now.length = 0
-      for (const c of then) now.push(c)
-    }
-    if (m.parent !== s.parents[i]) m.parent = s.parents[i]
-  }
-  const pathCache = Module._pathCache
-  for (const key in pathCache) if (!s.pathCache.has(key)) delete pathCache[key]
-  for (const [key, value] of s.pathCache) if (pathCache[key] !== value) pathCache[key] = value
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -294,22 +225,6 @@ function verify(contenders, snap, graph, log) {
 
 // ---------------------------------------------------------------------------------------------
 // Statistics and output.
-
-function quantile(sorted, q) {
-  const pos = (sorted.length - 1) * q
-  const lo = Math.floor(pos)
-  const hi = Math.ceil(pos)
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo)
-}
-
-function summarize(samples) {
-  const s = [...samples].sort((a, b) => a - b)
-  return { median: quantile(s, 0.5), p25: quantile(s, 0.25), p75: quantile(s, 0.75), min: s[0], count: s.length }
-}
-
-const nextJob = () => new Promise((resolve) => setImmediate(resolve))
-
-const fmt = (ms) => (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms >= 1 ? ms.toFixed(2) : ms.toFixed(3))
 
 function table(rows) {
   const lines = ['| modules | contender | median ms | p25–p75 ms | × baseline |', '|---:|---|---:|---:|---:|']

@@ -8,6 +8,13 @@
 // usable, require('uncache-tree') throws one ERR_UNCACHE_NATIVE_BINARY that lists what was
 // looked at and why each was refused, and says what to run, in the words of the package manager
 // that installed it (lib/install-advice.js).
+//
+// UNCACHE_TREE_COUNT_NATIVE_CALLS=1 at load (tests and benchmarks only): the exports are wrapped
+// so that every call into the native core is counted by name, read with callCounts() and reset
+// with resetCallCounts(). The issue's "native calls per verb" is counted this way
+// (__test__/native-calls.test.cjs, benchmark/verbs.js). Wrapping happens here, before anything
+// is exported, because other files destructure the exports when they load. Unset, the binding
+// is exported as it is: nothing wrapped, nothing added.
 const fs = require('node:fs')
 const path = require('node:path')
 const { explain } = require('./errors.js')
@@ -85,4 +92,47 @@ function load() {
   throw explain.nativeBinary(platform, pkg, tried, fixFor(platform, pkg, tried))
 }
 
-module.exports = load()
+/**
+ * The binding's exports with every function, and every method of every class, counting its
+ * calls in `counts` under its name (`planUnload`, `ModuleGraph.referrersInto`; a constructor
+ * call counts under the class name). A class is wrapped by a subclass, so its instances stay
+ * native objects (methods run with the real `this`) and `instanceof` still holds.
+ */
+function countingExports(binding) {
+  const counts = new Map()
+  const count = (name) => counts.set(name, (counts.get(name) ?? 0) + 1)
+  const methodNames = (proto) => Object.getOwnPropertyNames(proto).filter((k) => k !== 'constructor' && typeof Object.getOwnPropertyDescriptor(proto, k).value === 'function')
+  const countCalls = (name, fn) => {
+    const counted = function (...args) {
+      count(name)
+      return fn.apply(this, args)
+    }
+    return Object.defineProperty(counted, 'name', { value: name }) // what stack traces show
+  }
+  const countClass = (name, Native) => {
+    const Counted = class extends Native {
+      constructor(...args) {
+        count(name)
+        super(...args)
+      }
+    }
+    Object.defineProperty(Counted, 'name', { value: name })
+    for (const key of methodNames(Native.prototype)) Counted.prototype[key] = countCalls(`${name}.${key}`, Native.prototype[key])
+    for (const key of Object.getOwnPropertyNames(Native)) {
+      if (typeof Object.getOwnPropertyDescriptor(Native, key).value === 'function') Counted[key] = countCalls(`${name}.${key}`, Native[key])
+    }
+    return Counted
+  }
+  const wrapped = {}
+  for (const [name, value] of Object.entries(binding)) {
+    if (typeof value !== 'function') wrapped[name] = value
+    else wrapped[name] = methodNames(value.prototype ?? {}).length > 0 ? countClass(name, value) : countCalls(name, value)
+  }
+  /** `{ name: calls }` since the load or the last reset, names sorted. */
+  wrapped.callCounts = () => Object.fromEntries([...counts].sort(([a], [b]) => (a < b ? -1 : 1)))
+  wrapped.resetCallCounts = () => counts.clear()
+  return wrapped
+}
+
+const binding = load()
+module.exports = process.env.UNCACHE_TREE_COUNT_NATIVE_CALLS === '1' ? countingExports(binding) : binding
