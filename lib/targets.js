@@ -9,7 +9,8 @@ const path = require('node:path')
 const { fileURLToPath, URL } = require('node:url')
 const { isProxy } = require('node:util').types
 const { invalidArgType, invalidArgValue, explain } = require('./errors.js')
-const { isModuleLike, isLoading, ownValue, mainModule } = require('./graph/state.js')
+const { state, isModuleLike, isLoading, ownValue, mainModule } = require('./graph/state.js')
+const { knownOutsideCache } = require('./graph/graph-index.js')
 
 const PACKAGE_ROOT = path.join(__dirname, '..')
 const OWN_FILES = new Set(
@@ -181,6 +182,8 @@ function keyForModule(cache, m) {
   const id = ownValue(m, 'id')
   if (typeof filename === 'string' && cache[filename] === m) return filename
   if (typeof id === 'string' && cache[id] === m) return id
+  // A module compiled outside the cache (require-from-string): known as such, no key to look for.
+  if (knownOutsideCache(state.graphIndex, cache, m, state.loaderEpoch)) return undefined
   return keyOfValue(cache, m)
 }
 

@@ -460,6 +460,18 @@ function laterKey(index, cache, id) {
   return [filename, m]
 }
 
+/**
+ * Whether the index knows `m` as a module first seen outside the cache (compiled by hand, as
+ * require-from-string does) that no key it knows holds now: then a target lookup need not read
+ * every cache key (a key made by hand for it is seen after `rescan()`, as every hand edit).
+ */
+function knownOutsideCache(index, cache, m, epoch) {
+  if (index.readAtEpoch !== epoch) return false
+  const id = index.ids.get(m)
+  if (id === undefined || index.keys.get(id) !== '' || index.partial.has(m)) return false
+  return laterKey(index, cache, id) === undefined && (index.aliases.get(id) ?? []).every((alias) => cache[alias] !== m)
+}
+
 /** Every key of `id` (recorded and aliases) under which require.cache holds `m` now. */
 function cachedKeys(index, cache, id, m) {
   const out = []
@@ -582,4 +594,4 @@ function stats(index) {
   return { modules: index.keys.size, nodes, edges, nativeBytes: heapBytes }
 }
 
-module.exports = { GONE, isRef, takeEdits, scanned, keepOutside, attach, drop, shouldRead, idFor, isKnown, noteLoad, noteChildren, noteAbandoned, useReader, addAlias, recordedTargets, flush, rebuild, reread, forget, referrersOf, referrersOfOne, cachedModule, cachedKeys, byId, liveObject, stats }
+module.exports = { GONE, isRef, takeEdits, scanned, keepOutside, knownOutsideCache, attach, drop, shouldRead, idFor, isKnown, noteLoad, noteChildren, noteAbandoned, useReader, addAlias, recordedTargets, flush, rebuild, reread, forget, referrersOf, referrersOfOne, cachedModule, cachedKeys, byId, liveObject, stats }
