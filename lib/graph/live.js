@@ -17,6 +17,7 @@ const path = require('node:path')
 const { isProxy, isModuleNamespaceObject } = require('node:util').types
 const registry = require('./registry.js')
 const graphIndex = require('./graph-index.js')
+const keyOrder = require('./key-order.js')
 const { FLAG_HOLDER: HOLDER, FLAG_BOUNDARY: BOUNDARY, FLAG_STALE: STALE } = require('../native.js')
 
 const { isModuleLike, ownValue } = registry
@@ -216,6 +217,9 @@ function rescan(cache, { paths = false } = {}) {
   if (paths) registry.reindexPaths()
   const live = registry.state.graphIndex
   graphIndex.rebuild(live, cache, registry.outsideRequirers(), readRefs, registry.state.loaderEpoch)
+  // The public rescan(): keys moved or made by hand get their place in the key order (a reload's
+  // rollback uses it; see key-order.js). The index's own reads do not pay for it.
+  if (paths) keyOrder.rankAll(cache)
   return graphIndex.stats(live)
 }
 
@@ -634,10 +638,13 @@ function flattenSince(cache, loaded, requirers, detached = undefined) {
  * Everything `applyCuts` is about to change for `plan`, taken before dispose handlers run, so
  * that `restoreCuts` can put it back exactly: the `children` arrays it filters or empties (their
  * contents; the arrays keep their identity), the parent pointers it resets, the Module._pathCache
- * entries it drops, the removed require.cache entries and the key order (`Object.keys`, the one
- * read of the whole cache a reload makes). From now until `stop()`, it also records the modules
- * that load (the failed attempt's, to be unloaded) and the length of each requirer's `children`
- * before its first require (what it requires is appended, and dropped again at the rollback).
+ * entries it drops, the removed require.cache entries and where their keys sit in the key order:
+ * their ranks (key-order.js), so that a reload costs what it removes, not the cache size. When a
+ * removed key has no rank (the first reload of a process, a key made by hand since the last full
+ * read), the whole key order is read instead (`keys`) and ranked for the next time. From now
+ * until `stop()`, it also records the modules that load (the failed attempt's, to be unloaded)
+ * and the length of each requirer's `children` before its first require (what it requires is
+ * appended, and dropped again at the rollback).
  * @param {{ keys: string[], values: unknown[] }} entries the removed require.cache entries
  */
 function captureCuts(cache, graph, plan, staleKeys, entries) {
@@ -678,7 +685,28 @@ function captureCuts(cache, graph, plan, staleKeys, entries) {
     }),
     registry.on('resolve', (key) => pathKeysAdded.add(key)),
   ]
-  return { keys: Object.keys(cache), removed, children, parents, pathEntries, loaded, grown, pathKeysAdded, stop: () => stops.forEach((off) => off()) }
+  const rankList = keyOrder.ranksOf(entries.keys, entries.values)
+  const ranks = rankList === undefined ? undefined : new Map(entries.keys.map((key, e) => [key, rankList[e]]))
+  const keys = ranks === undefined ? keyOrder.rankAll(cache) : undefined
+  // Without the whole key list, which modules were cached before the attempt is known for the
+  // ones the cuts touch: a rollback puts back an entry the attempt emptied only for one of these
+  // (not a copy other code had deleted from the cache before the reload).
+  let cachedBefore
+  if (ranks !== undefined) {
+    cachedBefore = new WeakSet()
+    for (const items of children.values()) for (const m of items) if (isModuleLike(m) && isCachedInstance(m)) cachedBefore.add(m)
+    for (const m of parents.values()) if (isModuleLike(m) && isCachedInstance(m)) cachedBefore.add(m)
+  }
+  const since = keyOrder.nextRank()
+  keyOrder.captureOpen(true)
+  let open = true
+  const stop = () => {
+    if (!open) return
+    open = false
+    for (const off of stops) off()
+    keyOrder.captureOpen(false)
+  }
+  return { keys, ranks, since, cachedBefore, removed, children, parents, pathEntries, loaded, grown, pathKeysAdded, stop }
 }
 
 /**
@@ -704,20 +732,38 @@ function replacedEntries(cache, capture, currentKeys, lost) {
 /** Keeps `m` in `found` when it is a module of before the attempt that lost its key. */
 function considerReplaced(m, lost, capture, found) {
   if (!isModuleLike(m) || capture.loaded.has(m) || registry.state.abandoned.has(m)) return
+  if (capture.cachedBefore !== undefined && !capture.cachedBefore.has(m)) return
   const filename = filenameOf(m)
   if (filename !== undefined && lost.has(filename) && !found.has(filename)) found.set(filename, m)
 }
 
 /**
- * Puts back what `captureCuts` recorded, after the modules loaded since have been unloaded:
- * require.cache gets exactly the keys, values and key order it had (`Object.keys` compares
- * equal element by element), every `children` array its elements, every reset parent its
- * value, Module._pathCache its dropped entries. A module that required something while the
- * cuts were in place (a survivor's lazy require) loses what that appended.
+ * Before a rollback unloads what the failed attempt loaded (reload.js): the keys the attempt put
+ * into require.cache, to be gone after the rollback. With ranks (see captureCuts): the keys of the
+ * modules it loaded, and the keys with no rank after the first of them (made by hand meanwhile:
+ * keys are appended, so a key made before the attempt sits before every key it inserted). Reads
+ * every key: a rollback costs the cache size, a reload that succeeds does not.
  */
-function restoreCuts(cache, capture) {
+function noteAttemptKeys(cache, capture) {
+  if (capture.keys !== undefined) return
+  const made = new Set()
+  let started = false
+  for (const key of Object.keys(cache)) {
+    const value = cache[key]
+    const rank = keyOrder.rankOf(key, value)
+    const loadedNow = capture.loaded.has(value) || (rank !== undefined && rank >= capture.since)
+    if (loadedNow) started = true
+    if (loadedNow || (started && rank === undefined && !capture.removed.has(key))) made.add(key)
+  }
+  capture.made = made
+}
+
+/**
+ * The key order and values require.cache had before the attempt, from the whole order the capture
+ * read (`capture.keys`): `[keys, values]`, values[k] undefined for an entry that stays deleted.
+ */
+function capturedOrder(cache, capture, current) {
   const { keys, removed } = capture
-  const current = Object.keys(cache)
   const values = new Array(keys.length)
   let lost // key -> its index in `keys`, for the entries the attempt emptied or filled anew
   for (let k = 0; k < keys.length; k++) {
@@ -730,6 +776,53 @@ function restoreCuts(cache, capture) {
     }
   }
   if (lost !== undefined) for (const [key, m] of replacedEntries(cache, capture, current, lost)) values[lost.get(key)] = m
+  return [keys, values]
+}
+
+/**
+ * The same from the ranks the capture took (key-order.js): the keys that stay, in their order now,
+ * with the removed keys, and the keys the attempt emptied or filled anew (a shared module its code
+ * deleted and required again), placed back by rank. Keys the attempt made are left out
+ * (noteAttemptKeys).
+ */
+function rankedOrder(cache, capture, current) {
+  const { removed, ranks } = capture
+  const made = capture.made ?? new Set()
+  const kept = []
+  const keptValues = []
+  let lost
+  for (const key of current) {
+    if (removed.has(key)) continue
+    const value = cache[key]
+    if (made.has(key) || capture.loaded.has(value)) (lost ??= new Map()).set(key, true)
+    else kept.push(key), keptValues.push(value)
+  }
+  for (const key of made) if (!removed.has(key) && cache[key] === undefined) (lost ??= new Map()).set(key, true)
+  const byKey = new Map(removed)
+  const placed = []
+  for (const [key] of removed) placed.push([key, ranks.get(key)])
+  if (lost !== undefined) {
+    for (const [key, m] of replacedEntries(cache, capture, current, lost)) {
+      byKey.set(key, m)
+      placed.push([key, keyOrder.rankOf(key, m)])
+    }
+  }
+  const keys = keyOrder.placeRemoved(kept, keptValues, placed)
+  return [keys, keys.map((key) => (byKey.has(key) ? byKey.get(key) : cache[key]))]
+}
+
+/**
+ * Puts back what `captureCuts` recorded, after the modules loaded since have been unloaded:
+ * require.cache gets the keys, values and key order it had (`Object.keys` compares equal element
+ * by element; with ranks, see key-order.js for keys made by hand), every `children` array its
+ * elements, every reset parent its value, Module._pathCache its dropped entries. A module that
+ * required something while the cuts were in place (a survivor's lazy require) loses what that
+ * appended. Reads every key of the cache: only a failed reload pays that.
+ */
+function restoreCuts(cache, capture) {
+  const { removed } = capture
+  const current = Object.keys(cache)
+  const [keys, values] = capture.keys !== undefined ? capturedOrder(cache, capture, current) : rankedOrder(cache, capture, current)
   let same = 0
   while (same < current.length && same < keys.length && current[same] === keys[same] && cache[keys[same]] === values[same]) same++
   // Keys keep insertion order: re-adding the tail from the first difference restores it, each
@@ -839,6 +932,7 @@ module.exports = {
   applyCuts,
   filterInPlace,
   captureCuts,
+  noteAttemptKeys,
   restoreCuts,
   requireVia,
   requireFrom,

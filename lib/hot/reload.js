@@ -6,6 +6,10 @@
 // order, with the same `children` and parents, and the same Module._pathCache entries. The
 // program keeps running the old version; the error says so.
 //
+// A reload that succeeds costs what it unloads and loads, not the cache size: the capture keeps
+// where the removed keys sat in the key order as ranks (graph/key-order.js), and only a rollback
+// reads every key of require.cache.
+//
 // The old version's dispose handlers ran before the new code loaded (a server must free its
 // port before the new one listens), so the restored modules are those disposed instances.
 const Module = require('node:module')
@@ -55,6 +59,7 @@ function rollback(cache, capture, created, dataAfterDispose, errors) {
   // Inside the dispose phase's guard, like every dispose: a handler that calls back in is refused.
   registry.duringDispose(abandoned, hotState.disposeAbandoned, errors)
   for (const m of abandoned) registry.markAbandoned(m)
+  live.noteAttemptKeys(cache, capture)
   unloadAdded(cache, capture, errors)
   live.restoreCuts(cache, capture)
   // A snapshot's recording takes back what it let go of at their beforeCut, and lets go of what
