@@ -376,3 +376,28 @@ test('an abandoned snapshot stops recording once it is garbage collected', async
   assert.equal(registry.state.requireObservers.size, observersBefore + 1)
   assert.deepEqual(kept.loadedSince(), [])
 })
+
+test('I16-removed-once: a restore that unloads a copy other code dropped and the module loaded under its key since lists the key once', async () => {
+  const { hot } = require('..')
+  const t = writeTree({ 'plugin.js': "exports.copy = Symbol('copy')\n" })
+  const file = t.file('plugin.js')
+  const disposed = []
+  const snap = snapshot()
+  require(file)
+  const dropped = require.cache[file]
+  hot(dropped).dispose(() => disposed.push('dropped'))
+  delete require.cache[file] // other code drops it (decache, proxyquire), then it loads anew
+  require(file)
+  const fresh = require.cache[file]
+  hot(fresh).dispose(() => disposed.push('fresh'))
+  assert.notEqual(fresh, dropped)
+
+  const report = snap.restore()
+  assert.deepEqual(report.removed, [file], 'one key, listed once')
+  assert.deepEqual(disposed.sort(), ['dropped', 'fresh'], 'both modules were unloaded')
+  assert.equal(require.cache[file], undefined)
+  // verifyCollected still tracks both objects under that key: the dropped copy, held here, is alive.
+  const result = await verifyCollected(report, { timeoutMs: 200 })
+  assert.deepEqual(result, { collected: [], alive: [file] })
+  assert.equal(dropped.exports.copy.description, 'copy')
+})

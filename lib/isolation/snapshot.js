@@ -316,6 +316,7 @@ class Recorder {
     } finally {
       shared.restoring = previous
     }
+    report.removed = onceEach(report.removed)
     // A new epoch: what stayed loaded (addons, modules kept by option) still counts as loaded
     // since; edges are recorded afresh from the marks after the cuts. Nothing removed stays held.
     this.loaded = new Map()
@@ -327,6 +328,17 @@ class Recorder {
     this.dirty = false
     return report
   }
+}
+
+/**
+ * `keys` with each key once, at its first place. A module other code dropped from the cache and
+ * the one loaded under its key since are both unloaded, and both listed under that key by the
+ * cuts; the report names the key once. (verifyCollected still waits for both objects: it tracks
+ * what the cuts removed, by key, and a key is alive while either is.)
+ */
+function onceEach(keys) {
+  const seen = new Set(keys)
+  return seen.size === keys.length ? keys : [...seen]
 }
 
 // Stops the recording of a snapshot nobody can restore any more (its handle was collected).
