@@ -9,7 +9,7 @@ const assert = require('node:assert/strict')
 const Module = require('node:module')
 const path = require('node:path')
 const { snapshot, uncacheTree, verifyCollected } = require('..')
-const live = require('../lib/graph/live.js')
+const flatten = require('../lib/graph/flatten.js')
 const registry = require('../lib/graph/registry.js')
 const { writeTree, requiring } = require('./helpers/fixtures.cjs')
 
@@ -266,19 +266,19 @@ test('Module._pathCache: the entries naming removed files go, found without read
       Reflect.ownKeys = saved.ownKeys
     }
   }
-  const flatten = live.flattenGraph
+  const flattenGraph = flatten.flattenGraph
   let flattened = 0
   let uncount = countEnumerations()
-  live.flattenGraph = (...args) => {
+  flatten.flattenGraph = (...args) => {
     flattened++
-    return flatten(...args)
+    return flattenGraph(...args)
   }
   let report
   try {
     report = snap.restore()
   } finally {
     uncount()
-    live.flattenGraph = flatten
+    flatten.flattenGraph = flattenGraph
   }
   assert.equal(enumerations, 0, 'Module._pathCache was not enumerated')
   assert.equal(flattened, 0, 'the whole cache graph was not flattened')

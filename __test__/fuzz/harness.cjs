@@ -17,7 +17,7 @@ const engine = require('../../lib/graph/engine.js')
 const invalidation = require('../../lib/hot/invalidate.js')
 const registry = require('../../lib/graph/registry.js')
 const graphIndexLib = require('../../lib/graph/graph-index.js')
-const live = require('../../lib/graph/live.js')
+const { rescan } = require('../../lib/graph/rescan.js')
 const { binaryName } = require('../../lib/platform.js')
 const model = require('./model.cjs')
 const keyOrder = require('../../lib/graph/key-order.js')
@@ -613,7 +613,7 @@ class Sequence {
     let fromRebuilt
     try {
       graphIndexLib.attach(state)
-      live.rescan(cache)
+      rescan(cache)
       fromRebuilt = describe(false)
     } finally {
       state.graphIndex = incremental

@@ -3,7 +3,7 @@
 // dispose hooks, apply the cuts, report. The plan is complete before anything changes
 // (steps 3-7 of docs/node-internals.md §5 destroy the edges the plan is computed from).
 const native = require('../native.js')
-const live = require('./live.js')
+const live = { ...require('./module-fields.js'), ...require('./flatten.js'), ...require('./cuts.js'), ...require('./rollback.js') }
 const { flattenTree } = require('./tree-graph.js')
 const { flattenImporters, joinTreeGraph } = require('./importer-graph.js')
 const registry = require('./registry.js')

@@ -32,7 +32,8 @@
 // graph anew.
 const registry = require('./registry.js')
 const graphIndex = require('./graph-index.js')
-const { BOUNDARY, childrenOf, parentOf, holdsFromOutside } = require('./live.js')
+const { BOUNDARY } = require('./flatten.js')
+const { childrenOf, parentOf, holdsFromOutside } = require('./module-fields.js')
 
 const { isModuleLike } = registry
 const STAYS = 1

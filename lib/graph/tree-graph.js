@@ -15,7 +15,7 @@
 //   unknown to the index after a read, and by tests.
 const registry = require('./registry.js')
 const graphIndex = require('./graph-index.js')
-const live = require('./live.js')
+const live = { ...require('./module-fields.js'), ...require('./flatten.js'), ...require('./rescan.js') }
 
 const { isModuleLike } = registry
 const { HOLDER, BOUNDARY, childrenOf, parentOf, filenameOf, holdsFromOutside } = live

@@ -38,7 +38,7 @@ const crypto = require('node:crypto')
 const fs = require('node:fs')
 const path = require('node:path')
 const { URL } = require('node:url')
-const live = require('../graph/live.js')
+const fields = require('../graph/module-fields.js')
 const registry = require('../graph/registry.js')
 const { invalidArgType, invalidArgValue, explain } = require('../errors.js')
 const { parseKeep, checkObject } = require('../options.js')
@@ -310,7 +310,7 @@ function createWatcher(opts) {
     const queue = [entry]
     for (let q = 0; q < queue.length; q++) {
       const m = queue[q]
-      const file = live.filenameOf(m)
+      const file = fields.filenameOf(m)
       if (file !== undefined && cache[file] === m && watchable(file)) {
         wanted.add(file)
         for (const tied of hotState.watchFilesOf(m)) {
@@ -319,7 +319,7 @@ function createWatcher(opts) {
           tiedTo.get(tied).add(file)
         }
       }
-      for (const child of live.childrenOf(m)) {
+      for (const child of fields.childrenOf(m)) {
         if (seen.has(child) || !registry.isModuleLike(child)) continue
         seen.add(child)
         queue.push(child)
@@ -504,7 +504,7 @@ function createWatcher(opts) {
     rescanWanted = false
     cacheSizeAtRescan = Object.keys(cache).length
     for (const m of loaded) {
-      const file = live.filenameOf(m)
+      const file = fields.filenameOf(m)
       if (file === undefined || cache[file] !== m || !watchable(file)) continue
       addFile(file)
       for (const tied of hotState.watchFilesOf(m)) {
@@ -666,7 +666,7 @@ function createWatcher(opts) {
   // hot(m).invalidate() of a watched module: reload it and its importers, past its own accept.
   // Returns whether this watcher takes it (else hot.js invalidates it on the next turn).
   function onInvalidate(m) {
-    const file = live.filenameOf(m)
+    const file = fields.filenameOf(m)
     if (closed || file === undefined || cache[file] !== m || !files.has(file)) return false
     bubbled.add(file)
     scheduleFlush()
@@ -753,8 +753,8 @@ const { mainModule } = registry
 function childKeys(m) {
   const keys = new Set()
   if (!registry.isModuleLike(m)) return keys
-  for (const child of live.childrenOf(m)) {
-    const file = live.filenameOf(child)
+  for (const child of fields.childrenOf(m)) {
+    const file = fields.filenameOf(child)
     if (file !== undefined) keys.add(file)
   }
   return keys

@@ -13,7 +13,7 @@
 //   (Node appends).
 // Module._pathCache entries naming a removed file are found through the registry's index, as
 // for every unload.
-// restore() builds the small graph of both (live.flattenSince), plans it in the native core
+// restore() builds the small graph of both (flatten.flattenSince), plans it in the native core
 // (engine.planRestore, src/restore.rs) and hands it to the engine's executePlan: the same report, dispose
 // handlers, cuts and weak references as every other unload.
 const { AsyncLocalStorage } = require('node:async_hooks')
@@ -21,7 +21,8 @@ const Module = require('node:module')
 const { isProxy } = require('node:util').types
 const { fileURLToPath } = require('node:url')
 const registry = require('../graph/registry.js')
-const live = require('../graph/live.js')
+const fields = require('../graph/module-fields.js')
+const flatten = require('../graph/flatten.js')
 const { executePlan, classifyBoundaries, planRestore } = require('../graph/engine.js')
 const { liveCache, assertNotReentrant } = require('../graph/unload.js')
 const { parseSnapshotOptions, parseIsolateOptions } = require('../options.js')
@@ -109,15 +110,15 @@ class Recorder {
       this.loaded.set(m, filename)
       // A Module made without Module._load (rewire: `new Module(file, parent)`, then load())
       // was appended to its parent's `children` by the constructor, with no require() seen.
-      const parent = live.parentOf(m)
+      const parent = fields.parentOf(m)
       if (registry.isModuleLike(parent) && !this.requirers.has(parent)) {
-        const at = live.childrenOf(parent).lastIndexOf(m)
-        this.requirers.set(parent, at >= 0 ? at : live.childCount(parent))
+        const at = fields.childrenOf(parent).lastIndexOf(m)
+        this.requirers.set(parent, at >= 0 ? at : flatten.childCount(parent))
       }
     }
     this.onRequire = (requirer, request) => {
       if (typeof request !== 'string' || this.requirers.has(requirer)) return
-      this.requirers.set(requirer, live.childCount(requirer))
+      this.requirers.set(requirer, flatten.childCount(requirer))
     }
     registry.install()
     // Bumped when other code replaced a loader wrapper: what was recorded may miss requires.
@@ -202,7 +203,7 @@ class Recorder {
       // Only what Node's loader made: a Module under its own filename with a children array,
       // loaded or loading (a mock or a module compiled by hand is not).
       const m = this.cache[keys[k]]
-      if (isProxy(m) || !(m instanceof Module) || live.filenameOf(m) !== keys[k] || this.loaded.has(m) || this.reinstatedOld.has(m)) continue
+      if (isProxy(m) || !(m instanceof Module) || fields.filenameOf(m) !== keys[k] || this.loaded.has(m) || this.reinstatedOld.has(m)) continue
       if (!Array.isArray(registry.ownValue(m, 'children'))) continue
       if (registry.ownValue(m, 'loaded') === true || registry.isLoading(m)) this.loaded.set(m, keys[k])
     }
@@ -296,13 +297,13 @@ class Recorder {
     const dropped = this.droppedSince()
     const loaded = []
     for (const [m, key] of this.loaded) loaded.push([key, m])
-    const graph = live.flattenSince(cache, loaded, requirers, dropped.size > 0 ? dropped : undefined)
-    graph.ids = live.nodeIds(graph)
+    const graph = flatten.flattenSince(cache, loaded, requirers, dropped.size > 0 ? dropped : undefined)
+    graph.ids = flatten.nodeIds(graph)
     graph.reasons = classifyBoundaries(graph)
     if (keep !== undefined) {
       for (let i = 0; i < graph.cachedCount; i++) {
-        if ((graph.flags[i] & live.BOUNDARY) === 0 && keep(graph.ids[i])) {
-          graph.flags[i] |= live.BOUNDARY
+        if ((graph.flags[i] & flatten.BOUNDARY) === 0 && keep(graph.ids[i])) {
+          graph.flags[i] |= flatten.BOUNDARY
           graph.reasons.set(i, 'kept-by-option')
         }
       }
