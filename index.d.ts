@@ -39,7 +39,7 @@ export type PinnedBy = 'esm-loader' | 'require-esm' | 'last-parent' | 'unwritabl
  * too, never `'.'`). The same shape comes from every unloading function.
  */
 export interface UnloadReport {
-  /** `require.cache` keys deleted, importers before the modules they import (the order dispose handlers ran). A module cached under several keys is listed under each; a module that other code dropped from the cache is listed under the key it loaded with, so a restore that removes such a copy and the module cached under that key now lists the key twice. */
+  /** `require.cache` keys deleted, importers before the modules they import (the order dispose handlers ran). A module cached under several keys is listed under each; a module that other code dropped from the cache is listed under the key it loaded with. Each key is listed once, also when a restore removes such a copy and the module cached under that key now. */
   removed: string[]
   /** The modules a removed module requires directly that stay, each with the live modules outside the unloaded set that require it directly (`heldBy`; empty only when the module stays through a module other code deleted from the cache). What they require stays too and is not listed. */
   kept: { id: string; heldBy: string[] }[]

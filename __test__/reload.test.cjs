@@ -224,3 +224,43 @@ test('a reload from inside the reloaded module never parents the new generation 
   assert.notEqual(second.parent, firstModule, 'no new generation records an unloaded one as its parent')
   assert.ok(hot(second))
 })
+
+// ---- issue 16, "Why — speed": a reload costs what it removes, not the cache size ----
+
+test('I16-speed: a reload that succeeds never reads the whole key order; a failed one still puts the keys back in their place', () => {
+  const keyOrder = require('../lib/graph/key-order.js')
+  const t = appTree()
+  // Modules loaded after app.js, and a key made by hand before it: the removed keys sit in the
+  // middle of require.cache, between keys that stay.
+  require.cache[t.file('mock.js')] = { exports: { mock: true }, loaded: true, children: [] }
+  require(t.file('app.js'))
+  fs.writeFileSync(t.file('later.js'), 'module.exports = 1\n')
+  require(t.file('later.js'))
+  reload(t.file('routes/a.js')) // ranks every key once (the first reload of these files)
+  require(t.file('app.js'))
+  fs.writeFileSync(t.file('later2.js'), 'module.exports = 2\n')
+  require(t.file('later2.js'))
+
+  const fullReads = []
+  const rankAll = keyOrder.rankAll
+  keyOrder.rankAll = (...args) => (fullReads.push(args), rankAll(...args))
+  try {
+    const ok = reload(t.file('routes/a.js'))
+    assert.deepEqual(ok.report.removed, [t.file('app.js'), t.file('routes/a.js'), t.file('routes/helper.js')])
+    assert.equal(fullReads.length, 0, 'the capture took ranks, not Object.keys(require.cache)')
+
+    require(t.file('app.js'))
+    fs.writeFileSync(t.file('later3.js'), 'module.exports = 3\n')
+    require(t.file('later3.js')) // after the removed keys: they are in the middle again
+    const before = captureState()
+    const middle = before.keys.indexOf(t.file('routes/a.js'))
+    assert.ok(middle > 0 && middle < before.keys.length - 1, 'routes/a.js is neither first nor last')
+    fs.writeFileSync(t.file('routes/a.js'), BROKEN_A)
+    assert.throws(() => reload(t.file('routes/a.js')), { code: 'ERR_UNCACHE_RELOAD_FAILED' })
+    assert.equal(fullReads.length, 0, 'no full read at the capture of the failed reload either')
+    assertStateIs(before)
+  } finally {
+    keyOrder.rankAll = rankAll
+    delete require.cache[t.file('mock.js')]
+  }
+})

@@ -9,10 +9,10 @@ const assert = require('node:assert/strict')
 const Module = require('node:module')
 const path = require('node:path')
 const { snapshot, uncacheTree, verifyCollected } = require('..')
-const live = require('../lib/graph/live.js')
+const flatten = require('../lib/graph/flatten.js')
+const { writeTree, requiring } = require('./helpers/fixtures.cjs')
 const { state } = require('../lib/graph/state.js')
 const { on } = require('../lib/graph/hooks.js')
-const { writeTree, requiring } = require('./helpers/fixtures.cjs')
 
 const NODE_MAJOR = Number(process.versions.node.split('.')[0])
 
@@ -267,19 +267,19 @@ test('Module._pathCache: the entries naming removed files go, found without read
       Reflect.ownKeys = saved.ownKeys
     }
   }
-  const flatten = live.flattenGraph
+  const flattenGraph = flatten.flattenGraph
   let flattened = 0
   let uncount = countEnumerations()
-  live.flattenGraph = (...args) => {
+  flatten.flattenGraph = (...args) => {
     flattened++
-    return flatten(...args)
+    return flattenGraph(...args)
   }
   let report
   try {
     report = snap.restore()
   } finally {
     uncount()
-    live.flattenGraph = flatten
+    flatten.flattenGraph = flattenGraph
   }
   assert.equal(enumerations, 0, 'Module._pathCache was not enumerated')
   assert.equal(flattened, 0, 'the whole cache graph was not flattened')
@@ -376,4 +376,29 @@ test('an abandoned snapshot stops recording once it is garbage collected', async
   await settleGc(4)
   assert.equal(state.requireObservers.size, observersBefore + 1)
   assert.deepEqual(kept.loadedSince(), [])
+})
+
+test('I16-removed-once: a restore that unloads a copy other code dropped and the module loaded under its key since lists the key once', async () => {
+  const { hot } = require('..')
+  const t = writeTree({ 'plugin.js': "exports.copy = Symbol('copy')\n" })
+  const file = t.file('plugin.js')
+  const disposed = []
+  const snap = snapshot()
+  require(file)
+  const dropped = require.cache[file]
+  hot(dropped).dispose(() => disposed.push('dropped'))
+  delete require.cache[file] // other code drops it (decache, proxyquire), then it loads anew
+  require(file)
+  const fresh = require.cache[file]
+  hot(fresh).dispose(() => disposed.push('fresh'))
+  assert.notEqual(fresh, dropped)
+
+  const report = snap.restore()
+  assert.deepEqual(report.removed, [file], 'one key, listed once')
+  assert.deepEqual(disposed.sort(), ['dropped', 'fresh'], 'both modules were unloaded')
+  assert.equal(require.cache[file], undefined)
+  // verifyCollected still tracks both objects under that key: the dropped copy, held here, is alive.
+  const result = await verifyCollected(report, { timeoutMs: 200 })
+  assert.deepEqual(result, { collected: [], alive: [file] })
+  assert.equal(dropped.exports.copy.description, 'copy')
 })

@@ -80,7 +80,7 @@ function child(n, runs) {
   const Module = require('node:module')
   const { generateGraph } = require('./generate-graph.js')
   const { openSnapshot } = require('../lib/isolation/snapshot.js')
-  const live = require('../lib/graph/live.js')
+  const flatten = require('../lib/graph/flatten.js')
   const { isModuleLike } = require('../lib/graph/state.js')
   const { outsideRequirers } = require('../lib/graph/outside-requirers.js')
   const { executePlan, classifyBoundaries, planRestore } = require('../lib/graph/engine.js')
@@ -111,8 +111,8 @@ function child(n, runs) {
         }
         for (const key of keys) consider(cache[key])
         for (const m of outsideRequirers()) consider(m)
-        const g = live.flattenSince(cache, loaded, requirers)
-        g.ids = live.nodeIds(g)
+        const g = flatten.flattenSince(cache, loaded, requirers)
+        g.ids = flatten.nodeIds(g)
         g.reasons = classifyBoundaries(g)
         return executePlan(cache, g, planRestore(g), { dryRun: false })
       },
@@ -172,12 +172,12 @@ function child(n, runs) {
   // What the plan of this restore costs (one N-API call into src/restore.rs).
   const since = openSnapshot()
   suite.runTest()
-  const sinceGraph = live.flattenSince(
+  const sinceGraph = flatten.flattenSince(
     cache,
     since.snapshot.loadedSince().map((key) => [key, cache[key]]),
     [[require.cache[path.join(dir, 'suite.js')], 0]],
   )
-  sinceGraph.ids = live.nodeIds(sinceGraph)
+  sinceGraph.ids = flatten.nodeIds(sinceGraph)
   sinceGraph.reasons = classifyBoundaries(sinceGraph)
   const reps = 20000
   const time = (fn) => {

@@ -18,9 +18,10 @@ const invalidation = require('../../lib/hot/invalidate.js')
 const { state } = require('../../lib/graph/state.js')
 const { install } = require('../../lib/loader/patches.js')
 const graphIndexLib = require('../../lib/graph/graph-index.js')
-const live = require('../../lib/graph/live.js')
+const { rescan } = require('../../lib/graph/rescan.js')
 const { binaryName } = require('../../lib/platform.js')
 const model = require('./model.cjs')
+const keyOrder = require('../../lib/graph/key-order.js')
 
 const ADDON = path.join(__dirname, '..', '..', binaryName())
 // Loaded afresh after every sequence's cleanup (see Sequence.cleanup).
@@ -612,7 +613,7 @@ class Sequence {
     let fromRebuilt
     try {
       graphIndexLib.attach(state)
-      live.rescan(cache)
+      rescan(cache)
       fromRebuilt = describe(false)
     } finally {
       state.graphIndex = incremental
@@ -722,6 +723,9 @@ class Sequence {
     // still cached (a dependency that now throws is not executed again): either outcome is right.
     const either = before.pathCacheFrozen || this.graph.some((g) => g.behaviours.includes('replace'))
     const old = require.cache[file]
+    // The keys whose insertion the package did not see (made by hand, or loaded during a loader
+    // gap, since the last full read): a rollback's key order is exact only among the others.
+    const unseen = new Set(before.keys.filter((k, i) => keyOrder.rankOf(k, before.values[i]) === undefined))
     this.disposeRuns = new Set()
     this.replaced = new Set()
     let result
@@ -744,7 +748,7 @@ class Sequence {
       if (predicted && !(thrown.cause && typeof thrown.cause.fuzzKind === 'string' && thrown.cause.fuzzKind.startsWith('load:'))) {
         fail(`${label}: ERR_UNCACHE_RELOAD_FAILED without the loading error as cause: ${thrown.cause?.stack ?? thrown.cause}`)
       }
-      const diff = model.diffStates(before, after)
+      const diff = model.diffStates(before, after, { removed: plan.removedKeys, unseen })
       if (diff.length > 0) fail(`${label}: the reload failed, and the rollback left the graph changed:\n    ${diff.join('\n    ')}`)
       stats.reloadsRolledBack++
       return

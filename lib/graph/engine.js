@@ -3,7 +3,10 @@
 // dispose hooks, apply the cuts, report. The plan is complete before anything changes
 // (steps 3-7 of docs/node-internals.md §5 destroy the edges the plan is computed from).
 const native = require('../native.js')
-const live = require('./live.js')
+const cuts = require('./cuts.js')
+const fields = require('./module-fields.js')
+const flatten = require('./flatten.js')
+const rollbackState = require('./rollback.js')
 const { planTree } = require('./tree-plan.js')
 const { flattenImporters, joinTreeGraph } = require('./importer-graph.js')
 const { state, isModuleLike, ownValue, isLoading, mainModule } = require('./state.js')
@@ -26,10 +29,10 @@ function classifyBoundaries(graph) {
     if (!isModuleLike(m)) continue
     let reason
     if (m === main) reason = 'main'
-    else if (live.filenameOf(m)?.endsWith('.node')) reason = 'native-addon'
+    else if (fields.filenameOf(m)?.endsWith('.node')) reason = 'native-addon'
     else if (i < graph.cachedCount && isLoading(m)) reason = 'loading'
     if (reason !== undefined) {
-      flags[i] |= live.BOUNDARY
+      flags[i] |= flatten.BOUNDARY
       reasons.set(i, reason)
     }
   }
@@ -78,10 +81,10 @@ function describePlan(graph, plan, reasons, entries) {
   for (const i of plan.skipped) report.skipped.push({ id: ids[i], reason: reasons.get(i) })
   const pinned = new Map()
   for (let e = 0; e < entries.keys.length; e++) {
-    const by = live.pinnedBy(entries.values[e])
+    const by = cuts.pinnedBy(entries.values[e])
     if (by !== undefined) pinned.set(entries.keys[e], by)
   }
-  if (live.lastParentSlotExists) {
+  if (cuts.lastParentSlotExists) {
     const keyed = new Set(report.removed)
     // (By node: a module deleted from the cache by other code that invalidate climbed through
     // has no key, though its filename may be the key of its newer copy.)
@@ -89,7 +92,7 @@ function describePlan(graph, plan, reasons, entries) {
     const removedNodes = new Set(plan.removed)
     for (const s of plan.resetParentOf) {
       // Only a live survivor pins: a stale or abandoned instance is garbage once cut.
-      if ((graph.flags[s] & live.HOLDER) === 0) continue
+      if ((graph.flags[s] & flatten.HOLDER) === 0) continue
       // The survivor's private last-parent slot holds its removed parent, and that parent's own
       // slot holds *its* first requirer: the pin runs up the chain of removed parents (a kept
       // shared.js pins b.js, and b.js pins a.js; heap snapshot on Node 22-26). Each slot was set
@@ -106,7 +109,7 @@ function describePlan(graph, plan, reasons, entries) {
 }
 
 /**
- * The plan of a snapshot restore over the graph `live.flattenSince` builds (src/restore.rs),
+ * The plan of a snapshot restore over the graph `flatten.flattenSince` builds (src/restore.rs),
  * with the start of the recorded `children` tail of each requirer to cut.
  */
 function planRestore(graph) {
@@ -118,7 +121,7 @@ function planRestore(graph) {
 
 /** The live graph, flattened, with report ids and boundary reasons. */
 function prepareGraph(cache) {
-  return withIdsAndReasons(live.flattenGraph(cache))
+  return withIdsAndReasons(flatten.flattenGraph(cache))
 }
 
 /**
@@ -142,7 +145,7 @@ function prepareTreeJoin(cache, graph, treeRoots, options) {
 }
 
 function withIdsAndReasons(graph) {
-  graph.ids = live.nodeIds(graph)
+  graph.ids = flatten.nodeIds(graph)
   graph.reasons = classifyBoundaries(graph)
   return graph
 }
@@ -157,18 +160,18 @@ function executePlan(cache, graph, plan, options) {
   const report = describePlan(graph, plan, graph.reasons, entries)
   if (options.dryRun) {
     // The same checks as the cuts, without the cuts: what a real call would report as pinned.
-    const staleKeys = live.stalePathCacheKeys(filenames)
-    const predicted = live.applyCuts(cache, graph, plan, entries, staleKeys, { write: false })
+    const staleKeys = cuts.stalePathCacheKeys(filenames)
+    const predicted = cuts.applyCuts(cache, graph, plan, entries, staleKeys, { write: false })
     return track(withCuts(report, predicted), entries.keys, entries.values, true)
   }
   // reload() keeps what the cuts are about to change, to put it back if the new code throws.
   if (options.capture !== undefined) {
-    options.capture(live.captureCuts(cache, graph, plan, live.stalePathCacheKeys(filenames), entries))
+    options.capture(rollbackState.captureCuts(cache, graph, plan, cuts.stalePathCacheKeys(filenames), entries))
   }
-  const removedNodes = live.nodesAt(graph, plan.removed)
+  const removedNodes = flatten.nodesAt(graph, plan.removed)
   const lateRequirers = dispose(removedNodes.filter(isModuleLike), report)
   // Asked again after the handlers: a require() in one may have made new entries for these files.
-  const cut = live.applyCuts(cache, graph, plan, entries, live.stalePathCacheKeys(filenames), { lateRequirers })
+  const cut = cuts.applyCuts(cache, graph, plan, entries, cuts.stalePathCacheKeys(filenames), { lateRequirers })
   // The removed modules leave the live graph index with every edge that touches them, but those a
   // live module still reaches through a reference no cut could change (a frozen `children`): they
   // stay in the graph as modules outside the cache, so that the next plan still sees that edge.
@@ -191,10 +194,10 @@ function executePlan(cache, graph, plan, options) {
  * scan does.
  */
 function keepUncutEdges(gi, graph, plan, removedNodes, unwritable, lateRequirers) {
-  const survivors = [...live.nodesAt(graph, plan.cutChildrenOf), ...lateRequirers]
+  const survivors = [...flatten.nodesAt(graph, plan.cutChildrenOf), ...lateRequirers]
   for (const m of removedNodes) {
     if (!unwritable.has(m)) continue
-    const holders = survivors.filter((s) => isModuleLike(s) && live.childrenOf(s).includes(m))
+    const holders = survivors.filter((s) => isModuleLike(s) && fields.childrenOf(s).includes(m))
     graphIndex.keepOutside(gi, m, holders)
   }
 }
@@ -212,7 +215,7 @@ function pathCacheFiles(cache, graph, entries) {
   for (let e = 0; e < entries.keys.length; e++) {
     const key = entries.keys[e]
     const value = entries.values[e]
-    const filename = isModuleLike(value) ? live.filenameOf(value) : undefined
+    const filename = isModuleLike(value) ? fields.filenameOf(value) : undefined
     if (cache[key] !== value && graph.detached?.has(value) === true) {
       removedValues ??= new Set(entries.values)
       if (stays(key) || stays(filename)) continue

@@ -43,7 +43,7 @@ const { isProxy } = require('node:util').types
 const native = require('../native.js')
 
 // How a module's `children` and recorded parent are read without running user code
-// (live.readRefs, handed over by live.js, which requires this file).
+// (readRefs, handed over by module-fields.js, which requires this file).
 let reader = () => [[], undefined]
 const useReader = (read) => {
   reader = read
@@ -277,11 +277,11 @@ function scanned(cache, outside, read) {
  * requirers outside the cache, and those of every object they lead to that no cache holds
  * (a module other code deleted from require.cache, an instance whose load threw). Run once at
  * first use, after a loader gap, and by `rescan()`. `read(m)` returns `[children, parent]`
- * without running user code (live.js).
+ * without running user code (module-fields.js).
  */
 function rebuild(index, cache, outside, read, epoch) {
   // Read into a fresh index, then take its place: until then `read` may ask the current one (a
-  // module whose `children` is an accessor is described by what was recorded for it, live.js).
+  // module whose `children` is an accessor is described by what was recorded for it, module-fields.js).
   const next = { graph: new native.ModuleGraph(), ids: new WeakMap(), keys: new Map(), aliases: new Map(), laterKeys: new Map(), partial: new WeakSet(), nextId: index.nextId, from: [], to: [], parentFrom: [], parentTo: [] }
   // Everything the modules read refer to, with its id: what no cache key holds is read after.
   const met = { objects: [], ids: [] }

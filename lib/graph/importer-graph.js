@@ -11,21 +11,23 @@
 //
 // A referrer that other code deleted from the cache counts when a live module still reaches it
 // (asked up the index); one that was garbage collected is skipped. It
-// returns undefined, and the caller flattens the whole cache (live.flattenGraph), when the index
+// returns undefined, and the caller flattens the whole cache (flatten.flattenGraph), when the index
 // cannot answer: a referrer it cannot map back at all (made by an older copy of the package), or
 // a changed module it never saw; also for the first plan that finds the index unread (the next
 // one reads it). The property-based suite compares the two plans on every invalidate and reload.
 const { state, isModuleLike } = require('./state.js')
 const { outsideRequirers } = require('./outside-requirers.js')
 const graphIndex = require('./graph-index.js')
-const live = require('./live.js')
+const flatten = require('./flatten.js')
+const { rescan } = require('./rescan.js')
 
-const { HOLDER, STALE, childrenOf, parentOf, filenameOf, holdsFromOutside, isCachedInstance, isDeletedByOtherCode } = live
+const { HOLDER, STALE } = flatten
+const { childrenOf, parentOf, filenameOf, holdsFromOutside, isCachedInstance, isDeletedByOtherCode } = require('./module-fields.js')
 
 /**
  * @param {object} cache require.cache
  * @param {unknown[]} roots the changed modules (cache values)
- * @returns the graph in the shape live.flattenGraph returns (cached nodes first), or undefined
+ * @returns the graph in the shape flatten.flattenGraph returns (cached nodes first), or undefined
  */
 function flattenImporters(cache, roots) {
   const gi = state.graphIndex
@@ -33,7 +35,7 @@ function flattenImporters(cache, roots) {
   // Never read, or read before a loader gap: the first plan scans, the next reads (shouldRead).
   if (gi.readAtEpoch !== epoch && !graphIndex.shouldRead(gi, epoch)) return undefined
   if (gi.readAtEpoch !== epoch || !roots.every((r) => graphIndex.isKnown(gi, r))) {
-    live.rescan(cache)
+    rescan(cache)
     if (!roots.every((r) => graphIndex.isKnown(gi, r))) return undefined
   }
   gi.changed = false
@@ -41,7 +43,7 @@ function flattenImporters(cache, roots) {
   if (!gi.changed) return graph
   // A module met under a key the index did not record (moved, or deleted by other code since the
   // last read): read the whole graph once and walk again; still changed, a flatten answers.
-  live.rescan(cache)
+  rescan(cache)
   const again = importersOf(cache, roots, gi)
   return gi.changed ? undefined : again
 }
@@ -218,7 +220,7 @@ function addKey(keyOf, m, key) {
 }
 
 /**
- * `nodes` as live.flattenGraph's graph: cached nodes first, CSR edges among the nodes (none from
+ * `nodes` as flatten.flattenGraph's graph: cached nodes first, CSR edges among the nodes (none from
  * the `leaves`, whose `children` are not read).
  */
 function toGraph(unordered, keyOf, leaves, stale) {

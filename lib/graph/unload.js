@@ -5,7 +5,7 @@ const { explain } = require('../errors.js')
 const { parseUnloadOptions } = require('../options.js')
 const { callerFile, resolveTargets } = require('../targets.js')
 const { unloadTrees } = require('./engine.js')
-const live = require('./live.js')
+const graphRead = require('./rescan.js')
 const { isDisposing } = require('./dispose.js')
 const { install } = require('../loader/patches.js')
 
@@ -73,7 +73,7 @@ function uncacheTree(target, options) {
  */
 function rescan() {
   const cache = liveCache('rescan')
-  const { modules, edges } = live.rescan(cache, { paths: true })
+  const { modules, edges } = graphRead.rescan(cache, { paths: true })
   return { modules, edges }
 }
 

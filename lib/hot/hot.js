@@ -14,12 +14,12 @@ const Module = require('node:module')
 const path = require('node:path')
 const { URL } = require('node:url')
 const { isPromise, isProxy } = require('node:util').types
+const fields = require('../graph/module-fields.js')
+const { invalidArgType, invalidArgValue, explain } = require('../errors.js')
+const { filePathOfUrl, isUrlLike } = require('../targets.js')
 const { state, isModuleLike } = require('../graph/state.js')
 const { isUnloaded } = require('../graph/dispose.js')
 const { on } = require('../graph/hooks.js')
-const live = require('../graph/live.js')
-const { invalidArgType, invalidArgValue, explain } = require('../errors.js')
-const { filePathOfUrl, isUrlLike } = require('../targets.js')
 
 /** A module's hot-reload state (one per Module object). */
 class HotRecord {
@@ -131,7 +131,7 @@ function disposeUnloaded(store, modules, report) {
     if (record !== undefined && record.disposed) continue
     // Neither handlers to run nor data to drop: most modules of a large unload never used hot().
     if (record === undefined && store.pendingData.size === 0) continue
-    const current = live.isCachedInstance(m)
+    const current = fields.isCachedInstance(m)
     const data = record === undefined ? undefined : runDisposeHandlers(record, report.errors)
     if (!current) continue
     // Deleted first, so that the newest data is last in the Map's order.
@@ -232,7 +232,7 @@ class Hot {
     for (const listener of store.invalidateListeners) if (listener(m) === true) taken = true
     if (taken) return
     setImmediate(() => {
-      if (!live.isCachedInstance(m)) return
+      if (!fields.isCachedInstance(m)) return
       require('./invalidate.js').invalidate(m.filename)
     })
   }

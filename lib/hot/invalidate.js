@@ -9,7 +9,8 @@
 // handlers run with the ids of their unloaded dependencies, and self-accepting modules are
 // required again, through the importers that kept them, so the graph has the same edges.
 const native = require('../native.js')
-const live = require('../graph/live.js')
+const fields = require('../graph/module-fields.js')
+const flatten = require('../graph/flatten.js')
 const hotState = require('./hot.js')
 const { prepareGraph, prepareImporterGraph, prepareTreeJoin, executePlan, withSkippedRoots, withTargetKeys } = require('../graph/engine.js')
 const { parseInvalidateOptions } = require('../options.js')
@@ -30,8 +31,8 @@ function markHotPolicies(cache, graph, keep, rootSet) {
   const declined = []
   const { nodes, flags, ids } = graph
   for (let i = 0; i < graph.cachedCount; i++) {
-    if (keep !== undefined && !rootSet.has(i) && (flags[i] & live.BOUNDARY) === 0 && keep(ids[i])) {
-      flags[i] |= live.BOUNDARY
+    if (keep !== undefined && !rootSet.has(i) && (flags[i] & flatten.BOUNDARY) === 0 && keep(ids[i])) {
+      flags[i] |= flatten.BOUNDARY
       graph.reasons.set(i, 'kept-by-option')
     }
     const record = hotState.recordOf(nodes[i])
@@ -95,7 +96,7 @@ function requireSelfAccepted(cache, graph, plan, report, failures, fromFile) {
   for (const x of plan.selfAccepted) importers.set(x, [])
   for (const p of plan.cutChildrenOf) {
     // Only live requirers: a stale module or a stand-in that still lists it does not get it back.
-    if ((graph.flags[p] & live.HOLDER) === 0) continue
+    if ((graph.flags[p] & flatten.HOLDER) === 0) continue
     for (let e = graph.offsets[p]; e < graph.offsets[p + 1]; e++) {
       const list = importers.get(graph.targets[e])
       if (list !== undefined && !list.includes(p)) list.push(p)
@@ -107,8 +108,8 @@ function requireSelfAccepted(cache, graph, plan, report, failures, fromFile) {
     const oldParent = graph.parent[x]
     if (list.includes(oldParent)) list.unshift(...list.splice(list.indexOf(oldParent), 1))
     try {
-      if (list.length === 0) live.requireFrom(cache, typeof fromFile === 'function' ? fromFile() : fromFile, id)
-      for (const p of list) live.requireVia(graph.nodes[p], id)
+      if (list.length === 0) fields.requireFrom(cache, typeof fromFile === 'function' ? fromFile() : fromFile, id)
+      for (const p of list) fields.requireVia(graph.nodes[p], id)
     } catch (error) {
       const handler = hotState.recordOf(graph.nodes[x])?.selfErrorHandler
       if (handler === undefined) {
@@ -153,7 +154,7 @@ function withTrees(graph, importersPlan, rootNodes, shared, tree) {
   } else {
     const treeRoots = treeRootsOf(graph, { plan: importersPlan, rootNodes })
     if (treeRoots.length === 0) return importersPlan
-    const rootIndices = live.indicesOf(graph, treeRoots)
+    const rootIndices = flatten.indicesOf(graph, treeRoots)
     treePlan = native.planUnload(graph.offsets, graph.targets, graph.flags, graph.parent, rootIndices, shared === 'remove')
   }
   const removed = Array.from(importersPlan.removed)
@@ -237,7 +238,7 @@ function planInvalidation(cache, roots, opts, { fullScan = false } = {}) {
 }
 
 function planOn(cache, graph, roots, opts) {
-  const rootNodes = live.indicesOf(graph, roots.map((key) => cache[key]))
+  const rootNodes = flatten.indicesOf(graph, roots.map((key) => cache[key]))
   const { accepted, declined } = markHotPolicies(cache, graph, opts.keep, new Set(rootNodes))
   const plan = native.planInvalidate(
     graph.offsets,
@@ -254,7 +255,7 @@ function planOn(cache, graph, roots, opts) {
 
 /** Indices into `tree` (a graph joined into `graph`) as indices into `graph`. */
 function joinedIndices(graph, tree, indices) {
-  return live.indicesOf(graph, live.nodesAt(tree, indices))
+  return flatten.indicesOf(graph, flatten.nodesAt(tree, indices))
 }
 
 /**
@@ -271,12 +272,12 @@ function treeRootsOf(graph, { plan, rootNodes }) {
     const i = queue[q]
     for (let e = graph.offsets[i]; e < graph.offsets[i + 1]; e++) {
       const t = graph.targets[e]
-      if (seen[t] === 1 || (graph.flags[t] & live.BOUNDARY) !== 0) continue
+      if (seen[t] === 1 || (graph.flags[t] & flatten.BOUNDARY) !== 0) continue
       seen[t] = 1
       queue.push(t)
     }
   }
-  return live.nodesAt(graph, queue.filter((i) => removedMark[i] === 1))
+  return flatten.nodesAt(graph, queue.filter((i) => removedMark[i] === 1))
 }
 
 /** The targets (keys) whose modules can be tree roots: every one that is no boundary. */
@@ -284,7 +285,7 @@ function guessTreeRoots(cache, graph, roots) {
   const out = []
   for (const key of roots) {
     const i = graph.index.get(cache[key])
-    if (i !== undefined && (graph.flags[i] & live.BOUNDARY) === 0 && !out.includes(cache[key])) out.push(cache[key])
+    if (i !== undefined && (graph.flags[i] & flatten.BOUNDARY) === 0 && !out.includes(cache[key])) out.push(cache[key])
   }
   return out
 }

@@ -1,17 +1,23 @@
 'use strict'
 // reload(): invalidate, then require again, as one transaction. When the new code throws while
-// loading, everything is put back as it was before the unload (live.captureCuts took it just
+// loading, everything is put back as it was before the unload (rollbackState.captureCuts took it just
 // before the cuts): the modules that the failed attempt loaded are unloaded (their dispose
 // handlers run), then the old module objects return under the same keys, in the same key
 // order, with the same `children` and parents, and the same Module._pathCache entries. The
 // program keeps running the old version; the error says so.
 //
+// A reload that succeeds costs what it unloads and loads, not the cache size: the capture keeps
+// where the removed keys sat in the key order as ranks (graph/key-order.js), and only a rollback
+// reads every key of require.cache.
+//
 // The old version's dispose handlers ran before the new code loaded (a server must free its
 // port before the new one listens), so the restored modules are those disposed instances.
 const Module = require('node:module')
 const { fileURLToPath, URL } = require('node:url')
-const live = require('../graph/live.js')
-const { state, isModuleLike, ownValue } = require('../graph/state.js')
+const fields = require('../graph/module-fields.js')
+const flatten = require('../graph/flatten.js')
+const cuts = require('../graph/cuts.js')
+const rollbackState = require('../graph/rollback.js')
 const { duringDispose, markAbandoned } = require('../graph/dispose.js')
 const hotState = require('./hot.js')
 const { executePlan, planRestore, classifyBoundaries } = require('../graph/engine.js')
@@ -22,11 +28,12 @@ const { callerFile, resolveTargets } = require('../targets.js')
 const { describeThrownAt } = require('./frames.js')
 const { assertNoEsm } = require('./esm.js')
 const { liveCache, assertNotReentrant } = require('../graph/unload.js')
+const { state, isModuleLike, ownValue } = require('../graph/state.js')
 
 /**
  * Unloads every module the failed attempt put into require.cache (the modules that loaded since
  * the capture), with their dispose handlers, and nothing that was loaded before: the plan of a
- * snapshot restore over what the capture recorded (live.flattenSince), so a rollback costs what
+ * snapshot restore over what the capture recorded (flatten.flattenSince), so a rollback costs what
  * the attempt loaded, not the size of the cache.
  */
 function unloadAdded(cache, capture, errors) {
@@ -35,15 +42,15 @@ function unloadAdded(cache, capture, errors) {
   if (loaded.length === 0) return
   // Unloading drops the Module._pathCache entries of these files, also those made before the
   // reload (a shared module the failed code loaded anew): restoreCuts puts those back.
-  for (const key of live.stalePathCacheKeys(loaded.map(([key]) => key))) {
+  for (const key of cuts.stalePathCacheKeys(loaded.map(([key]) => key))) {
     if (!capture.pathKeysAdded.has(key)) capture.pathEntries.push([key, Module._pathCache[key]])
   }
   // What can hold a module the attempt loaded: the requirers since the capture (their `children`
   // from the length they had), and the modules whose `children` the capture took (read whole).
   const requirers = [...capture.grown]
   for (const m of capture.children.keys()) requirers.push([m, 0])
-  const graph = live.flattenSince(cache, loaded, requirers)
-  graph.ids = live.nodeIds(graph)
+  const graph = flatten.flattenSince(cache, loaded, requirers)
+  graph.ids = flatten.nodeIds(graph)
   graph.reasons = classifyBoundaries(graph)
   errors.push(...executePlan(cache, graph, planRestore(graph), { dryRun: false }).errors)
 }
@@ -56,8 +63,9 @@ function rollback(cache, capture, created, dataAfterDispose, errors) {
   // Inside the dispose phase's guard, like every dispose: a handler that calls back in is refused.
   duringDispose(abandoned, hotState.disposeAbandoned, errors)
   for (const m of abandoned) markAbandoned(m)
+  rollbackState.noteAttemptKeys(cache, capture)
   unloadAdded(cache, capture, errors)
-  live.restoreCuts(cache, capture)
+  rollbackState.restoreCuts(cache, capture)
   // A snapshot's recording takes back what it let go of at their beforeCut, and lets go of what
   // the attempt loaded (a module a dispose handler loaded meanwhile is only deleted by the key
   // order's restore).
@@ -94,7 +102,7 @@ function reloadKeys(cache, keys, file, fromFile, opts, { fullScan = false } = {}
     let exports
     if (!failed) {
       try {
-        exports = live.requireFrom(cache, fromFile, file)
+        exports = fields.requireFrom(cache, fromFile, file)
       } catch (error) {
         failed = true
         cause = error

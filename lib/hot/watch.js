@@ -38,9 +38,8 @@ const crypto = require('node:crypto')
 const fs = require('node:fs')
 const path = require('node:path')
 const { URL } = require('node:url')
-const live = require('../graph/live.js')
+const fields = require('../graph/module-fields.js')
 const { isModuleLike, mainModule } = require('../graph/state.js')
-const { on } = require('../graph/hooks.js')
 const { invalidArgType, invalidArgValue, explain } = require('../errors.js')
 const { parseKeep, checkObject } = require('../options.js')
 const { callerFile, parseFrom, resolveTargets, isOwnFile, filePathOfUrl, isUrlLike } = require('../targets.js')
@@ -48,6 +47,7 @@ const { liveCache } = require('../graph/unload.js')
 const { reloadKeys, fileToLoad } = require('./reload.js')
 const hotState = require('./hot.js')
 const { isEsmEntry, isEsmByFormat, isEsmFile } = require('./esm.js')
+const { on } = require('../graph/hooks.js')
 
 const DEFAULT_IGNORE = /[\\/]node_modules[\\/]/
 const DEFAULT_DEBOUNCE_MS = 50
@@ -311,7 +311,7 @@ function createWatcher(opts) {
     const queue = [entry]
     for (let q = 0; q < queue.length; q++) {
       const m = queue[q]
-      const file = live.filenameOf(m)
+      const file = fields.filenameOf(m)
       if (file !== undefined && cache[file] === m && watchable(file)) {
         wanted.add(file)
         for (const tied of hotState.watchFilesOf(m)) {
@@ -320,7 +320,7 @@ function createWatcher(opts) {
           tiedTo.get(tied).add(file)
         }
       }
-      for (const child of live.childrenOf(m)) {
+      for (const child of fields.childrenOf(m)) {
         if (seen.has(child) || !isModuleLike(child)) continue
         seen.add(child)
         queue.push(child)
@@ -505,7 +505,7 @@ function createWatcher(opts) {
     rescanWanted = false
     cacheSizeAtRescan = Object.keys(cache).length
     for (const m of loaded) {
-      const file = live.filenameOf(m)
+      const file = fields.filenameOf(m)
       if (file === undefined || cache[file] !== m || !watchable(file)) continue
       addFile(file)
       for (const tied of hotState.watchFilesOf(m)) {
@@ -667,7 +667,7 @@ function createWatcher(opts) {
   // hot(m).invalidate() of a watched module: reload it and its importers, past its own accept.
   // Returns whether this watcher takes it (else hot.js invalidates it on the next turn).
   function onInvalidate(m) {
-    const file = live.filenameOf(m)
+    const file = fields.filenameOf(m)
     if (closed || file === undefined || cache[file] !== m || !files.has(file)) return false
     bubbled.add(file)
     scheduleFlush()
@@ -753,8 +753,8 @@ function classifyChanges(cache, changed, tiedTo, entryFile) {
 function childKeys(m) {
   const keys = new Set()
   if (!isModuleLike(m)) return keys
-  for (const child of live.childrenOf(m)) {
-    const file = live.filenameOf(child)
+  for (const child of fields.childrenOf(m)) {
+    const file = fields.filenameOf(child)
     if (file !== undefined) keys.add(file)
   }
   return keys

@@ -11,25 +11,26 @@
 // - every require() made, with its requirer (the `require` hook): only these
 //   requirers can have gained an edge to a new module, and only at the end of their `children`
 //   (Node appends).
-// Module._pathCache entries naming a removed file are found through their index
-// (path-cache.js), as for every unload.
-// restore() builds the small graph of both (live.flattenSince), plans it in the native core
+// Module._pathCache entries naming a removed file are found through the registry's index, as
+// for every unload.
+// restore() builds the small graph of both (flatten.flattenSince), plans it in the native core
 // (engine.planRestore, src/restore.rs) and hands it to the engine's executePlan: the same report, dispose
 // handlers, cuts and weak references as every other unload.
 const { AsyncLocalStorage } = require('node:async_hooks')
 const Module = require('node:module')
 const { isProxy } = require('node:util').types
 const { fileURLToPath } = require('node:url')
-const { state, isModuleLike, ownValue, isLoading } = require('../graph/state.js')
-const { outsideRequirers } = require('../graph/outside-requirers.js')
-const { install } = require('../loader/patches.js')
-const { on } = require('../graph/hooks.js')
-const live = require('../graph/live.js')
+const { isLoading, isModuleLike, ownValue, state } = require('../graph/state.js')
+const fields = require('../graph/module-fields.js')
+const flatten = require('../graph/flatten.js')
 const { executePlan, classifyBoundaries, planRestore } = require('../graph/engine.js')
 const { liveCache, assertNotReentrant } = require('../graph/unload.js')
 const { parseSnapshotOptions, parseIsolateOptions } = require('../options.js')
 const { invalidArgType, explain } = require('../errors.js')
 const { isOwnFile } = require('../targets.js')
+const { outsideRequirers } = require('../graph/outside-requirers.js')
+const { install } = require('../loader/patches.js')
+const { on } = require('../graph/hooks.js')
 
 // Process-wide, on the shared state (lib/graph/state.js), so that two copies of this package in
 // one process see each other's recordings and isolates (the overlap check must see every running
@@ -113,15 +114,15 @@ class Recorder {
       this.loaded.set(m, filename)
       // A Module made without Module._load (rewire: `new Module(file, parent)`, then load())
       // was appended to its parent's `children` by the constructor, with no require() seen.
-      const parent = live.parentOf(m)
+      const parent = fields.parentOf(m)
       if (isModuleLike(parent) && !this.requirers.has(parent)) {
-        const at = live.childrenOf(parent).lastIndexOf(m)
-        this.requirers.set(parent, at >= 0 ? at : live.childCount(parent))
+        const at = fields.childrenOf(parent).lastIndexOf(m)
+        this.requirers.set(parent, at >= 0 ? at : flatten.childCount(parent))
       }
     }
     this.onRequire = (requirer, request) => {
       if (typeof request !== 'string' || this.requirers.has(requirer)) return
-      this.requirers.set(requirer, live.childCount(requirer))
+      this.requirers.set(requirer, flatten.childCount(requirer))
     }
     install()
     // Bumped when other code replaced a loader wrapper: what was recorded may miss requires.
@@ -206,7 +207,7 @@ class Recorder {
       // Only what Node's loader made: a Module under its own filename with a children array,
       // loaded or loading (a mock or a module compiled by hand is not).
       const m = this.cache[keys[k]]
-      if (isProxy(m) || !(m instanceof Module) || live.filenameOf(m) !== keys[k] || this.loaded.has(m) || this.reinstatedOld.has(m)) continue
+      if (isProxy(m) || !(m instanceof Module) || fields.filenameOf(m) !== keys[k] || this.loaded.has(m) || this.reinstatedOld.has(m)) continue
       if (!Array.isArray(ownValue(m, 'children'))) continue
       if (ownValue(m, 'loaded') === true || isLoading(m)) this.loaded.set(m, keys[k])
     }
@@ -300,13 +301,13 @@ class Recorder {
     const dropped = this.droppedSince()
     const loaded = []
     for (const [m, key] of this.loaded) loaded.push([key, m])
-    const graph = live.flattenSince(cache, loaded, requirers, dropped.size > 0 ? dropped : undefined)
-    graph.ids = live.nodeIds(graph)
+    const graph = flatten.flattenSince(cache, loaded, requirers, dropped.size > 0 ? dropped : undefined)
+    graph.ids = flatten.nodeIds(graph)
     graph.reasons = classifyBoundaries(graph)
     if (keep !== undefined) {
       for (let i = 0; i < graph.cachedCount; i++) {
-        if ((graph.flags[i] & live.BOUNDARY) === 0 && keep(graph.ids[i])) {
-          graph.flags[i] |= live.BOUNDARY
+        if ((graph.flags[i] & flatten.BOUNDARY) === 0 && keep(graph.ids[i])) {
+          graph.flags[i] |= flatten.BOUNDARY
           graph.reasons.set(i, 'kept-by-option')
         }
       }
@@ -320,6 +321,7 @@ class Recorder {
     } finally {
       shared.restoring = previous
     }
+    report.removed = onceEach(report.removed)
     // A new epoch: what stayed loaded (addons, modules kept by option) still counts as loaded
     // since; edges are recorded afresh from the marks after the cuts. Nothing removed stays held.
     this.loaded = new Map()
@@ -331,6 +333,17 @@ class Recorder {
     this.dirty = false
     return report
   }
+}
+
+/**
+ * `keys` with each key once, at its first place. A module other code dropped from the cache and
+ * the one loaded under its key since are both unloaded, and both listed under that key by the
+ * cuts; the report names the key once. (verifyCollected still waits for both objects: it tracks
+ * what the cuts removed, by key, and a key is alive while either is.)
+ */
+function onceEach(keys) {
+  const seen = new Set(keys)
+  return seen.size === keys.length ? keys : [...seen]
 }
 
 // Stops the recording of a snapshot nobody can restore any more (its handle was collected).
