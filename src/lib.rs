@@ -409,13 +409,7 @@ pub struct GraphEdits {
 /// (`reliedKind`: 0 a reference, 1 a reference whose source must be a live holder).
 #[napi(object)]
 pub struct TreePlan {
-  pub removed: Uint32Array,
-  pub kept: Uint32Array,
-  pub holder_offsets: Uint32Array,
-  pub holders: Uint32Array,
-  pub skipped: Uint32Array,
-  pub cut_children_of: Uint32Array,
-  pub reset_parent_of: Uint32Array,
+  pub plan: UnloadPlan,
   pub relied_from: Uint32Array,
   pub relied_to: Uint32Array,
   pub relied_kind: Uint8Array,
@@ -480,13 +474,7 @@ impl ModuleGraph {
     let req = tree_plan::TreeRequest { roots, boundaries, non_holders, shared };
     let p = tree_plan::plan_tree(&self.graph, &req).map_err(invalid)?;
     Ok(TreePlan {
-      removed: p.plan.removed.into(),
-      kept: p.plan.kept.into(),
-      holder_offsets: p.plan.holder_offsets.into(),
-      holders: p.plan.holders.into(),
-      skipped: p.plan.skipped.into(),
-      cut_children_of: p.plan.cut_children_of.into(),
-      reset_parent_of: p.plan.reset_parent_of.into(),
+      plan: p.plan.into(),
       relied_from: p.relied_from.into(),
       relied_to: p.relied_to.into(),
       relied_kind: p.relied_kind.into(),

@@ -215,26 +215,7 @@ function firstSeen(index, m, id, start, key) {
 
 /** Hands the buffered edges to the native graph (in one call). */
 function flush(index) {
-  if (index.from.length > 0 && index.parentFrom.length > 0) {
-    index.graph.applyEdits(takeEdits(index, [], []))
-    return
-  }
-  if (index.from.length > 0) {
-    const from = Uint32Array.from(index.from)
-    const to = Uint32Array.from(index.to)
-    index.from = []
-    index.to = []
-    index.graph.addEdges(from, to)
-    index.recorded = undefined
-  }
-  if (index.parentFrom.length > 0) {
-    const from = Uint32Array.from(index.parentFrom)
-    const to = Uint32Array.from(index.parentTo)
-    index.parentFrom = []
-    index.parentTo = []
-    index.graph.addParentEdges(from, to)
-    index.recorded = undefined
-  }
+  if (index.from.length > 0 || index.parentFrom.length > 0) index.graph.applyEdits(takeEdits(index, [], []))
 }
 
 const NONE = new Uint32Array(0)

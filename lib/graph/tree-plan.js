@@ -99,7 +99,7 @@ class TreePlanner {
   /** One round: the native plan, or undefined when it relied on something the objects deny. */
   round(rootIds) {
     const { gi } = this
-    const plan = gi.graph.planTree(
+    const { plan, reliedFrom, reliedTo, reliedKind } = gi.graph.planTree(
       graphIndex.takeEdits(gi, this.dropFrom, this.dropTo),
       rootIds,
       Uint32Array.from(this.boundaries.keys()),
@@ -115,7 +115,7 @@ class TreePlanner {
     // Modules the plan removes, keeps, or keeps others through, that are boundaries (an addon,
     // one kept by the option): a boundary is not walked, and what is only reached through it is
     // not part of the tree.
-    for (const list of [plan.removed, plan.kept, plan.reliedFrom, plan.reliedTo]) {
+    for (const list of [plan.removed, plan.kept, reliedFrom, reliedTo]) {
       for (let k = 0; k < list.length; k++) {
         const id = list[k]
         if (this.boundaries.has(id) || rootIds.includes(id)) continue
@@ -128,15 +128,15 @@ class TreePlanner {
     if (gi.changed) return { reread: true }
     if (!settled) return undefined
     // The references it relied on.
-    for (let k = 0; k < plan.reliedFrom.length; k++) {
-      const from = objects.get(plan.reliedFrom[k])[1]
-      const to = objects.get(plan.reliedTo[k])[1]
-      if (plan.reliedKind[k] === 1 && !objects.isHolder(plan.reliedFrom[k])) {
+    for (let k = 0; k < reliedFrom.length; k++) {
+      const from = objects.get(reliedFrom[k])[1]
+      const to = objects.get(reliedTo[k])[1]
+      if (reliedKind[k] === 1 && !objects.isHolder(reliedFrom[k])) {
         // (Named already: the planner did not rely on it as a holder this time.)
-        if (!this.nonHolders.has(plan.reliedFrom[k])) this.nonHolders.add(plan.reliedFrom[k]), (settled = false)
+        if (!this.nonHolders.has(reliedFrom[k])) this.nonHolders.add(reliedFrom[k]), (settled = false)
       } else if (!isModuleLike(from) || to === undefined || !childrenOf(from).includes(to)) {
-        this.dropFrom.push(plan.reliedFrom[k])
-        this.dropTo.push(plan.reliedTo[k])
+        this.dropFrom.push(reliedFrom[k])
+        this.dropTo.push(reliedTo[k])
         settled = false
       }
     }
