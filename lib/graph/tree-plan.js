@@ -115,10 +115,12 @@ class TreePlanner {
     // Modules the plan removes, keeps, or keeps others through, that are boundaries (an addon,
     // one kept by the option): a boundary is not walked, and what is only reached through it is
     // not part of the tree.
+    const asked = new Set(rootIds)
     for (const list of [plan.removed, plan.kept, reliedFrom, reliedTo]) {
       for (let k = 0; k < list.length; k++) {
         const id = list[k]
-        if (this.boundaries.has(id) || rootIds.includes(id)) continue
+        if (asked.has(id) || this.boundaries.has(id)) continue
+        asked.add(id)
         const hit = objects.get(id)
         if (!isModuleLike(hit[1])) continue
         const reason = boundaryReason(hit[1], this.keep, objects, id)
