@@ -25,9 +25,9 @@
 //   next plan (amortized: one read per doubling), else it goes on recording (the program loaded
 //   more code; ids stay below about four times the cached modules). A FinalizationRegistry entry per module
 //   would forget them promptly, but cost 1 µs per load (benchmark/require-overhead.js). Until the
-//   index is read (at start, or after a drop) nothing is recorded: the first plan that finds it
-//   unread scans the cache instead, and the next one reads everything (`shouldRead`), so a
-//   program that loads its code and unloads later pays for the index only from then on.
+//   index is read (at start, or after a drop) nothing is recorded: the first plan reads
+//   everything, so a program that loads its code and unloads later pays for the index only from
+//   then on.
 // Edges are recorded by the loader wrappers (lib/loader/patches.js): the elements a `require()` appended to
 // the requirer's `children`, and each new module's parent. They are buffered and handed to the
 // native graph in one call when a plan needs them.
@@ -72,7 +72,7 @@ function attach(state) {
     parentTo: [],
     readAtEpoch: -1, // state.loaderEpoch at the last full read; -1: never read (or dropped)
     readSize: 0, // keys.size after the last full read, or the last count that kept it (mostlyCached)
-    scannedAt: undefined, // the loaderEpoch at which a plan scanned instead of reading (shouldRead)
+    scannedAt: undefined, // unused since every plan reads an unread index (older copies set it)
   })
   index.partial ??= new WeakSet()
   index.readSize ??= 0
@@ -108,18 +108,6 @@ function drop(index) {
   index.parentTo = []
   index.readAtEpoch = -1
   index.scannedAt = undefined
-}
-
-/**
- * Whether a plan that finds the index unread (never read, dropped, or read before a loader gap
- * at `epoch`) should read the whole graph now: the first such plan does not (it plans on one
- * scan of the cache, about a third of the cost of a read, and a program that unloads once never
- * needs the index); the next one does.
- */
-function shouldRead(index, epoch) {
-  if (index.scannedAt === epoch) return true
-  index.scannedAt = epoch
-  return false
 }
 
 /** The id of `m`, made on first sight; `key` (when given) is where require.cache holds it. */
@@ -575,4 +563,4 @@ function stats(index) {
   return { modules: index.keys.size, nodes, edges, nativeBytes: heapBytes }
 }
 
-module.exports = { GONE, isRef, takeEdits, scanned, keepOutside, knownOutsideCache, attach, drop, shouldRead, idFor, isKnown, noteLoad, noteChildren, noteAbandoned, useReader, addAlias, recordedTargets, flush, rebuild, reread, forget, referrersOf, referrersOfOne, cachedModule, cachedKeys, byId, liveObject, stats }
+module.exports = { GONE, isRef, takeEdits, scanned, keepOutside, knownOutsideCache, attach, drop, idFor, isKnown, noteLoad, noteChildren, noteAbandoned, useReader, addAlias, recordedTargets, flush, rebuild, reread, forget, referrersOf, referrersOfOne, cachedModule, cachedKeys, byId, liveObject, stats }

@@ -13,8 +13,7 @@
 // (asked up the index); one that was garbage collected is skipped. It
 // returns undefined, and the caller flattens the whole cache (flatten.flattenGraph), when the index
 // cannot answer: a referrer it cannot map back at all (made by an older copy of the package), or
-// a changed module it never saw; also for the first plan that finds the index unread (the next
-// one reads it). The property-based suite compares the two plans on every invalidate and reload.
+// a changed module it never saw. The property-based suite compares the two plans on every invalidate and reload.
 const { state, isModuleLike } = require('./state.js')
 const { outsideRequirers } = require('./outside-requirers.js')
 const graphIndex = require('./graph-index.js')
@@ -32,8 +31,7 @@ const { childrenOf, parentOf, filenameOf, holdsFromOutside, isCachedInstance, is
 function flattenImporters(cache, roots) {
   const gi = state.graphIndex
   const epoch = state.loaderEpoch
-  // Never read, or read before a loader gap: the first plan scans, the next reads (shouldRead).
-  if (gi.readAtEpoch !== epoch && !graphIndex.shouldRead(gi, epoch)) return undefined
+  // Never read, or read before a loader gap: read now, as uncacheTree's plan does.
   if (gi.readAtEpoch !== epoch || !roots.every((r) => graphIndex.isKnown(gi, r))) {
     rescan(cache)
     if (!roots.every((r) => graphIndex.isKnown(gi, r))) return undefined
