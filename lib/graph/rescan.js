@@ -11,7 +11,7 @@ const { readRefs } = require('./module-fields.js')
 
 /**
  * Reads the whole live graph into the index (graph-index.js): every cached module and every
- * requirer outside the cache. Returns its size.
+ * requirer outside the cache. Returns its size when `paths` (the public rescan()).
  */
 function rescan(cache, { paths = false } = {}) {
   // The _pathCache index only for the public rescan(): the loader patches notice the gaps of their
@@ -22,7 +22,8 @@ function rescan(cache, { paths = false } = {}) {
   // The public rescan(): keys moved or made by hand get their place in the key order (a reload's
   // rollback uses it; see key-order.js). The index's own reads do not pay for it.
   if (paths) keyOrder.rankAll(cache)
-  return graphIndex.stats(live)
+  // Its size only for the public rescan(): counting it walks the whole native graph once more.
+  return paths ? graphIndex.stats(live) : undefined
 }
 
 module.exports = { rescan }
