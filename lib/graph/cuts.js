@@ -140,7 +140,7 @@ function firstDropped(array, drop, start) {
 
 // The helpers of applyCuts are functions and a class, not closures made per call: a closure over
 // the plan's graph can outlive the unload while V8 compiles it in the background (see
-// tree-ancestors.js AncestorSearch), and keep every removed module with it.
+// tree-plan.js TreePlanner), and keep every removed module with it.
 
 /** The objects whose node in `index` is marked in `mark`: a Set without a Set per module. */
 class MarkedSet {
