@@ -14,12 +14,9 @@
 const { state, isModuleLike, isLoading, mainModule } = require('./state.js')
 const { outsideRequirers } = require('./outside-requirers.js')
 const graphIndex = require('./graph-index.js')
-const fields = require('./module-fields.js')
-const flatten = require('./flatten.js')
-const graphRead = require('./rescan.js')
-const { HOLDER, BOUNDARY } = require('./flatten.js')
-const { childrenOf, parentOf, filenameOf, holdsFromOutside } = require('./module-fields.js')
-
+const { rescan } = require('./rescan.js')
+const { HOLDER, BOUNDARY, nodeIds } = require('./flatten.js')
+const { childrenOf, parentOf, filenameOf, holdsFromOutside, readRefs } = require('./module-fields.js')
 
 // A plan that needs more rounds than this reads the whole graph first: every round removes an
 // edge or names a boundary or non-holder, so this only bounds pathological histories.
@@ -241,7 +238,7 @@ function toGraph(objects, plan, boundaries) {
   const skipped = indices(plan.skipped)
   const cutChildrenOf = indices(plan.cutChildrenOf)
   // Read before the cuts delete the removed modules' keys: a `children` accessor is described by
-  // what the index recorded (fields.childrenOf), and that description finds removed modules by key.
+  // what the index recorded (module-fields.js childrenOf), which finds removed modules by key.
   for (const i of cutChildrenOf) if (isModuleLike(nodes[i])) childrenOf(nodes[i])
   const resetParentOf = indices(plan.resetParentOf)
   const n = nodes.length
@@ -263,7 +260,7 @@ function toGraph(objects, plan, boundaries) {
     if (p !== undefined) parent[i] = p
   }
   const graph = { keys, keyNode: Int32Array.from(keyNode), nodes, index, cachedCount: 0, parent, flags, reasons }
-  graph.ids = flatten.nodeIds(graph)
+  graph.ids = nodeIds(graph)
   const unloadPlan = {
     removed,
     kept: Int32Array.from(kept),
@@ -286,7 +283,7 @@ function planTree(cache, roots, { keep, removeShared = false, fullScan = false }
   planPaths.plans++
   let gi = state.graphIndex
   if (fullScan) {
-    gi = graphIndex.scanned(cache, outsideRequirers(), fields.readRefs)
+    gi = graphIndex.scanned(cache, outsideRequirers(), readRefs)
     planPaths.scans++
   } else if (gi.readAtEpoch !== state.loaderEpoch) {
     read(cache, gi)
@@ -312,7 +309,7 @@ function planTree(cache, roots, { keep, removeShared = false, fullScan = false }
 /** Reads the whole graph into the process's index (or a scanned one) and starts the plan over. */
 function reread(planner, cache) {
   if (planner.gi === state.graphIndex) read(cache, planner.gi)
-  else planner.gi = graphIndex.scanned(cache, outsideRequirers(), fields.readRefs)
+  else planner.gi = graphIndex.scanned(cache, outsideRequirers(), readRefs)
   planner.boundaries.clear()
   planner.nonHolders.clear()
   planner.dropFrom = []
@@ -322,7 +319,7 @@ function reread(planner, cache) {
 
 function read(cache) {
   planPaths.reads++
-  graphRead.rescan(cache)
+  rescan(cache)
 }
 
 module.exports = { planTree, planPaths }
