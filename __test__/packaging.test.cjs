@@ -198,6 +198,16 @@ test('a binary of another version is refused, the platform package is then tried
   assert.doesNotMatch(wrong.message, /npm install uncache-tree-/)
 })
 
+test('a binary of the same version from an older build is refused by name, not a TypeError later', () => {
+  const { dir } = project({ binary: true })
+  // A stand-in for a stale build: the right coreVersion(), a module graph without planTree.
+  const stale = path.join(dir, 'stale-binding.js')
+  fs.writeFileSync(stale, `exports.coreVersion = () => ${JSON.stringify(pkg.version)}\nexports.ModuleGraph = class { forget() {} }\n`)
+  const e = requireIn(dir, { UNCACHE_TREE_NATIVE_PATH: stale })
+  assert.equal(e.code, 'ERR_UNCACHE_NATIVE_BINARY')
+  assert.match(e.message, new RegExp(`: is version ${pkg.version.replace(/\./g, '\\.')}, but from an older build of it \\(no ModuleGraph\\.planTree\\)\\n`))
+})
+
 test('UNCACHE_TREE_NATIVE_PATH is the only place looked at when set', () => {
   const { dir } = project({ binary: true })
   const missing = path.join(dir, 'nowhere.node')

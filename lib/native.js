@@ -42,8 +42,18 @@ function attempt(label, specifier, tried) {
     tried.push(`${label}: is version ${built}, but this uncache-tree is ${version}`)
     return null
   }
+  // A binary of the same version built before the JS it sits beside (a package manager's cache
+  // of an unreleased version, a stale build in a clone): refused by name, not a TypeError later.
+  const missing = MODULE_GRAPH_METHODS.find((name) => typeof binding.ModuleGraph?.prototype?.[name] !== 'function')
+  if (missing !== undefined) {
+    tried.push(`${label}: is version ${built}, but from an older build of it (no ModuleGraph.${missing})`)
+    return null
+  }
   return binding
 }
+
+/** What this JS calls on the native module graph: a binary without one of these is stale. */
+const MODULE_GRAPH_METHODS = ['planTree', 'importers', 'applyEdits', 'forget']
 
 function fixFor(platform, pkg, tried) {
   const clone = fs.existsSync(path.join(root, '.git'))

@@ -17,7 +17,8 @@
 #   5. arethetypeswrong and publint on the packed package;
 #   6. a fresh clone: `npm install` builds the core from source and leaves `git status` clean.
 # pnpm and yarn come from the npm registry (pnpm@N, yarn@1, @yarnpkg/cli-dist@4) into a temp
-# prefix. Network: the npm registry only. Run from the repository root after `npm install`:
+# prefix. Every cache is a fresh folder of this run: yarn 4 also keeps no mirror in its global
+# folder (enableMirror: false), where an earlier run's tarball of the same version would win. Network: the npm registry only. Run from the repository root after `npm install`:
 #   bash scripts/ci-packaging.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -274,7 +275,7 @@ yarn4_version=$(node "$yarn4_js" --version)
 yarn4_project() { # yarn4_project <name> <linker> [extra .yarnrc.yml line]
   local dir
   dir=$(consumer "$1")
-  printf 'nodeLinker: %s\nnpmRegistryServer: "%s"\nunsafeHttpWhitelist: ["127.0.0.1"]\nenableGlobalCache: false\ncacheFolder: "%s"\nenableTelemetry: false\nenableImmutableInstalls: false\n%s\n' \
+  printf 'nodeLinker: %s\nnpmRegistryServer: "%s"\nunsafeHttpWhitelist: ["127.0.0.1"]\nenableGlobalCache: false\nenableMirror: false\ncacheFolder: "%s"\nenableTelemetry: false\nenableImmutableInstalls: false\n%s\n' \
     "$2" "${registry%/}" "$work/yarn4-cache-$1" "${3:-}" >"$dir/.yarnrc.yml"
   touch "$dir/yarn.lock"
   echo "$dir"
