@@ -17,8 +17,9 @@
 #   5. arethetypeswrong and publint on the packed package;
 #   6. a fresh clone: `npm install` builds the core from source and leaves `git status` clean.
 # pnpm and yarn come from the npm registry (pnpm@N, yarn@1, @yarnpkg/cli-dist@4) into a temp
-# prefix. Every cache is a fresh folder of this run: yarn 4 also keeps no mirror in its global
-# folder (enableMirror: false), where an earlier run's tarball of the same version would win. Network: the npm registry only. Run from the repository root after `npm install`:
+# prefix. Every cache is a fresh folder of this run: yarn 4 gets a global folder of its own
+# (its tarball mirror and npm metadata cache live there: an earlier run's tarball of the same
+# version, or its registry's port, would win) and keeps no mirror. Network: the npm registry only. Run from the repository root after `npm install`:
 #   bash scripts/ci-packaging.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -275,8 +276,8 @@ yarn4_version=$(node "$yarn4_js" --version)
 yarn4_project() { # yarn4_project <name> <linker> [extra .yarnrc.yml line]
   local dir
   dir=$(consumer "$1")
-  printf 'nodeLinker: %s\nnpmRegistryServer: "%s"\nunsafeHttpWhitelist: ["127.0.0.1"]\nenableGlobalCache: false\nenableMirror: false\ncacheFolder: "%s"\nenableTelemetry: false\nenableImmutableInstalls: false\n%s\n' \
-    "$2" "${registry%/}" "$work/yarn4-cache-$1" "${3:-}" >"$dir/.yarnrc.yml"
+  printf 'nodeLinker: %s\nnpmRegistryServer: "%s"\nunsafeHttpWhitelist: ["127.0.0.1"]\nenableGlobalCache: false\nenableMirror: false\nglobalFolder: "%s"\ncacheFolder: "%s"\nenableTelemetry: false\nenableImmutableInstalls: false\n%s\n' \
+    "$2" "${registry%/}" "$work/yarn4-global-$1" "$work/yarn4-cache-$1" "${3:-}" >"$dir/.yarnrc.yml"
   touch "$dir/yarn.lock"
   echo "$dir"
 }
