@@ -374,24 +374,6 @@ function referrersOf(index, modules) {
   return index.graph.referrersOf(Uint32Array.from(ids))
 }
 
-let scratch = new Uint32Array(256)
-
-/**
- * The ids that may refer to `m`, in a buffer valid until the next call (`[buffer, count]`): one
- * native call that allocates nothing, for searches that ask about one module at a time.
- */
-function referrersOfOne(index, m) {
-  flush(index)
-  const id = index.ids.get(m)
-  if (id === undefined) return [scratch, 0]
-  let count = index.graph.referrersInto(id, scratch)
-  if (count > scratch.length) {
-    scratch = new Uint32Array(count * 2)
-    count = index.graph.referrersInto(id, scratch)
-  }
-  return [scratch, count]
-}
-
 /**
  * The module of `id` if require.cache still holds it under the key it was recorded with, or one
  * of its aliases: `[key, module]`. A recorded key that holds something else now sets `changed`
@@ -563,4 +545,4 @@ function stats(index) {
   return { modules: index.keys.size, nodes, edges, nativeBytes: heapBytes }
 }
 
-module.exports = { GONE, isRef, takeEdits, scanned, keepOutside, knownOutsideCache, attach, drop, idFor, isKnown, noteLoad, noteChildren, noteAbandoned, useReader, addAlias, recordedTargets, flush, rebuild, reread, forget, referrersOf, referrersOfOne, cachedModule, cachedKeys, byId, liveObject, stats }
+module.exports = { GONE, isRef, takeEdits, scanned, keepOutside, knownOutsideCache, attach, drop, idFor, isKnown, noteLoad, noteChildren, noteAbandoned, useReader, addAlias, recordedTargets, flush, rebuild, reread, forget, referrersOf, cachedModule, cachedKeys, byId, liveObject, stats }
