@@ -9,7 +9,8 @@
 // `npm run fuzz -- --runs N [--seed S]`.
 const test = require('node:test')
 const assert = require('node:assert/strict')
-const { fuzz, stats } = require('./fuzz/harness.cjs')
+const { fuzz, runSequence, stats } = require('./fuzz/harness.cjs')
+const { byIdThenHolders } = require('./fuzz/model.cjs')
 
 const NODE_MAJOR = Number(process.versions.node.split('.')[0])
 // 2,000 sequences from the fixed seed and 1,000 from a random one on Node 20; fewer on the others.
@@ -35,6 +36,33 @@ test(`a random seed: ${RUNS.random} more sequences keep every invariant`, async 
   const seed = (Date.now() ^ Math.floor(Math.random() * 0x7fffffff)) | 0
   t.diagnostic(`random seed ${seed} (rerun: npm run fuzz -- --runs ${RUNS.random} --seed ${seed})`)
   await runAndReport(t, seed, RUNS.random)
+})
+
+test('two stale instances of one module in `kept` compare in either order (fuzz, seed 529638933)', async () => {
+  // m1 is loaded twice and deleted from the cache both times, so proxy-0 and anchor-2 each hold an
+  // instance of it; the last unload keeps both (keep: m1) and lists the id twice. The oracle used
+  // to sort `kept` by id only and failed whenever the two sides found the instances in another order.
+  const graph = [{ kind: 'js', deps: [1], behaviours: [] }, { kind: 'js', deps: [], behaviours: [] }, { kind: 'js', deps: [], behaviours: [] }, { kind: 'js', deps: [5], behaviours: [] }]
+  const ops = [
+    { t: 'require', via: 0, m: 0 },
+    { t: 'reload', m: 5, deps: [0, 7], throws: null, depThrows: null, keep: null },
+    { t: 'edit', e: 'delete', m: 5 },
+    { t: 'uncache', targets: [0], bad: null, typo: null, form: 'path', keep: null, dryRun: null },
+    { t: 'require', via: 0, m: 5 },
+    { t: 'edit', e: 'delete', m: 5 },
+    { t: 'uncache', targets: [0, 11], bad: null, typo: null, form: 'path', keep: { kind: 'regexp', mods: [1] }, dryRun: null },
+    { t: 'require', via: 0, m: 0 },
+  ]
+  const steps = []
+  const keptBefore = stats.kept
+  await runSequence(graph, ops, (line) => steps.push(line))
+  // Step 4 keeps anchor-2's m1 (one entry); step 7 keeps both instances (two entries).
+  assert.equal(stats.kept - keptBefore, 3, 'the last unload lists m1 twice, once per holder')
+  assert.match(steps.at(-2), /uncacheTree\(\[m0\.js, m3\.js\]/)
+  const a = { id: '/x/m1.js', heldBy: ['/x/proxy-0.js'] }
+  const b = { id: '/x/m1.js', heldBy: ['/x/anchor-2.js'] }
+  assert.deepEqual([a, b].sort(byIdThenHolders), [b, a])
+  assert.deepEqual([b, a].sort(byIdThenHolders), [b, a])
 })
 
 test('the runs exercised what they claim to', () => {

@@ -551,7 +551,7 @@ function expectedPlan(state, op) {
     // another removed module is cached under the same key (then the key is listed once for each).
     detached,
     detachedKeys: [...detached.values()],
-    kept: kept.sort((a, b) => (a.id < b.id ? -1 : 1)),
+    kept: kept.sort(byIdThenHolders),
     skipped: dedupeSkipped(skipped),
     boundaries: boundariesOfTree,
     pinnedMust: pins.must,
@@ -596,6 +596,19 @@ function show(v) {
 }
 
 /**
+ * Order of `kept` entries for comparison. The contract gives `kept` no order, and one id can be
+ * listed twice: two instances of a module other code deleted from the cache, each held by its own
+ * requirer. Ordering by id alone left those two in whatever order each side found them (fuzz, seed
+ * 529638933), so ties are broken by the holders.
+ */
+function byIdThenHolders(a, b) {
+  if (a.id !== b.id) return a.id < b.id ? -1 : 1
+  const x = a.heldBy.join('\n')
+  const y = b.heldBy.join('\n')
+  return x < y ? -1 : x > y ? 1 : 0
+}
+
+/**
  * The report against the plan: exact removed set, kept with heldBy, skipped; importers first;
  * pinned justified; pathCacheEntries.
  */
@@ -609,7 +622,7 @@ function checkReport(state, plan, report, label) {
     fail(`${label}: report.removed ${show([...report.removed].sort())} but the contract says ${show([...expectedKeys].sort())}`)
   }
   const sharedKeys = new Set(keysOfRemoved.filter((k, i) => keysOfRemoved.indexOf(k) !== i))
-  const kept = report.kept.map((k) => ({ id: k.id, heldBy: [...k.heldBy].sort() })).sort((a, b) => (a.id < b.id ? -1 : 1))
+  const kept = report.kept.map((k) => ({ id: k.id, heldBy: [...k.heldBy].sort() })).sort(byIdThenHolders)
   if (show(kept) !== show(plan.kept)) fail(`${label}: report.kept ${show(kept)} but the contract says ${show(plan.kept)}`)
   const skipped = dedupeSkipped(report.skipped.map((s) => ({ id: s.id, reason: s.reason })))
   if (skipped.length !== report.skipped.length) fail(`${label}: report.skipped lists a module twice: ${show(report.skipped)}`)
@@ -822,6 +835,7 @@ function sameRollbackOrder(a, b, { removed, unseen }) {
 }
 
 module.exports = {
+  byIdThenHolders,
   capture,
   expectedPlan,
   checkReport,
