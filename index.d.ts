@@ -214,7 +214,9 @@ export interface Snapshot {
 /**
  * Records which modules are loaded now, and from then on what gets loaded (every module `require` or
  * `import` loads, and who required what), so that `restore()` never scans the caches. A snapshot records
- * until it is garbage collected. Entries put into `require.cache` by hand (hand-made mocks) are not seen.
+ * until it is garbage collected; one that a module loaded since holds (even through a closure) is never
+ * garbage: restore it, or use {@link isolate}. Entries put into `require.cache` by hand (hand-made mocks)
+ * are not seen.
  *
  * @throws {UncacheError} `ERR_UNCACHE_UNSUPPORTED_RUNTIME` inside Jest (use `jest.isolateModules`);
  * a `TypeError` (`ERR_INVALID_ARG_TYPE`) for a bad option.

@@ -21,8 +21,11 @@ async function main() {
   const started = Date.now()
   // Progress on long runs (the counter includes shrinking runs after a failure).
   const progress = setInterval(() => {
-    console.log(`  … ${stats.sequences} sequences after ${((Date.now() - started) / 1000).toFixed(0)} s`)
-  }, 60_000)
+    // Memory beside the count: a long run that slows down shows whether the process grows with it.
+    const { rss, heapUsed } = process.memoryUsage()
+    const mb = (n) => `${(n / 1048576).toFixed(0)} MB`
+    console.log(`  … ${stats.sequences} sequences after ${((Date.now() - started) / 1000).toFixed(0)} s (rss ${mb(rss)}, heap ${mb(heapUsed)}, ${Object.keys(require.cache).length} cached modules)`)
+  }, Number(process.env.UNCACHE_FUZZ_PROGRESS_MS) || 60_000)
   progress.unref()
   const out = await fuzz({ runs, seed, reproDir: values['repro-dir'] })
   clearInterval(progress)
