@@ -442,3 +442,30 @@ test("reload's tree option cuts the edge to a removed module from a module other
   assert.notEqual(cache[t.file('dep.js')], oldDep, 'dep.js was reloaded with the tree')
   assert.equal(stale.children.includes(oldDep), false, 'the deleted module no longer holds the old dep.js')
 })
+
+test('an unload keeps in the graph the edge a frozen `children` of a module other code deleted from the cache still holds (fuzz, seed 20261210)', () => {
+  // proxy -> top.js -> stale.js -> leaf.js; stale.js is deleted from the cache by other code and
+  // its `children` frozen. Unloading leaf.js cannot cut stale.js's edge to it, and stale.js pins
+  // nothing by itself (it is not live), but the live top.js still reaches it: the graph must keep
+  // that edge, so that unloading top.js later plans the old leaf.js as a full scan does.
+  const t = writeTree({ 'top.js': requiring('top', ['./stale']), 'stale.js': requiring('stale', ['./leaf']), 'leaf.js': requiring('leaf') })
+  Module.createRequire(t.file('proxy.js'))(t.file('top.js'))
+  rescan()
+  const stale = cache[t.file('stale.js')]
+  const oldLeaf = cache[t.file('leaf.js')]
+  Object.freeze(stale.children)
+  delete cache[t.file('stale.js')]
+  const first = uncacheTree(t.file('leaf.js'))
+  assert.deepEqual(first.removed, [t.file('leaf.js')])
+  assert.deepEqual(first.pinned, [], 'a module no live holder lists is not pinned')
+  assert.equal(stale.children[0], oldLeaf, 'the frozen array still lists the old leaf.js')
+  const { planTree } = require('../lib/graph/tree-plan.js')
+  const removedBy = (fullScan) => {
+    const { graph, plan } = planTree(cache, [cache[t.file('top.js')]], { fullScan })
+    return Array.from(plan.removed, (i) => graph.nodes[i])
+  }
+  const fromScan = removedBy(true)
+  assert.deepEqual(base(fromScan.map((m) => m.id)).sort(), ['leaf.js', 'stale.js', 'top.js'])
+  assert.deepEqual(removedBy(false), fromScan, 'the plan through the index is the full scan plan')
+  assert.equal(fromScan.includes(oldLeaf), true)
+})

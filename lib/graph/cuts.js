@@ -158,14 +158,20 @@ const isHolder = (graph, i) => (graph.flags[i] & HOLDER) !== 0
 
 /**
  * Drops the `removed` modules from `m.children` from index `start` on, unless the array cannot be
- * changed: then, when `pins` (its owner is live), what it still lists among them is unwritable.
+ * changed: then what it still lists among them is `uncut` and, when `pins` (its owner is live),
+ * unwritable too. (A stale owner pins nothing by itself, but a live module may still reach it: the
+ * live graph must keep its edge, fuzz seed 20261210.)
  */
-function cutChildren(m, start, pins, removed, unwritable, write) {
+function cutChildren(m, start, pins, removed, { unwritable, uncut }, write) {
   const children = childrenOf(m)
   const first = firstDropped(children, removed, start)
   if (first < 0) return
   if (!isRewritable(children, first)) {
-    if (pins) for (const child of children) if (removed.has(child)) unwritable.add(child)
+    for (const child of children) {
+      if (!removed.has(child)) continue
+      uncut.add(child)
+      if (pins) unwritable.add(child)
+    }
   } else if (write) {
     filterInPlace(children, removed, first)
   }
@@ -198,7 +204,9 @@ function removedByFilename(entries) {
  *   whose own fields are locked too) are returned as `unwritable`;
  * - `lateRequirers` (modules that required something while dispose handlers ran) lose their
  *   edges to removed modules like any survivor.
- * @returns {{ keys: string[], values: unknown[], unwritable: Set<unknown>, pathCacheEntries: number }}
+ * The removed modules that some `children` still lists after the cuts, live owner or not, are
+ * returned as `uncut` (the live graph keeps those edges).
+ * @returns {{ keys: string[], values: unknown[], unwritable: Set<unknown>, uncut: Set<unknown>, pathCacheEntries: number }}
  */
 function applyCuts(cache, graph, plan, entries, staleKeys, { lateRequirers = [], write = true } = {}) {
   // "Is this child removed?" through the identity index the graph already has, instead of a
@@ -209,6 +217,8 @@ function applyCuts(cache, graph, plan, entries, staleKeys, { lateRequirers = [],
   const keys = []
   const values = []
   const unwritable = new Set()
+  const uncut = new Set()
+  const refs = { unwritable, uncut }
   for (let e = 0; e < entries.keys.length; e++) {
     const key = entries.keys[e]
     const value = entries.values[e]
@@ -240,9 +250,9 @@ function applyCuts(cache, graph, plan, entries, staleKeys, { lateRequirers = [],
   for (let k = 0; k < plan.cutChildrenOf.length; k++) {
     const i = plan.cutChildrenOf[k]
     const m = graph.nodes[i]
-    if (isModuleLike(m)) cutChildren(m, cutFrom === undefined ? 0 : cutFrom[k], isHolder(graph, i), removedObjects, unwritable, write)
+    if (isModuleLike(m)) cutChildren(m, cutFrom === undefined ? 0 : cutFrom[k], isHolder(graph, i), removedObjects, refs, write)
   }
-  for (const m of lateRequirers) if (!removedObjects.has(m) && isModuleLike(m)) cutChildren(m, 0, true, removedObjects, unwritable, write)
+  for (const m of lateRequirers) if (!removedObjects.has(m) && isModuleLike(m)) cutChildren(m, 0, true, removedObjects, refs, write)
   for (const i of plan.resetParentOf) {
     const m = graph.nodes[i]
     const old = graph.nodes[graph.parent[i]]
@@ -312,7 +322,7 @@ function applyCuts(cache, graph, plan, entries, staleKeys, { lateRequirers = [],
     pathCacheEntries++
   }
   if (write) forgetPaths(forgottenFiles, forgottenKeys)
-  return { keys, values, unwritable, pathCacheEntries }
+  return { keys, values, unwritable, uncut, pathCacheEntries }
 }
 
 module.exports = { applyCuts, pinnedBy, lastParentSlotExists, stalePathCacheKeys, filterInPlace, isRewritable, setParent }

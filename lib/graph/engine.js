@@ -177,7 +177,7 @@ function executePlan(cache, graph, plan, options) {
   // stay in the graph as modules outside the cache, so that the next plan still sees that edge.
   const gi = state.graphIndex
   graphIndex.forget(gi, removedNodes)
-  if (cut.unwritable.size > 0) keepUncutEdges(gi, graph, plan, removedNodes, cut.unwritable, lateRequirers)
+  if (cut.uncut.size > 0) keepUncutEdges(gi, graph, plan, removedNodes, cut.uncut, lateRequirers)
   // A snapshot's mark may have been among the removed: renew it while no load went unseen.
   renewMarks()
   // A module compiled by hand never turns `loaded`; once out of the cache it would look like a
@@ -193,10 +193,10 @@ function executePlan(cache, graph, plan, options) {
  * the graph, with the removed module as one outside the cache: the next plan sees them, as a full
  * scan does.
  */
-function keepUncutEdges(gi, graph, plan, removedNodes, unwritable, lateRequirers) {
+function keepUncutEdges(gi, graph, plan, removedNodes, uncut, lateRequirers) {
   const survivors = [...flatten.nodesAt(graph, plan.cutChildrenOf), ...lateRequirers]
   for (const m of removedNodes) {
-    if (!unwritable.has(m)) continue
+    if (!uncut.has(m)) continue
     const holders = survivors.filter((s) => isModuleLike(s) && fields.childrenOf(s).includes(m))
     graphIndex.keepOutside(gi, m, holders)
   }
