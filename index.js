@@ -7,6 +7,8 @@ const { install } = require('./lib/loader/patches.js')
 // Requirers outside require.cache can only be seen from the moment this runs (README: use
 // `node --require uncache-tree/register` when they are created before the package is loaded).
 install()
+// The live module graph records from now on, when the cache is still small (lib/graph/rescan.js).
+require('./lib/graph/rescan.js').startRecording(require.cache)
 
 const { UncacheError } = require('./lib/errors.js')
 const { uncacheTree, rescan } = require('./lib/graph/unload.js')

@@ -52,7 +52,8 @@ const wanted = (verb) => only === undefined || only.has(verb)
 async function main() {
   require(graph.entry)
   leaf = deepestPluginLeaf(graph)
-  // A process's first unload may read the whole graph: not counted; the 2nd and 3rd are.
+  // A process's first unload may read the whole graph (when the package was loaded into a large
+  // cache): not counted; the 2nd and 3rd are.
   api.uncacheTree(graph.plugin)
   requirePluginAgain(graph)
   if (wanted('uncacheTree')) {

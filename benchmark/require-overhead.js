@@ -6,27 +6,27 @@
 //   node benchmark/require-overhead.js [--size 30000] [--runs 5]
 //
 // Each run is a fresh process that requires the generated graph (generate-graph.js) through its
-// index.js: plainly; with uncache-tree loaded first (`--require uncache-tree/register`, which
-// installs the wrappers; the index records nothing before the first unload); and with the index
-// already read (`rescan()` first, so every load and require is recorded, as in a program that
-// reloads). Runs rotate between the three, so machine noise hits all; medians of the CPU time
-// (user + system) the require took are compared (wall time on a shared 2-core VM moved by ±15 %
-// between identical runs; it is printed too). Then one require of each kind with the package runs
-// under the CPU profiler, which gives the self time of the package's own functions (`profiled`). The plain run also reports its heap after a forced GC; the run
-// with the package reports the same and the index's own figures, so the difference per module is
-// what the wrappers and the index keep (the index reads the graph once at the end, as the first
-// unload would). The run with the package first unloads the plugin three times: a program's
-// first unloads. Last, the three kinds alternate in one process (inProcess).
+// index.js: plainly; with uncache-tree loaded first (`--require uncache-tree/register`: it installs
+// the wrappers and, the cache being small, starts the live graph index, so every load and require
+// is recorded); and with the wrappers only (the index dropped right after the package loaded, as
+// when the package is loaded late into a large cache: nothing is recorded until the first unload
+// reads the graph). Runs rotate between the three, so machine noise hits all; medians of the CPU
+// time (user + system) the require took are compared (wall time on a shared 2-core VM moved by
+// ±15 % between identical runs; it is printed too). Then one require of each kind with the
+// package runs under the CPU profiler, which gives the self time of the package's own functions
+// (`profiled`). Each run reports its heap after a forced GC, so the difference per module is what
+// the wrappers and the index keep. The recording run first unloads the plugin three times: a
+// program's first unloads. Last, the three kinds alternate in one process (inProcess).
 const { execFileSync } = require('node:child_process')
 const path = require('node:path')
 const { generateGraph } = require('./generate-graph.js')
 
 const ROOT = path.join(__dirname, '..')
 
-function child(withPackage, graph, indexLive = false) {
+function child(withPackage, graph, wrappersOnly = false) {
   const entry = graph.entry
   const code = `
-    ${indexLive ? `require(${JSON.stringify(ROOT)}).rescan()` : ''}
+    ${wrappersOnly ? `require(${JSON.stringify(path.join(ROOT, 'lib/graph/graph-index.js'))}).drop(globalThis[Symbol.for('uncache-tree.state.v1')].graphIndex)` : ''}
     const started = process.hrtime.bigint()
     const cpuBefore = process.cpuUsage()
     require(${JSON.stringify(entry)})
@@ -34,9 +34,8 @@ function child(withPackage, graph, indexLive = false) {
     const out = { wallMs: Number(process.hrtime.bigint() - started) / 1e6, ms: (cpu.user + cpu.system) / 1000 }
     if (${withPackage}) {
       const api = require(${JSON.stringify(ROOT)})
-      if (${!indexLive}) {
-        // A program's first plugin unloads: the first plans by one scan of the cache, the second
-        // reads the index, the third plans through it.
+      if (${!wrappersOnly}) {
+        // A program's first plugin unloads, through the index recorded since the start.
         out.unloads = []
         for (let i = 0; i < 3; i++) {
           const t = process.hrtime.bigint()
@@ -66,11 +65,11 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
  * the whole require. Steadier than comparing processes on a shared machine, but it does not
  * count what the package costs the garbage collector.
  */
-function profiled(entry, indexLive) {
+function profiled(entry, wrappersOnly) {
   const code = `
     const { Session } = require('node:inspector/promises')
     ;(async () => {
-      ${indexLive ? `require(${JSON.stringify(ROOT)}).rescan()` : ''}
+      ${wrappersOnly ? `require(${JSON.stringify(path.join(ROOT, 'lib/graph/graph-index.js'))}).drop(globalThis[Symbol.for('uncache-tree.state.v1')].graphIndex)` : ''}
       const session = new Session()
       session.connect()
       await session.post('Profiler.enable')
@@ -96,7 +95,7 @@ function profiled(entry, indexLive) {
  * The three kinds of require in one process, alternating, so that machine noise between
  * processes does not enter the ratio: the package loaded, its loader wrappers removed
  * (`uninstall()`: Node's own loader, as without the package), installed with the index
- * not read (before the first unload), and installed with the index recording (`rescan()` first).
+ * dropped (wrappers only), and installed with the index recording (`rescan()` first).
  * Between rounds the graph is dropped from require.cache, `children` and Module._pathCache, and
  * the garbage collected (untimed). The first round of each kind warms up and is not counted.
  */
@@ -159,23 +158,23 @@ function main() {
   for (let r = 0; r < runs; r++) {
     const order = [
       () => plain.push(child(false, graph)),
-      () => wrapped.push(child(true, graph)),
-      () => recording.push(child(true, graph, true)),
+      () => wrapped.push(child(true, graph, true)),
+      () => recording.push(child(true, graph)),
     ]
     for (let k = 0; k < order.length; k++) order[(k + r) % order.length]()
   }
   const plainMs = median(plain.map((o) => o.ms))
   const wrappedMs = median(wrapped.map((o) => o.ms))
   const recordingMs = median(recording.map((o) => o.ms))
-  const last = wrapped.at(-1)
+  const last = recording.at(-1)
   const modules = last.index.modules
-  const heapPerModule = (median(wrapped.map((o) => o.heap)) - median(plain.map((o) => o.heap))) / modules
+  const heapPerModule = (median(recording.map((o) => o.heap)) - median(plain.map((o) => o.heap))) / modules
   console.log(`require() of a ${size}-module graph (+50 plugin modules), ${runs} runs each, Node ${process.version}`)
   const wall = (list) => median(list.map((o) => o.wallMs)).toFixed(0)
   console.log(`  wall time, medians: ${wall(plain)} / ${wall(wrapped)} / ${wall(recording)} ms; CPU time below`)
   console.log(`  without uncache-tree: ${plainMs.toFixed(0)} ms (median)`)
-  console.log(`  with the wrappers, before the first unload: ${wrappedMs.toFixed(0)} ms (median), ${(wrappedMs / plainMs).toFixed(3)}×`)
-  console.log(`  with the index recording (after a rescan()): ${recordingMs.toFixed(0)} ms (median), ${(recordingMs / plainMs).toFixed(3)}×`)
+  console.log(`  with the wrappers only (index dropped): ${wrappedMs.toFixed(0)} ms (median), ${(wrappedMs / plainMs).toFixed(3)}×`)
+  console.log(`  with the package loaded first (the index records every load): ${recordingMs.toFixed(0)} ms (median), ${(recordingMs / plainMs).toFixed(3)}×`)
   const same = inProcess(graph, runs)
   // Each round runs the three kinds back to back: the ratio within a round, then its median.
   const paired = (name) => median(same[name].map((ms, r) => ms / same.plain[r]))
@@ -186,13 +185,13 @@ function main() {
   console.log(`  in one process, alternating (${runs} rounds; CPU time, ratio to Node's loader within each round, median and range):`)
   console.log(`    Node's loader ${median(same.plain).toFixed(0)} ms; with the wrappers ${paired('wrapped').toFixed(3)}× (${range('wrapped')}); ` +
     `with the index recording ${paired('recording').toFixed(3)}× (${range('recording')})`)
-  for (const [label, indexLive] of [['before the first unload', false], ['with the index recording', true]]) {
-    const { totalMs, ownMs } = profiled(graph.entry, indexLive)
+  for (const [label, wrappersOnly] of [['wrappers only', true], ['with the index recording', false]]) {
+    const { totalMs, ownMs } = profiled(graph.entry, wrappersOnly)
     console.log(`  CPU profile of one require, ${label}: the package's own functions ${ownMs.toFixed(1)} of ${totalMs.toFixed(0)} ms (${((100 * ownMs) / totalMs).toFixed(1)} %)`)
   }
-  const nth = (k) => median(wrapped.map((o) => o.unloads[k])).toFixed(1)
-  console.log(`  a fresh process's first plugin unloads (medians): ${nth(0)} ms (one scan of the cache), ${nth(1)} ms (reads the index), ${nth(2)} ms (through it)`)
-  console.log(`live graph index: ${modules} modules, ${last.index.edges} edges; rescan() took ${median(wrapped.map((o) => o.rescanMs)).toFixed(1)} ms (median)`)
+  const nth = (k) => median(recording.map((o) => o.unloads[k])).toFixed(1)
+  console.log(`  a fresh process's first three plugin unloads (medians): ${nth(0)}, ${nth(1)}, ${nth(2)} ms`)
+  console.log(`live graph index: ${modules} modules, ${last.index.edges} edges; rescan() took ${median(recording.map((o) => o.rescanMs)).toFixed(1)} ms (median)`)
   console.log(`  native graph: ${last.native.nativeBytes} bytes, ${(last.native.nativeBytes / modules).toFixed(0)} bytes per module`)
   console.log(`  JS heap with the package minus without: ${heapPerModule.toFixed(0)} bytes per module (the WeakMap entries, the keys, and the package's own code)`)
 }

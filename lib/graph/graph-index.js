@@ -25,9 +25,8 @@
 //   next plan (amortized: one read per doubling), else it goes on recording (the program loaded
 //   more code; ids stay below about four times the cached modules). A FinalizationRegistry entry per module
 //   would forget them promptly, but cost 1 µs per load (benchmark/require-overhead.js). Until the
-//   index is read (at start, or after a drop) nothing is recorded: the first plan reads
-//   everything, so a program that loads its code and unloads later pays for the index only from
-//   then on.
+//   index is read (when the package loads, if the cache is small: rescan.js startRecording; else
+//   at the first plan; and after a drop) nothing is recorded, and that first plan reads everything.
 // Edges are recorded by the loader wrappers (lib/loader/patches.js): the elements a `require()` appended to
 // the requirer's `children`, and each new module's parent. They are buffered and handed to the
 // native graph in one call when a plan needs them.
