@@ -492,3 +492,37 @@ test('F-index-11: with shared: "remove", a module deleted from the cache that a 
   assert.deepEqual(report.removed, [t.file('m0.js')])
   assert.deepEqual(report.kept.map(({ id }) => id), [t.file('m3.js')])
 })
+
+test('loaded into a small cache the package records every load, so the first unload reads nothing; loaded late into a large one, the first unload reads the graph', () => {
+  const { spawnSync } = require('node:child_process')
+  const path = require('node:path')
+  const { EAGER_READ_LIMIT } = require('../lib/graph/rescan.js')
+  // A plugin with one dependency, and enough filler modules to pass the limit.
+  const files = { 'plugin.js': requiring('plugin', ['./dep']), 'dep.js': requiring('dep') }
+  const filler = []
+  for (let k = 0; k <= EAGER_READ_LIMIT; k++) filler.push(`require('./f${k}.js')`), (files[`f${k}.js`] = 'module.exports = 1\n')
+  files['filler.js'] = filler.join('\n') + '\n'
+  const t = writeTree(files)
+  const ROOT = path.join(__dirname, '..')
+  const run = (packageFirst) => {
+    const code = `
+      const root = ${JSON.stringify(ROOT)}
+      ${packageFirst ? 'const api = require(root)' : ''}
+      require(${JSON.stringify(t.file('filler.js'))})
+      require(${JSON.stringify(t.file('plugin.js'))})
+      ${packageFirst ? '' : 'const api = require(root)'}
+      const { planPaths } = require(root + '/lib/graph/tree-plan.js')
+      const report = api.uncacheTree(${JSON.stringify(t.file('plugin.js'))})
+      console.log(JSON.stringify({ cached: Object.keys(require.cache).length, reads: planPaths.reads, removed: report.removed }))`
+    const out = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8' })
+    assert.equal(out.status, 0, out.stderr)
+    return JSON.parse(out.stdout.trim().split('\n').at(-1))
+  }
+  const first = run(true)
+  const late = run(false)
+  assert.ok(late.cached > EAGER_READ_LIMIT, `the late run's cache holds ${late.cached} modules`)
+  assert.deepEqual(first.removed, [t.file('plugin.js'), t.file('dep.js')])
+  assert.deepEqual(late.removed, first.removed)
+  assert.equal(first.reads, 0, 'loaded first: the graph was read when the package loaded, and recorded since')
+  assert.equal(late.reads, 1, 'loaded late: the first unload read the graph')
+})
