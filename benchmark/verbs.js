@@ -42,6 +42,7 @@ const COUNTED = { uncacheTree: 'uncacheTree', 'invalidate + require': 'invalidat
 // after it runs the app's own code again (on the barrel app, the entry's importers re-require
 // what they import), which grows with the app whatever the package does.
 const PARTS = ['invalidate alone']
+const TIMED = [...VERBS, ...PARTS]
 const SECTIONS = ['verbs', 'calls', 'whole', 'first', 'from-string']
 const USAGE =
   'usage: node benchmark/verbs.js [--sizes 1000,10000,30000,50000] [--runs 15] [--no-barrel] ' +
@@ -120,7 +121,7 @@ async function verbsChild({ n, app, runs }) {
     requirePluginAgain(graph)
   }
   const warmup = 3
-  const samples = Object.fromEntries([...VERBS, ...PARTS].map((v) => [v, []]))
+  const samples = Object.fromEntries(TIMED.map((v) => [v, []]))
   const removed = {}
   const sample = async (verb, run, putBack) => {
     for (let r = 0; r < warmup + runs; r++) {
@@ -144,7 +145,7 @@ async function verbsChild({ n, app, runs }) {
   }, () => {})
   await sample('reload', () => api.reload(leaf).report, () => require(graph.entry))
   if (removed.uncacheTree !== PLUGIN_SIZE) throw new Error(`uncacheTree removed ${removed.uncacheTree} modules, not the ${PLUGIN_SIZE} of the plugin`)
-  const stats = Object.fromEntries([...VERBS, ...PARTS].map((v) => [v, summarize(samples[v])]))
+  const stats = Object.fromEntries(TIMED.map((v) => [v, summarize(samples[v])]))
   return { n, app, modules, removed, stats }
 }
 
@@ -250,14 +251,14 @@ function verbsSection(opts, log, out) {
     log(`### Verbs on ${title} (Node ${process.version}): median ms (p25–p75), × the ${count(rows[0].n)} figure; native calls`)
     log()
     const head = ['modules']
-    if (doTimes) for (const v of [...VERBS, ...PARTS]) head.push(v, '×')
+    if (doTimes) for (const v of TIMED) head.push(v, '×')
     if (doTimes) head.push('removed')
     if (doCalls) head.push(`native calls (${VERBS.map((v) => COUNTED[v]).join(' / ')})`)
     log(`| ${head.join(' | ')} |`)
     log(`|${head.map(() => '---:').join('|')}|`)
     for (const row of rows) {
       const cells = [count(row.modules ?? row.n)]
-      if (doTimes) for (const v of [...VERBS, ...PARTS]) cells.push(cell(row.stats[v]), ratio(row.stats[v].median, rows[0].stats[v].median))
+      if (doTimes) for (const v of TIMED) cells.push(cell(row.stats[v]), ratio(row.stats[v].median, rows[0].stats[v].median))
       if (doTimes) cells.push(VERBS.map((v) => row.removed[v]).join(' / '))
       if (doCalls) cells.push(VERBS.map((v) => row.calls[COUNTED[v]].total).join(' / '))
       log(`| ${cells.join(' | ')} |`)

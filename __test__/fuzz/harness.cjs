@@ -1,7 +1,3 @@
-    // Back to the event loop first, as a program does between requests or tests: every sequence
-    // is synchronous, so one fc.check would otherwise be a single job, in which no
-    // FinalizationRegistry callback runs (the one that stops the recording of a dropped snapshot)
-    // and every WeakRef the package dereferences keeps its target.
 'use strict'
 // The property-based suite's generator and interpreter: random module graphs written to disk,
 // random operation sequences run against the live package, every API call checked against the
@@ -1202,11 +1198,9 @@ async function runSequence(graph, ops, log) {
   stats.sequences++
   if (stats.sequences % GC_EVERY === 0) {
     // Back to the event loop first, as a program does between requests or tests: every sequence
-    // is synchronous, so one fc.check would otherwise be a single chain of microtasks, one job,
-    // and each WeakRef the package dereferences (its requirers outside the cache, README "Memory")
-    // keeps its target until that job ends. Without this the run slowed from ~130 sequences/s to
-    // ~6/s after 13,000 sequences, the heap grew past 140 MB, and the dead createRequire proxies
-    // of every earlier sequence stayed live holders (measured 2026-12-07, seed 20261208).
+    // is synchronous, so one fc.check would otherwise be a single job, in which no
+    // FinalizationRegistry callback runs (the one that stops the recording of a dropped snapshot)
+    // and every WeakRef the package dereferences keeps its target.
     await new Promise((resolve) => setImmediate(resolve))
     collect()
   }

@@ -13,7 +13,8 @@
 // (asked up the index); one that was garbage collected is skipped. It
 // returns undefined, and the caller flattens the whole cache (flatten.flattenGraph), when the index
 // cannot answer: a referrer it cannot map back at all (made by an older copy of the package), or
-// a changed module it never saw. The property-based suite compares the two plans on every invalidate and reload.
+// a changed module it never saw. The property-based suite compares the two plans on every
+// invalidate and reload.
 const { state, isModuleLike } = require('./state.js')
 const { outsideRequirers } = require('./outside-requirers.js')
 const graphIndex = require('./graph-index.js')

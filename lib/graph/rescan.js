@@ -37,11 +37,10 @@ const EAGER_READ_LIMIT = 2000
  * cache is still small. From then on the loader wrappers record every load.
  */
 function startRecording(cache) {
-  const live = state.graphIndex
-  if (live.readAtEpoch === state.loaderEpoch) return // another copy started it
+  if (state.graphIndex.readAtEpoch === state.loaderEpoch) return // another copy started it
   if (cache === null || typeof cache !== 'object' || Object.keys(cache).length > EAGER_READ_LIMIT) return
   reindexPaths()
-  graphIndex.rebuild(live, cache, outsideRequirers(), readRefs, state.loaderEpoch)
+  rescan(cache)
 }
 
 module.exports = { rescan, startRecording, EAGER_READ_LIMIT }
