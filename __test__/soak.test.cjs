@@ -227,6 +227,13 @@ async function runChild({ scenario, mode, cycles }) {
     if (scenario === 'keptdep' && plugin.lib !== firstLib) checks.libIdentity = false
 
     await settleGc(6)
+    // On a busy machine the generation unloaded last can take a few more turns to be collected
+    // (CI on Node 20, once: one generation, 4 MiB, still alive after six rounds). uncache-tree's
+    // runs get up to 2 s more, until the buffers are back to the baseline; plain delete's growth
+    // stays whatever the wait, so its runs do not wait. The limits checked are unchanged.
+    if (mode !== 'plain') {
+      for (const deadline = Date.now() + 2000; process.memoryUsage().arrayBuffers > baseline && Date.now() < deadline; ) await settleGc(1)
+    }
     const end = process.memoryUsage().arrayBuffers
 
     // Plain delete reloads every key it deletes, kept ones included.
