@@ -273,9 +273,14 @@ fn relied_edges(g: &Graph, flags: &[u8], found_by: &[u32], roots: &[u32], plan: 
       }
       c = from;
     }
+    // The holders the report names. The edge from the one that seeded this module's chain is
+    // already listed (an emitted seed `c` has exactly one such edge, `why[c] -> c`).
+    let seeded_by = if seed.get(kept as usize) && emitted.get(kept as usize) { why[kept as usize] } else { u32::MAX };
     let (start, end) = (plan.holder_offsets[i] as usize, plan.holder_offsets[i + 1] as usize);
     for &h in &plan.holders[start..end] {
-      push(h as usize, kept as usize, holder_kind);
+      if h != seeded_by {
+        push(h as usize, kept as usize, holder_kind);
+      }
     }
   }
   out
@@ -318,7 +323,7 @@ mod tests {
     assert_eq!(p.plan.reset_parent_of, Vec::<u32>::new());
     // Removed 11 and 12 were reached through removed modules; 30 is kept by its holder 1.
     // 30 is in the tree through 10; it stays through its holder 1, which the report names.
-    assert_eq!(relied(&p), vec![(10, 11, 0), (11, 12, 0), (10, 30, 0), (1, 30, 1), (1, 30, 1)]);
+    assert_eq!(relied(&p), vec![(10, 11, 0), (11, 12, 0), (10, 30, 0), (1, 30, 1)]);
   }
 
   #[test]
@@ -349,7 +354,7 @@ mod tests {
     assert_eq!(p.plan.removed, vec![10, 11]);
     assert_eq!(p.plan.kept, vec![12]);
     assert_eq!(p.plan.holders, vec![40]);
-    assert_eq!(relied(&p), vec![(10, 11, 0), (11, 12, 0), (40, 12, 1), (40, 12, 1)]);
+    assert_eq!(relied(&p), vec![(10, 11, 0), (11, 12, 0), (40, 12, 1)]);
   }
 
   #[test]
@@ -373,7 +378,7 @@ mod tests {
     let g = graph(&[(1, 10), (10, 50), (10, 51), (50, 51)], &[]);
     let p = plan_tree(&g, &TreeRequest { roots: &[10], boundaries: &[1, 50], non_holders: &[50], shared: Shared::Remove }).unwrap();
     assert_eq!(p.plan.kept, vec![51]);
-    assert_eq!(relied(&p), vec![(10, 50, 0), (10, 51, 0), (50, 51, 0), (50, 51, 0)]);
+    assert_eq!(relied(&p), vec![(10, 50, 0), (10, 51, 0), (50, 51, 0)]);
   }
 
   #[test]
