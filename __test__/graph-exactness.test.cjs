@@ -469,3 +469,33 @@ test('an unload keeps in the graph the edge a frozen `children` of a module othe
   assert.deepEqual(removedBy(false), fromScan, 'the plan through the index is the full scan plan')
   assert.equal(fromScan.includes(oldLeaf), true)
 })
+
+test('invalidate cuts the edge from a module whose load threw to a stale importer it required, found through a `parent` cycle (fuzz, seed 20261326)', () => {
+  // proxy -> top.js -> mid.js -> leaf.js; top.js throws after requiring mid.js, so Node drops it
+  // from the cache and from the proxy's `children`, but it still lists mid.js, and mid.js names it
+  // as parent. Other code then deletes mid.js from the cache. Invalidating leaf.js removes mid.js
+  // (a live module, leaf.js, still reaches it through `parent`) and must cut top.js's edge to it,
+  // as a full scan does. The index found top.js only through mid.js's `parent`, and an earlier
+  // search that met that cycle from the other side had remembered "not reachable" for top.js.
+  const t = writeTree({
+    'top.js': `require('./mid')\nthrow new Error('top.js fails to load')\n`,
+    'mid.js': requiring('mid', ['./leaf']),
+    'leaf.js': requiring('leaf'),
+  })
+  assert.throws(() => Module.createRequire(t.file('proxy.js'))(t.file('top.js')), /top\.js fails to load/)
+  const mid = cache[t.file('mid.js')]
+  const top = mid.parent
+  assert.equal(base([top.id])[0], 'top.js')
+  assert.equal(cache[t.file('top.js')], undefined, 'Node dropped the module whose load threw')
+  delete cache[t.file('mid.js')]
+  const { planInvalidation } = require('../lib/hot/invalidate.js')
+  const planOf = (fullScan) => {
+    const { graph, unloadPlan } = planInvalidation(cache, [t.file('leaf.js')], {}, { fullScan })
+    const names = (list) => base(Array.from(list, (i) => graph.nodes[i].id)).sort()
+    return { removed: names(unloadPlan.removed), cutChildrenOf: names(unloadPlan.cutChildrenOf) }
+  }
+  assert.deepEqual(planOf(true), { removed: ['leaf.js', 'mid.js'], cutChildrenOf: ['top.js'] }, 'a full scan cuts top.js')
+  assert.deepEqual(planOf(false), planOf(true), 'the plan through the index is the full scan plan')
+  invalidate(t.file('leaf.js'))
+  assert.equal(top.children.includes(mid), false, 'top.js no longer lists the old mid.js')
+})

@@ -473,8 +473,15 @@ function locate(index, cache, id, outside, visiting) {
   if (requirer !== undefined) return requirer
   const located = (outside.located ??= new Map())
   if (located.has(id)) return located.get(id)
-  if (visiting.has(id)) return undefined
+  if (visiting.has(id)) {
+    visiting.cut = true
+    return undefined
+  }
   visiting.add(id)
+  // A search that met a module already being searched (a cycle through `parent`) failed only for
+  // this search: that answer is not remembered (fuzz, seed 20261326).
+  const cutBefore = visiting.cut === true
+  visiting.cut = false
   flush(index)
   const referrers = index.graph.referrersOf(Uint32Array.of(id))
   let found
@@ -493,7 +500,8 @@ function locate(index, cache, id, outside, visiting) {
       if (isRef(parent) && index.ids.get(parent) === id) found = parent
     }
   }
-  located.set(id, found)
+  if (found !== undefined || !visiting.cut) located.set(id, found)
+  visiting.cut ||= cutBefore
   return found
 }
 
