@@ -499,3 +499,34 @@ test('invalidate cuts the edge from a module whose load threw to a stale importe
   invalidate(t.file('leaf.js'))
   assert.equal(top.children.includes(mid), false, 'top.js no longer lists the old mid.js')
 })
+
+test('invalidate does not climb through a module whose load threw: a stale importer only it reaches is cut, not removed (fuzz, seed 20261326)', () => {
+  // proxy -> leaf.js; proxy -> top.js -> side.js and mid.js -> leaf.js; top.js throws after
+  // requiring them, so Node drops it, but side.js (cached) and mid.js still name it as parent.
+  // Other code deletes mid.js from the cache. Invalidating leaf.js: mid.js is reached from a live
+  // module only through top.js, and an instance whose load threw passes no hold on (a full scan
+  // does not flag mid.js stale), so mid.js is not climbed: its edge to leaf.js is cut.
+  const t = writeTree({
+    'top.js': `require('./side')\nrequire('./mid')\nthrow new Error('top.js fails to load')\n`,
+    'side.js': requiring('side'),
+    'mid.js': requiring('mid', ['./leaf']),
+    'leaf.js': requiring('leaf'),
+  })
+  const proxyRequire = Module.createRequire(t.file('proxy.js'))
+  proxyRequire(t.file('leaf.js'))
+  assert.throws(() => proxyRequire(t.file('top.js')), /top\.js fails to load/)
+  const mid = cache[t.file('mid.js')]
+  const oldLeaf = cache[t.file('leaf.js')]
+  assert.equal(cache[t.file('side.js')].parent, mid.parent, 'side.js and mid.js name the failed top.js')
+  delete cache[t.file('mid.js')]
+  const { planInvalidation } = require('../lib/hot/invalidate.js')
+  const planOf = (fullScan) => {
+    const { graph, unloadPlan } = planInvalidation(cache, [t.file('leaf.js')], {}, { fullScan })
+    const names = (list) => base(Array.from(list, (i) => graph.nodes[i].id)).sort()
+    return { removed: names(unloadPlan.removed), cutChildrenOf: names(unloadPlan.cutChildrenOf) }
+  }
+  assert.deepEqual(planOf(true), { removed: ['leaf.js'], cutChildrenOf: ['mid.js', 'proxy.js'] }, 'a full scan cuts mid.js')
+  assert.deepEqual(planOf(false), planOf(true), 'the plan through the index is the full scan plan')
+  assert.deepEqual(base(invalidate(t.file('leaf.js')).removed), ['leaf.js'])
+  assert.equal(mid.children.includes(oldLeaf), false, 'mid.js no longer lists the old leaf.js')
+})

@@ -160,7 +160,9 @@ function listsAny(list, set) {
 /**
  * Whether a cached module or a requirer outside the cache reaches `m` (deleted from the cache)
  * through `children` or `parent`, as a flatten of the whole cache would: up the index's
- * referrers, each checked against the live fields.
+ * referrers, each checked against the live fields. `holdersOnly`: whether a holder reaches it as
+ * flatten.markStale walks (from cached modules and requirers outside the cache that hold, through
+ * modules other code deleted from the cache only): then invalidate climbs through `m` (STALE).
  */
 function reachedFromLive(gi, cache, outside, m, holdersOnly = false, asked = undefined) {
   const seen = new Set([m])
@@ -174,9 +176,17 @@ function reachedFromLive(gi, cache, outside, m, holdersOnly = false, asked = und
       if (object === undefined) return true // cannot tell: count it, as a scan might
       const h = object[1]
       if (seen.has(h) || !isModuleLike(h) || !(childrenOf(h).includes(x) || parentOf(h) === x)) continue
-      // (`holdersOnly`: a requirer outside the cache counts only when it holds what it lists; a
-      // stand-in for a dying module does not.)
-      if (typeof object[0] === 'string' || (object[0] === undefined && (!holdersOnly || holdsFromOutside(h)))) return true
+      if (typeof object[0] === 'string') return true
+      if (!holdersOnly) {
+        // Any module a live one reaches is a node of a full flatten.
+        if (object[0] === undefined) return true
+      } else if (holdsFromOutside(h)) {
+        return true
+      } else if (!isDeletedByOtherCode(h)) {
+        // flatten.markStale's rule: the hold passes only through modules other code deleted from
+        // the cache, not through a stand-in or an instance whose load threw (fuzz, seed 20261326).
+        continue
+      }
       if (object[0] !== null) continue
       seen.add(h)
       queue.push(h)
