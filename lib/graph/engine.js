@@ -328,16 +328,19 @@ function planTrees(cache, roots, options, fullScan = false) {
  * there.
  */
 function withTargetKeys(graph, cache, keys) {
-  let listed
   for (const key of keys) {
     const i = graph.index.get(cache[key])
-    if (i === undefined) continue
-    listed ??= new Set(graph.keys)
-    if (listed.has(key)) continue
+    if (i === undefined || hasKey(graph, i, key)) continue
     graph.keys.push(key)
     graph.keyNode = Int32Array.from([...graph.keyNode, i])
-    listed.add(key)
   }
+}
+
+/** Whether node `i` of `graph` is listed under `key` (integer compares first: no Set of every key). */
+function hasKey(graph, i, key) {
+  const { keys, keyNode } = graph
+  for (let k = 0; k < keys.length; k++) if (keyNode[k] === i && keys[k] === key) return true
+  return false
 }
 
 /** planTrees() on the root modules themselves. */
