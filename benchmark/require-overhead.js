@@ -3,7 +3,7 @@
 // `npm run bench:require`: what the loader wrappers cost when a program loads its code, and what
 // the live graph index holds per module.
 //
-//   node benchmark/require-overhead.js [--size 30000] [--runs 5]
+//   node benchmark/require-overhead.js [--size 30000] [--runs 5] [--instructions]
 //
 // Each run is a fresh process that requires the generated graph (generate-graph.js) through its
 // index.js: plainly; with uncache-tree loaded first (`--require uncache-tree/register`: it installs
@@ -17,7 +17,14 @@
 // (`profiled`). Each run reports its heap after a forced GC, so the difference per module is what
 // the wrappers and the index keep. The recording run first unloads the plugin three times: a
 // program's first unloads. Last, the three kinds alternate in one process (inProcess).
-const { execFileSync } = require('node:child_process')
+//
+// `--instructions` counts instead of timing: the machine instructions the require executes, under
+// valgrind (cachegrind, no cache simulation), with V8 on one thread and a predictable GC schedule
+// (`--single-threaded --predictable-gc-schedule`), so that the count does not depend on the
+// machine's load. Identical runs then agree within about 0.1 % (wall time on this VM: ±15-30 %).
+// Each kind is two processes, with and without the require; their difference is the require's
+// count. Needs valgrind (`apt install valgrind`); takes minutes (valgrind runs code ~20× slower).
+const { execFileSync, spawnSync } = require('node:child_process')
 const path = require('node:path')
 const { generateGraph } = require('./generate-graph.js')
 
@@ -142,6 +149,46 @@ function inProcess(graph, rounds) {
   return JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 24 }))
 }
 
+/**
+ * The instructions one process executes under valgrind (cachegrind without cache simulation),
+ * with V8 made deterministic enough to compare counts (see the file comment).
+ */
+function countInstructions(args) {
+  const run = spawnSync('valgrind', ['--tool=cachegrind', '--cache-sim=no', '--smc-check=all-non-file', '--cachegrind-out-file=/dev/null',
+    process.execPath, '--single-threaded', '--predictable-gc-schedule', ...args], { encoding: 'utf8', maxBuffer: 1 << 24 })
+  const match = /I\s+refs:\s+([\d,]+)/.exec(run.stderr ?? '')
+  if (run.status !== 0 || match === null) throw new Error(`valgrind failed (exit ${run.status}): ${(run.stderr ?? '').slice(-500)}`)
+  return Number(match[1].replaceAll(',', ''))
+}
+
+/** `--instructions`: the require's instruction count in each of the three kinds (see the file comment). */
+function instructions(graph, size) {
+  if (spawnSync('valgrind', ['--version']).error !== undefined) {
+    console.error('--instructions needs valgrind on the PATH (Debian/Ubuntu: apt install valgrind)')
+    process.exitCode = 2
+    return
+  }
+  const register = ['--require', path.join(ROOT, 'register.js')]
+  const dropIndex = `require(${JSON.stringify(path.join(ROOT, 'lib/graph/graph-index.js'))}).drop(globalThis[Symbol.for('uncache-tree.state.v1')].graphIndex);`
+  // [node arguments, code run first in both processes of the kind]
+  const kinds = {
+    'without uncache-tree': [[], ''],
+    'with the wrappers only (index dropped)': [register, dropIndex],
+    'with the package loaded first (the index records every load)': [register, ''],
+  }
+  const counts = {}
+  for (const [name, [args, first]] of Object.entries(kinds)) {
+    const without = countInstructions([...args, '-e', `${first}0`])
+    const withRequire = countInstructions([...args, '-e', `${first}require(${JSON.stringify(graph.entry)})`])
+    counts[name] = withRequire - without
+  }
+  const plain = counts['without uncache-tree']
+  console.log(`require() of a ${size}-module graph (+50 plugin modules), Node ${process.version}: machine instructions under valgrind`)
+  for (const [name, count] of Object.entries(counts)) {
+    console.log(`  ${name}: ${(count / 1e6).toFixed(0)} M instructions, ${(count / plain).toFixed(3)}×`)
+  }
+}
+
 function main() {
   const argv = process.argv.slice(2)
   const arg = (name, fallback) => {
@@ -151,6 +198,7 @@ function main() {
   const size = arg('--size', 30000)
   const runs = arg('--runs', 5)
   const graph = generateGraph(size)
+  if (argv.includes('--instructions')) return instructions(graph, size)
   const plain = []
   const wrapped = []
   const recording = []
