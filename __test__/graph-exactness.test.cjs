@@ -470,6 +470,14 @@ test('an unload keeps in the graph the edge a frozen `children` of a module othe
   assert.equal(fromScan.includes(oldLeaf), true)
 })
 
+/** The modules invalidate(key) would remove and cut, by file name: through the index or a full scan. */
+function invalidationPlan(key, fullScan) {
+  const { planInvalidation } = require('../lib/hot/invalidate.js')
+  const { graph, unloadPlan } = planInvalidation(cache, [key], {}, { fullScan })
+  const names = (list) => base(Array.from(list, (i) => graph.nodes[i].id)).sort()
+  return { removed: names(unloadPlan.removed), cutChildrenOf: names(unloadPlan.cutChildrenOf) }
+}
+
 test('invalidate cuts the edge from a module whose load threw to a stale importer it required, found through a `parent` cycle (fuzz, seed 20261326)', () => {
   // proxy -> top.js -> mid.js -> leaf.js; top.js throws after requiring mid.js, so Node drops it
   // from the cache and from the proxy's `children`, but it still lists mid.js, and mid.js names it
@@ -488,12 +496,7 @@ test('invalidate cuts the edge from a module whose load threw to a stale importe
   assert.equal(base([top.id])[0], 'top.js')
   assert.equal(cache[t.file('top.js')], undefined, 'Node dropped the module whose load threw')
   delete cache[t.file('mid.js')]
-  const { planInvalidation } = require('../lib/hot/invalidate.js')
-  const planOf = (fullScan) => {
-    const { graph, unloadPlan } = planInvalidation(cache, [t.file('leaf.js')], {}, { fullScan })
-    const names = (list) => base(Array.from(list, (i) => graph.nodes[i].id)).sort()
-    return { removed: names(unloadPlan.removed), cutChildrenOf: names(unloadPlan.cutChildrenOf) }
-  }
+  const planOf = (fullScan) => invalidationPlan(t.file('leaf.js'), fullScan)
   assert.deepEqual(planOf(true), { removed: ['leaf.js', 'mid.js'], cutChildrenOf: ['top.js'] }, 'a full scan cuts top.js')
   assert.deepEqual(planOf(false), planOf(true), 'the plan through the index is the full scan plan')
   invalidate(t.file('leaf.js'))
@@ -519,12 +522,7 @@ test('invalidate does not climb through a module whose load threw: a stale impor
   const oldLeaf = cache[t.file('leaf.js')]
   assert.equal(cache[t.file('side.js')].parent, mid.parent, 'side.js and mid.js name the failed top.js')
   delete cache[t.file('mid.js')]
-  const { planInvalidation } = require('../lib/hot/invalidate.js')
-  const planOf = (fullScan) => {
-    const { graph, unloadPlan } = planInvalidation(cache, [t.file('leaf.js')], {}, { fullScan })
-    const names = (list) => base(Array.from(list, (i) => graph.nodes[i].id)).sort()
-    return { removed: names(unloadPlan.removed), cutChildrenOf: names(unloadPlan.cutChildrenOf) }
-  }
+  const planOf = (fullScan) => invalidationPlan(t.file('leaf.js'), fullScan)
   assert.deepEqual(planOf(true), { removed: ['leaf.js'], cutChildrenOf: ['mid.js', 'proxy.js'] }, 'a full scan cuts mid.js')
   assert.deepEqual(planOf(false), planOf(true), 'the plan through the index is the full scan plan')
   assert.deepEqual(base(invalidate(t.file('leaf.js')).removed), ['leaf.js'])

@@ -29,11 +29,14 @@ const path = require('node:path')
 const { generateGraph } = require('./generate-graph.js')
 
 const ROOT = path.join(__dirname, '..')
+// Code that drops the live graph index right after the package loaded: the wrappers only, as when
+// the package is loaded late into a large cache (nothing is recorded until the first unload).
+const DROP_INDEX = `require(${JSON.stringify(path.join(ROOT, 'lib/graph/graph-index.js'))}).drop(globalThis[Symbol.for('uncache-tree.state.v1')].graphIndex)`
 
 function child(withPackage, graph, wrappersOnly = false) {
   const entry = graph.entry
   const code = `
-    ${wrappersOnly ? `require(${JSON.stringify(path.join(ROOT, 'lib/graph/graph-index.js'))}).drop(globalThis[Symbol.for('uncache-tree.state.v1')].graphIndex)` : ''}
+    ${wrappersOnly ? DROP_INDEX : ''}
     const started = process.hrtime.bigint()
     const cpuBefore = process.cpuUsage()
     require(${JSON.stringify(entry)})
@@ -76,7 +79,7 @@ function profiled(entry, wrappersOnly) {
   const code = `
     const { Session } = require('node:inspector/promises')
     ;(async () => {
-      ${wrappersOnly ? `require(${JSON.stringify(path.join(ROOT, 'lib/graph/graph-index.js'))}).drop(globalThis[Symbol.for('uncache-tree.state.v1')].graphIndex)` : ''}
+      ${wrappersOnly ? DROP_INDEX : ''}
       const session = new Session()
       session.connect()
       await session.post('Profiler.enable')
@@ -169,11 +172,10 @@ function instructions(graph, size) {
     return
   }
   const register = ['--require', path.join(ROOT, 'register.js')]
-  const dropIndex = `require(${JSON.stringify(path.join(ROOT, 'lib/graph/graph-index.js'))}).drop(globalThis[Symbol.for('uncache-tree.state.v1')].graphIndex);`
   // [node arguments, code run first in both processes of the kind]
   const kinds = {
     'without uncache-tree': [[], ''],
-    'with the wrappers only (index dropped)': [register, dropIndex],
+    'with the wrappers only (index dropped)': [register, `${DROP_INDEX};`],
     'with the package loaded first (the index records every load)': [register, ''],
   }
   const counts = {}
