@@ -80,7 +80,11 @@ function isDeletedByOtherCode(m) {
 
 /** What the index records of a module: its `children` and recorded parent, read safely. */
 function readRefs(m) {
-  return isModuleLike(m) ? [childrenOf(m), parentOf(m)] : [EMPTY, undefined]
+  // parentOf and isModuleLike, with the Proxy check made once (a full read calls this for every
+  // module of the app).
+  if (m === null || typeof m !== 'object' || isProxy(m)) return [EMPTY, undefined]
+  if (m instanceof Module) return [childrenOf(m), parentAccessor?.get !== undefined ? parentAccessor.get.call(m) : ownValue(m, 'parent')]
+  return isModuleLike(m) ? [childrenOf(m), ownValue(m, 'parent')] : [EMPTY, undefined]
 }
 
 graphIndex.useReader(readRefs)
