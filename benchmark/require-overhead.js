@@ -3,7 +3,7 @@
 // `npm run bench:require`: what the loader wrappers cost when a program loads its code, and what
 // the live graph index holds per module.
 //
-//   node benchmark/require-overhead.js [--size 30000] [--runs 5] [--instructions]
+//   node benchmark/require-overhead.js [--size 30000] [--runs 5] [--instructions [--no-gc]]
 //
 // Each run is a fresh process that requires the generated graph (generate-graph.js) through its
 // index.js: plainly; with uncache-tree loaded first (`--require uncache-tree/register`: it installs
@@ -24,6 +24,10 @@
 // machine's load. Identical runs then agree within about 0.1 % (wall time on this VM: ±15-30 %).
 // Each kind is two processes, with and without the require; their difference is the require's
 // count. Needs valgrind (`apt install valgrind`); takes minutes (valgrind runs code ~20× slower).
+// `--instructions --no-gc` keeps the collector out of the require instead (1 GB semi-spaces, a
+// 4 GB initial old space): the count is then the code that runs, without the collections its
+// allocations cause; a collection that still runs inside the require (`--trace-gc`) is reported.
+// The difference between the two modes is what the collector adds (benchmark/README.md).
 const { execFileSync, spawnSync } = require('node:child_process')
 const path = require('node:path')
 const { generateGraph } = require('./generate-graph.js')
@@ -152,25 +156,32 @@ function inProcess(graph, rounds) {
   return JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 24 }))
 }
 
+// V8's heap flags of each `--instructions` mode (see the file comment).
+const PREDICTABLE_GC = ['--predictable-gc-schedule']
+const NO_GC = ['--min-semi-space-size=1024', '--max-semi-space-size=1024', '--initial-old-space-size=4096', '--trace-gc']
+
 /**
  * The instructions one process executes under valgrind (cachegrind without cache simulation),
- * with V8 made deterministic enough to compare counts (see the file comment).
+ * with V8 made deterministic enough to compare counts (see the file comment); `collections`: the
+ * collections `--trace-gc` printed after the line `START` (the code prints it just before the require).
  */
-function countInstructions(args) {
+function countInstructions(heapFlags, args) {
   const run = spawnSync('valgrind', ['--tool=cachegrind', '--cache-sim=no', '--smc-check=all-non-file', '--cachegrind-out-file=/dev/null',
-    process.execPath, '--single-threaded', '--predictable-gc-schedule', ...args], { encoding: 'utf8', maxBuffer: 1 << 24 })
+    process.execPath, '--single-threaded', ...heapFlags, ...args], { encoding: 'utf8', maxBuffer: 1 << 24 })
   const match = /I\s+refs:\s+([\d,]+)/.exec(run.stderr ?? '')
   if (run.status !== 0 || match === null) throw new Error(`valgrind failed (exit ${run.status}): ${(run.stderr ?? '').slice(-500)}`)
-  return Number(match[1].replaceAll(',', ''))
+  const after = (run.stdout ?? '').split('START\n')[1] ?? ''
+  return { count: Number(match[1].replaceAll(',', '')), collections: (after.match(/(Scavenge|Mark-Compact|Mark-sweep)/g) ?? []).length }
 }
 
 /** `--instructions`: the require's instruction count in each of the three kinds (see the file comment). */
-function instructions(graph, size) {
+function instructions(graph, size, noGc) {
   if (spawnSync('valgrind', ['--version']).error !== undefined) {
     console.error('--instructions needs valgrind on the PATH (Debian/Ubuntu: apt install valgrind)')
     process.exitCode = 2
     return
   }
+  const heapFlags = noGc ? NO_GC : PREDICTABLE_GC
   const register = ['--require', path.join(ROOT, 'register.js')]
   // [node arguments, code run first in both processes of the kind]
   const kinds = {
@@ -179,15 +190,19 @@ function instructions(graph, size) {
     'with the package loaded first (the index records every load)': [register, ''],
   }
   const counts = {}
+  const inside = {}
   for (const [name, [args, first]] of Object.entries(kinds)) {
-    const without = countInstructions([...args, '-e', `${first}0`])
-    const withRequire = countInstructions([...args, '-e', `${first}require(${JSON.stringify(graph.entry)})`])
-    counts[name] = withRequire - without
+    const without = countInstructions(heapFlags, [...args, '-e', `${first}0`])
+    const withRequire = countInstructions(heapFlags, [...args, '-e', `${first}console.log('START');require(${JSON.stringify(graph.entry)})`])
+    counts[name] = withRequire.count - without.count
+    inside[name] = withRequire.collections
   }
   const plain = counts['without uncache-tree']
-  console.log(`require() of a ${size}-module graph (+50 plugin modules), Node ${process.version}: machine instructions under valgrind`)
+  const mode = noGc ? 'no collection inside the require (--no-gc)' : 'a predictable GC schedule'
+  console.log(`require() of a ${size}-module graph (+50 plugin modules), Node ${process.version}: machine instructions under valgrind, ${mode}`)
   for (const [name, count] of Object.entries(counts)) {
-    console.log(`  ${name}: ${(count / 1e6).toFixed(0)} M instructions, ${(count / plain).toFixed(3)}×`)
+    const note = noGc && inside[name] > 0 ? ` (${inside[name]} collection(s) ran inside the require all the same: counted)` : ''
+    console.log(`  ${name}: ${(count / 1e6).toFixed(0)} M instructions, ${(count / plain).toFixed(3)}×${note}`)
   }
 }
 
@@ -200,7 +215,7 @@ function main() {
   const size = arg('--size', 30000)
   const runs = arg('--runs', 5)
   const graph = generateGraph(size)
-  if (argv.includes('--instructions')) return instructions(graph, size)
+  if (argv.includes('--instructions')) return instructions(graph, size, argv.includes('--no-gc'))
   const plain = []
   const wrapped = []
   const recording = []
