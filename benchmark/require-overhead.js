@@ -192,7 +192,8 @@ function instructions(graph, size, noGc) {
   const counts = {}
   const inside = {}
   for (const [name, [args, first]] of Object.entries(kinds)) {
-    const without = countInstructions(heapFlags, [...args, '-e', `${first}0`])
+    // Both print the marker, so that its cost (the first console.log sets up stdout) cancels out.
+    const without = countInstructions(heapFlags, [...args, '-e', `${first}console.log('START');0`])
     const withRequire = countInstructions(heapFlags, [...args, '-e', `${first}console.log('START');require(${JSON.stringify(graph.entry)})`])
     counts[name] = withRequire.count - without.count
     inside[name] = withRequire.collections

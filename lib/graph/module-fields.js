@@ -25,8 +25,12 @@ const EMPTY = Object.freeze([])
  * a mock, its own data property.
  */
 function parentOf(m) {
-  if (!isProxy(m) && m instanceof Module && parentAccessor?.get !== undefined) return parentAccessor.get.call(m)
-  return ownValue(m, 'parent')
+  return isProxy(m) ? ownValue(m, 'parent') : objectParent(m)
+}
+
+/** parentOf for a value already known not to be a Proxy (readRefs checks once for both fields). */
+function objectParent(m) {
+  return m instanceof Module && parentAccessor?.get !== undefined ? parentAccessor.get.call(m) : ownValue(m, 'parent')
 }
 
 /**
@@ -80,11 +84,10 @@ function isDeletedByOtherCode(m) {
 
 /** What the index records of a module: its `children` and recorded parent, read safely. */
 function readRefs(m) {
-  // parentOf and isModuleLike, with the Proxy check made once (a full read calls this for every
-  // module of the app).
+  // The Proxy check made once for both fields (a full read calls this for every module of the
+  // app); isModuleLike checks again only for what is not a Module (a mock).
   if (m === null || typeof m !== 'object' || isProxy(m)) return [EMPTY, undefined]
-  if (m instanceof Module) return [childrenOf(m), parentAccessor?.get !== undefined ? parentAccessor.get.call(m) : ownValue(m, 'parent')]
-  return isModuleLike(m) ? [childrenOf(m), ownValue(m, 'parent')] : [EMPTY, undefined]
+  return m instanceof Module || isModuleLike(m) ? [childrenOf(m), objectParent(m)] : [EMPTY, undefined]
 }
 
 graphIndex.useReader(readRefs)
