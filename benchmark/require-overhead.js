@@ -14,8 +14,9 @@
 // time (user + system) the require took are compared (wall time on a shared 2-core VM moved by
 // ±15 % between identical runs; it is printed too). Then one require of each kind with the
 // package runs under the CPU profiler, which gives the self time of the package's own functions
-// (`profiled`). Each run reports its heap after a forced GC, so the difference per module is what
-// the wrappers and the index keep. The recording run first unloads the plugin three times: a
+// (`profiled`). Each run reports its heap after a forced GC twice: right after the require (what
+// the indexes hold as the loads recorded them) and at its end, so the difference per module is
+// what the wrappers and the index keep. The recording run first unloads the plugin three times: a
 // program's first unloads. Last, the three kinds alternate in one process (inProcess).
 //
 // `--instructions` counts instead of timing: the machine instructions the require executes, under
@@ -46,6 +47,9 @@ function child(withPackage, graph, wrappersOnly = false) {
     require(${JSON.stringify(entry)})
     const cpu = process.cpuUsage(cpuBefore)
     const out = { wallMs: Number(process.hrtime.bigint() - started) / 1e6, ms: (cpu.user + cpu.system) / 1000 }
+    // What the require left on the heap, before any unload or rescan() rebuilds the indexes.
+    for (let i = 0; i < 4; i++) gc()
+    out.heapAfterRequire = process.memoryUsage().heapUsed
     if (${withPackage}) {
       const api = require(${JSON.stringify(ROOT)})
       if (${!wrappersOnly}) {
@@ -235,6 +239,7 @@ function main() {
   const last = recording.at(-1)
   const modules = last.index.modules
   const heapPerModule = (median(recording.map((o) => o.heap)) - median(plain.map((o) => o.heap))) / modules
+  const heapAfterRequire = median(recording.map((o) => o.heapAfterRequire)) - median(plain.map((o) => o.heapAfterRequire))
   console.log(`require() of a ${size}-module graph (+50 plugin modules), ${runs} runs each, Node ${process.version}`)
   const wall = (list) => median(list.map((o) => o.wallMs)).toFixed(0)
   console.log(`  wall time, medians: ${wall(plain)} / ${wall(wrapped)} / ${wall(recording)} ms; CPU time below`)
@@ -260,6 +265,7 @@ function main() {
   console.log(`live graph index: ${modules} modules, ${last.index.edges} edges; rescan() took ${median(recording.map((o) => o.rescanMs)).toFixed(1)} ms (median)`)
   console.log(`  native graph: ${last.native.nativeBytes} bytes, ${(last.native.nativeBytes / modules).toFixed(0)} bytes per module`)
   console.log(`  JS heap with the package minus without: ${heapPerModule.toFixed(0)} bytes per module (the WeakMap entries, the keys, and the package's own code)`)
+  console.log(`  JS heap right after the require (package loaded first) minus without: ${(heapAfterRequire / 1e6).toFixed(1)} MB, ${(heapAfterRequire / modules).toFixed(0)} bytes per module (the indexes as the loads recorded them; the line above is after unloads and rescan(), which rebuild them)`)
 }
 
 main()

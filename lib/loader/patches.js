@@ -204,7 +204,7 @@ function wrapFindPath(originalFindPath) {
       const key = observed ?? pathCacheKey(request, paths)
       // Asked for its side effect only: Node has just stored the entry under its own copy of this
       // key, and asking for it by ours makes V8 turn ours into a reference to that copy. So the
-      // index keeps no second copy of each key, nor the directory string it was made of: 3.6-4.3
+      // index keeps no second copy of each key, nor the directory string it was made of: 3.5-4.4
       // MB less heap at 30k modules, and about two thirds of the collector's work on the index, for
       // about a point of code (benchmark/README.md, "What the 11 points are made of"). hasOwn
       // runs no getter.
